@@ -1,0 +1,82 @@
+#include "engine/allocator.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "engine/error.h"
+#ifdef MM_WITH_CUDA
+#include "engine/cuda/runtime.h"
+#endif
+
+namespace mm {
+
+namespace {
+[[noreturn]] void no_cuda() { throw Error("this build has no CUDA backend (configure with -DMM_CUDA=ON)"); }
+}  // namespace
+
+void* allocate(size_t bytes, Device device) {
+  if (device.is_cuda()) {
+#ifdef MM_WITH_CUDA
+    return cuda::device_allocate(bytes);
+#else
+    no_cuda();
+#endif
+  }
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  if (!p) throw Error(fmt::format("out of host memory allocating {} bytes", bytes));
+  return p;
+}
+
+void deallocate(void* ptr, size_t bytes, Device device) {
+  if (device.is_cuda()) {
+#ifdef MM_WITH_CUDA
+    cuda::device_free(ptr, bytes);
+#endif
+    return;
+  }
+  std::free(ptr);
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#ifdef MM_WITH_CUDA
+  cuda::copy(dst, dst_device.is_cuda(), src, src_device.is_cuda(), bytes);
+#else
+  no_cuda();
+#endif
+}
+
+void fill_device(void* ptr, DType dtype, int64_t n, double value) {
+#ifdef MM_WITH_CUDA
+  cuda::fill(ptr, dtype, n, value);
+#else
+  (void)ptr, (void)dtype, (void)n, (void)value;
+  no_cuda();
+#endif
+}
+
+bool cuda_available() {
+#ifdef MM_WITH_CUDA
+  return cuda::device_count() > 0;
+#else
+  return false;
+#endif
+}
+
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return cpu();
+  if (name == "cuda") {
+    MM_CHECK(cuda_available(), "--device cuda: no usable GPU (or this build has no CUDA backend)");
+    return cuda();
+  }
+  if (name == "auto") return cuda_available() ? cuda() : cpu();
+  throw Error(fmt::format("unknown device '{}' (expected auto, cpu or cuda)", name));
+}
+
+}  // namespace mm

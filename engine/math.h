@@ -1,0 +1,79 @@
+#pragma once
+// The per-element and per-row arithmetic of the engine, written once. The CPU loops
+// (engine/*.cpp) and the CUDA kernels (engine/cuda/*.cu) both call these functions, so the CPU
+// tests exercise the very formulas the GPU runs.
+#include <cmath>
+
+#include "engine/hd.h"
+
+namespace mm::math {
+
+using std::exp;
+using std::log;
+
+// ReLU: y = max(x, 0); dy/dx = 1 where y > 0 (0 at the kink, as PyTorch).
+template <class T> MM_HD T relu(T x) { return x > T(0) ? x : T(0); }
+template <class T> MM_HD T relu_backward(T y, T dy) { return y > T(0) ? dy : T(0); }
+
+// Batch norm on one element: xhat = (x - mean) * invstd, y = gamma * xhat + beta.
+template <class T> MM_HD T bn_apply(T x, T mean, T invstd, T gamma, T beta) {
+  return (x - mean) * invstd * gamma + beta;
+}
+// Gradient of batch norm in training mode (batch statistics over M elements per channel):
+//   dx = gamma * invstd / M * (M * dy - sum(dy) - xhat * sum(dy * xhat))
+template <class T>
+MM_HD T bn_backward_train(T dy, T xhat, T gamma, T invstd, T sum_dy, T sum_dy_xhat, T count) {
+  return gamma * invstd / count * (count * dy - sum_dy - xhat * sum_dy_xhat);
+}
+// Running statistics: new = (1 - momentum) * old + momentum * batch (SPEC §1).
+template <class T> MM_HD T running_update(T old, T batch, T momentum) {
+  return (T(1) - momentum) * old + momentum * batch;
+}
+
+// Numerically stable softmax cross-entropy of one row of `classes` logits against a target
+// distribution (soft targets; a hard label is a one-hot row):
+//   loss = -sum_c t_c log softmax(z)_c = logsumexp(z) * sum_c t_c - sum_c t_c z_c
+// Writes d loss / d z_c = softmax(z)_c * sum_c t_c - t_c into grad (when grad != nullptr).
+template <class T>
+MM_HD T softmax_xent_row(const T* z, const T* target, int classes, T* grad) {
+  T zmax = z[0];
+  for (int c = 1; c < classes; ++c) zmax = z[c] > zmax ? z[c] : zmax;
+  T sum_exp = 0, sum_t = 0, dot = 0;
+  for (int c = 0; c < classes; ++c) {
+    sum_exp += exp(z[c] - zmax);
+    sum_t += target[c];
+    dot += target[c] * z[c];
+  }
+  const T lse = zmax + log(sum_exp);
+  if (grad)
+    for (int c = 0; c < classes; ++c) grad[c] = exp(z[c] - lse) * sum_t - target[c];
+  return lse * sum_t - dot;
+}
+// The same with a hard label: the target is onehot(label).
+template <class T>
+MM_HD T softmax_xent_label_row(const T* z, long long label, int classes, T* grad) {
+  T zmax = z[0];
+  for (int c = 1; c < classes; ++c) zmax = z[c] > zmax ? z[c] : zmax;
+  T sum_exp = 0;
+  for (int c = 0; c < classes; ++c) sum_exp += exp(z[c] - zmax);
+  const T lse = zmax + log(sum_exp);
+  if (grad)
+    for (int c = 0; c < classes; ++c) grad[c] = exp(z[c] - lse) - (c == label ? T(1) : T(0));
+  return lse - z[label];
+}
+
+// SGD with momentum and weight decay, PyTorch's formulation (dampening 0):
+//   d = g + wd * p;  buf = first ? d : momentum * buf + d;  step = nesterov ? d + momentum * buf : buf
+//   p -= lr * step
+template <class T>
+MM_HD void sgd_update(T& p, T g, T& buf, T lr, T momentum, T weight_decay, bool nesterov, bool first) {
+  const T d = g + weight_decay * p;
+  buf = first ? d : momentum * buf + d;
+  const T step = nesterov ? d + momentum * buf : buf;
+  p -= lr * step;
+}
+
+// Exponential moving average (the distillation teacher): t = beta * t + (1 - beta) * s.
+template <class T> MM_HD T ema(T teacher, T student, T beta) { return beta * teacher + (T(1) - beta) * student; }
+
+}  // namespace mm::math

@@ -1,0 +1,72 @@
+#pragma once
+// The differentiable ops. Each takes and returns Tensors, dispatches on the inputs' device
+// (CPU kernels here; CUDA kernels in engine/cuda), and records its backward on the tape when an
+// input requires grad (engine/autograd.h). Every backward accumulates into the inputs' gradients.
+// CPU kernels accept float32 and float64 (float64 is for the gradient checker).
+#include "engine/tensor.h"
+
+namespace mm {
+
+// ---- element-wise (engine/ops_elementwise.cpp) --------------------------------------------------
+// a, b: same shape -> same shape.   d/da = dy, d/db = dy
+Tensor add(const Tensor& a, const Tensor& b);
+// a, b: same shape -> same shape.   d/da = dy * b, d/db = dy * a
+Tensor mul(const Tensor& a, const Tensor& b);
+// y = s * a.                         d/da = s * dy
+Tensor scale(const Tensor& a, double s);
+// y = max(x, 0).                     d/dx = dy where y > 0
+Tensor relu(const Tensor& x);
+// Same data, new shape (same numel). d/dx = dy viewed as x's shape
+Tensor reshape(const Tensor& x, const Shape& shape);
+// x: any -> [] (scalar).             d/dx = dy everywhere (mean: dy / numel)
+Tensor sum(const Tensor& x);
+Tensor mean(const Tensor& x);
+
+// ---- linear (engine/ops_linear.cpp) ----------------------------------------------------------------
+// x: [N, in], w: [out, in], b: [out] or undefined -> y: [N, out],  y = x w^T + b
+//   dx = dy w,  dw = dy^T x,  db = sum_N dy
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
+
+// ---- convolution (engine/ops_conv.cpp) -------------------------------------------------------------
+// x: [N, H, W, Cin] (NHWC), w: [Cout, kh, kw, Cin], b: [Cout] or undefined
+//   -> y: [N, Ho, Wo, Cout], Ho = (H + 2 pad - kh) / stride + 1 (likewise Wo), zero padding.
+// CPU: y = im2col(x) w^T (one GEMM whose output is already NHWC);
+//   dw = dy^T im2col(x),  dx = col2im(dy w),  db = sum over N, Ho, Wo of dy.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad);
+
+// ---- batch norm (engine/ops_batchnorm.cpp) -------------------------------------------------------
+// Per-channel statistics of one BatchNorm2d layer. running_* are updated in place in training.
+struct BatchNormBuffers {
+  Tensor running_mean;         // [C]
+  Tensor running_var;          // [C]
+  Tensor num_batches_tracked;  // I64 []
+};
+// x: [N, H, W, C] or [N, C]; gamma, beta: [C] -> y: same shape as x.
+// training: normalise with the batch mean and biased variance over all but the last dimension
+//   (M = numel / C values per channel), then running = (1 - momentum) running + momentum batch,
+//   with the unbiased variance M / (M - 1) var for running_var, and num_batches_tracked += 1.
+// evaluation: normalise with the running statistics.
+//   y = gamma (x - mean) / sqrt(var + eps) + beta;
+//   training backward: dx = gamma invstd / M (M dy - sum dy - xhat sum(dy xhat)),
+//   dgamma = sum dy xhat, dbeta = sum dy; evaluation backward: dx = gamma invstd dy.
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormBuffers& buffers,
+                  bool training, double momentum, double eps);
+
+// ---- pooling (engine/ops_pool.cpp) ---------------------------------------------------------------
+// x: [N, H, W, C] -> [N, C], the mean over H, W.  dx = dy / (H W) at every position
+Tensor global_avg_pool(const Tensor& x);
+// x: [N, H, W, C] -> [N, H/k, W/k, C], the mean of each non-overlapping k x k window.
+// Requires H and W divisible by k.   dx = dy / k^2 over each window
+Tensor avg_pool(const Tensor& x, int k);
+
+// ---- losses (engine/ops_loss.cpp) -----------------------------------------------------------------
+// logits: [N, C], labels: I64 [N] in [0, C) -> [] = -(1/N) sum_i log softmax(z_i)_{y_i}
+//   dz_i = (softmax(z_i) - onehot(y_i)) / N
+Tensor cross_entropy(const Tensor& logits, const Tensor& labels);
+// logits: [N, C], targets: [N, C] (rows are distributions; treated as constants, no gradient)
+//   -> [] = -(1/N) sum_i sum_c t_ic log softmax(z_i)_c;  dz_i = (softmax(z_i) sum_c t_ic - t_i) / N
+Tensor soft_cross_entropy(const Tensor& logits, const Tensor& targets);
+// logits: [N, C] -> probabilities [N, C] (no gradient; for evaluation and teacher targets).
+Tensor softmax(const Tensor& logits);
+
+}  // namespace mm

@@ -1,0 +1,99 @@
+#include <gtest/gtest.h>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "layers/module.h"
+
+namespace mm {
+namespace {
+
+TEST(Tensor, ShapesAndViews) {
+  Tensor t = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  EXPECT_EQ(t.numel(), 6);
+  EXPECT_EQ(t.dim(-1), 3);
+  Tensor v = t.view({3, 2});
+  EXPECT_TRUE(v.same_storage(t));
+  EXPECT_EQ(t.slice_rows(1, 2).to_doubles(), (std::vector<double>{4, 5, 6}));
+  EXPECT_THROW(t.view({4, 2}), Error);
+  EXPECT_THROW(t.data<double>(), Error);
+  EXPECT_THROW(Tensor::empty({-1}), Error);
+}
+
+TEST(Tensor, CloneIsIndependent) {
+  Tensor t = Tensor::full({3}, 2.0);
+  Tensor c = t.clone();
+  c.fill(5.0);
+  EXPECT_EQ(t.to_doubles(), (std::vector<double>{2, 2, 2}));
+}
+
+TEST(Tensor, LayoutConversionsRoundTrip) {
+  std::vector<float> v(2 * 3 * 4 * 5);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = float(i);
+  Tensor nchw = Tensor::from_vector(v, {2, 3, 4, 5});
+  Tensor nhwc = nchw_to_nhwc(nchw);
+  EXPECT_EQ(nhwc.shape(), (Shape{2, 4, 5, 3}));
+  // element (n=1, c=2, h=3, w=4) of NCHW sits at (n=1, h=3, w=4, c=2) of NHWC
+  EXPECT_EQ(nhwc.data<float>()[((1 * 4 + 3) * 5 + 4) * 3 + 2], nchw.data<float>()[((1 * 3 + 2) * 4 + 3) * 5 + 4]);
+  EXPECT_EQ(nhwc_to_nchw(nhwc).to_doubles(), nchw.to_doubles());
+}
+
+TEST(Autograd, NoGradRecordsNothing) {
+  Tensor x = Tensor::full({4}, 1.0).set_requires_grad(true);
+  {
+    NoGrad no_grad;
+    Tensor y = relu(x);
+    EXPECT_FALSE(y.requires_grad());
+    EXPECT_EQ(tape_size(), 0u);
+  }
+  Tensor y = relu(x);
+  EXPECT_TRUE(y.requires_grad());
+  EXPECT_EQ(tape_size(), 1u);
+  clear_tape();
+}
+
+TEST(Autograd, GradientWithRespectToInputAccumulatesOverCalls) {
+  Tensor x = Tensor::from_vector<float>({1, -2, 3}, {3}).set_requires_grad(true);
+  backward(sum(scale(x, 2.0)));
+  backward(sum(scale(x, 2.0)));
+  EXPECT_EQ(x.grad().to_doubles(), (std::vector<double>{4, 4, 4}));
+  x.zero_grad();
+  EXPECT_FALSE(x.grad().defined());
+}
+
+TEST(Autograd, BackwardWithoutRecordedOpsIsAnError) {
+  Tensor x = Tensor::full({2}, 1.0);
+  EXPECT_THROW(backward(sum(x)), Error);
+}
+
+TEST(Ops, ShapeErrorsAreClear) {
+  Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({3, 2});
+  EXPECT_THROW(add(a, b), Error);
+  EXPECT_THROW(linear(a, Tensor::zeros({4, 2}), Tensor()), Error);
+  EXPECT_THROW(conv2d(Tensor::zeros({1, 4, 4, 3}), Tensor::zeros({2, 3, 3, 2}), Tensor(), 1, 1), Error);
+  EXPECT_THROW(cross_entropy(a, Tensor::from_vector<int64_t>({0, 3}, {2})), Error);  // label 3 >= 3 classes
+  EXPECT_THROW(avg_pool(Tensor::zeros({1, 5, 5, 1}), 2), Error);
+}
+
+TEST(Ops, CrossEntropyIsStableForHugeLogits) {
+  Tensor z = Tensor::from_vector<float>({1000, 0, -1000, -1000}, {2, 2});
+  Tensor loss = cross_entropy(z, Tensor::from_vector<int64_t>({0, 1}, {2}));
+  EXPECT_NEAR(loss.item(), std::log(2.0) / 2, 1e-6);  // row 0: loss 0; row 1: log 2
+}
+
+TEST(Ops, BatchNormRunningStatisticsFollowSpec) {
+  // One channel, values 1, 2, 3, 6: mean 3, biased var 3.5, unbiased 14/3.
+  Tensor x = Tensor::from_vector<double>({1, 2, 3, 6}, {4, 1});
+  BatchNormBuffers b{Tensor::zeros({1}, DType::F64), Tensor::full({1}, 1.0, DType::F64), Tensor::zeros({}, DType::I64)};
+  Tensor g = Tensor::full({1}, 1.0, DType::F64), beta = Tensor::zeros({1}, DType::F64);
+  Tensor y = batch_norm(x, g, beta, b, true, 0.1, 1e-5);
+  EXPECT_NEAR(b.running_mean.item(), 0.1 * 3, 1e-12);
+  EXPECT_NEAR(b.running_var.item(), 0.9 + 0.1 * 14.0 / 3, 1e-12);
+  EXPECT_EQ(b.num_batches_tracked.item(), 1);
+  EXPECT_NEAR(y.to_doubles()[3], 3 / std::sqrt(3.5 + 1e-5), 1e-9);
+  Tensor e = batch_norm(x, g, beta, b, false, 0.1, 1e-5);  // evaluation uses running statistics
+  EXPECT_NEAR(e.to_doubles()[0], (1 - 0.3) / std::sqrt(b.running_var.item() + 1e-5), 1e-9);
+  EXPECT_EQ(b.num_batches_tracked.item(), 1);
+}
+
+}  // namespace
+}  // namespace mm
