@@ -71,8 +71,14 @@ int64_t Tensor::dim(int i) const {
   return shape()[i];
 }
 int64_t Tensor::numel() const { return shape_numel(shape()); }
-DType Tensor::dtype() const { return impl_->dtype; }
-Device Tensor::device() const { return impl_->storage->device; }
+DType Tensor::dtype() const {
+  MM_CHECK(impl_, "use of an undefined tensor");
+  return impl_->dtype;
+}
+Device Tensor::device() const {
+  MM_CHECK(impl_, "use of an undefined tensor");
+  return impl_->storage->device;
+}
 
 void* Tensor::raw() { return static_cast<char*>(impl_->storage->data) + impl_->offset; }
 const void* Tensor::raw() const { return static_cast<const char*>(impl_->storage->data) + impl_->offset; }

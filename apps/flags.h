@@ -1,0 +1,123 @@
+#pragma once
+// A small command-line parser shared by the apps: `--name value` and `--switch` flags, declared with
+// a default and a help line. Unknown flags, missing values and malformed numbers throw mm::Error
+// with one clear line; --help prints the usage.
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+
+namespace mm {
+
+class Flags {
+ public:
+  explicit Flags(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {}
+
+  // A flag that takes a value; `fallback` is its default ("" = none).
+  void add(const std::string& name, const std::string& fallback, const std::string& help) {
+    order_.push_back(name);
+    specs_[name] = {fallback, help, false};
+  }
+  // A flag without a value (false unless given).
+  void add_switch(const std::string& name, const std::string& help) {
+    order_.push_back(name);
+    specs_[name] = {"", help, true};
+  }
+
+  // Returns false when --help was asked for (the usage has been printed).
+  bool parse(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--help" || arg == "-h") {
+        print_usage();
+        return false;
+      }
+      MM_CHECK(arg.rfind("--", 0) == 0, "unexpected argument '{}' (flags start with --; see --help)", arg);
+      std::string name = arg.substr(2), value;
+      const size_t eq = name.find('=');
+      if (eq != std::string::npos) value = name.substr(eq + 1), name = name.substr(0, eq);
+      auto it = specs_.find(name);
+      MM_CHECK(it != specs_.end(), "unknown flag --{} (see --help)", name);
+      if (it->second.is_switch) {
+        MM_CHECK(eq == std::string::npos, "--{} takes no value", name);
+        values_[name] = "1";
+        continue;
+      }
+      if (eq == std::string::npos) {
+        MM_CHECK(i + 1 < argc, "--{} needs a value", name);
+        value = argv[++i];
+      }
+      values_[name] = value;
+    }
+    return true;
+  }
+
+  bool given(const std::string& name) const { return values_.count(name) > 0; }
+  bool on(const std::string& name) const { return given(name); }
+  std::string str(const std::string& name) const {
+    auto it = values_.find(name);
+    return it != values_.end() ? it->second : spec(name).fallback;
+  }
+  // The value, or an error naming the flag when it is required and absent.
+  std::string required(const std::string& name) const {
+    MM_CHECK(given(name) || !spec(name).fallback.empty(), "--{} is required (see --help)", name);
+    return str(name);
+  }
+  long integer(const std::string& name) const {
+    const std::string s = str(name);
+    char* end = nullptr;
+    const long v = std::strtol(s.c_str(), &end, 10);
+    MM_CHECK(!s.empty() && *end == '\0', "--{}: '{}' is not an integer", name, s);
+    return v;
+  }
+  double number(const std::string& name) const {
+    const std::string s = str(name);
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    MM_CHECK(!s.empty() && *end == '\0', "--{}: '{}' is not a number", name, s);
+    return v;
+  }
+  // Comma-separated integers ("" gives an empty list).
+  std::vector<int> integers(const std::string& name) const {
+    std::vector<int> out;
+    const std::string s = str(name);
+    size_t pos = 0;
+    while (pos < s.size()) {
+      size_t comma = s.find(',', pos);
+      if (comma == std::string::npos) comma = s.size();
+      const std::string item = s.substr(pos, comma - pos);
+      char* end = nullptr;
+      const long v = std::strtol(item.c_str(), &end, 10);
+      MM_CHECK(!item.empty() && *end == '\0', "--{}: '{}' is not a list of integers", name, s);
+      out.push_back(static_cast<int>(v));
+      pos = comma + 1;
+    }
+    return out;
+  }
+
+  void print_usage() const {
+    std::string text = "usage: " + program_ + " [flags]\n" + summary_ + "\n\nflags:\n";
+    for (const auto& name : order_) {
+      const Spec& s = specs_.at(name);
+      std::string left = "  --" + name + (s.is_switch ? "" : " VALUE");
+      left.resize(std::max<size_t>(left.size() + 1, 28), ' ');
+      text += left + s.help + (s.fallback.empty() ? "" : " (default " + s.fallback + ")") + "\n";
+    }
+    std::fputs(text.c_str(), stdout);
+  }
+
+ private:
+  struct Spec {
+    std::string fallback, help;
+    bool is_switch;
+  };
+  const Spec& spec(const std::string& name) const { return specs_.at(name); }
+  std::string program_, summary_;
+  std::vector<std::string> order_;
+  std::map<std::string, Spec> specs_;
+  std::map<std::string, std::string> values_;
+};
+
+}  // namespace mm
