@@ -2,7 +2,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <unordered_map>
+#include <vector>
 
 #include "engine/error.h"
 #ifdef MM_WITH_CUDA
@@ -13,6 +16,40 @@ namespace mm {
 
 namespace {
 [[noreturn]] void no_cuda() { throw Error("this build has no CUDA backend (configure with -DMM_CUDA=ON)"); }
+
+// Host blocks are cached by exact size: a training step allocates the same shapes every step, so
+// after the first step no memory comes from (or goes back to) the kernel. Without this, every big
+// activation is a fresh mmap whose pages the kernel must zero, which cost a third of a CPU step.
+class HostCache {
+ public:
+  void* get(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = free_.find(bytes);
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    return p;
+  }
+  void put(void* p, size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_[bytes].push_back(p);
+  }
+  ~HostCache() {
+    for (auto& [bytes, blocks] : free_)
+      for (void* p : blocks) std::free(p);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+};
+
+HostCache& host_cache() {
+  static HostCache cache;
+  return cache;
+}
+
+size_t host_block_size(size_t bytes) { return bytes == 0 ? 64 : (bytes + 63) / 64 * 64; }
 }  // namespace
 
 void* allocate(size_t bytes, Device device) {
@@ -23,8 +60,9 @@ void* allocate(size_t bytes, Device device) {
     no_cuda();
 #endif
   }
-  const size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  const size_t block = host_block_size(bytes);
+  if (void* p = host_cache().get(block)) return p;
+  void* p = std::aligned_alloc(64, block);
   if (!p) throw Error(fmt::format("out of host memory allocating {} bytes", bytes));
   return p;
 }
@@ -36,7 +74,7 @@ void deallocate(void* ptr, size_t bytes, Device device) {
 #endif
     return;
   }
-  std::free(ptr);
+  host_cache().put(ptr, host_block_size(bytes));
 }
 
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {

@@ -74,13 +74,13 @@ void col2im_accumulate(const ConvGeometry& g, const T* dcols, int64_t n, T* dx) 
 template <class T>
 void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t K = g.K(), chunk = g.chunk();
-  std::vector<T> cols(g.is_pointwise() ? 0 : chunk * g.positions() * K);
+  Tensor cols = Tensor::empty({g.is_pointwise() ? 0 : chunk * g.positions() * K}, dtype_of<T>());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
     const int64_t n = std::min(chunk, g.N - n0), rows = n * g.positions();
     const T* a = x + n0 * g.H * g.W * g.Cin;
     if (!g.is_pointwise()) {
-      im2col(g, a, n, cols.data());
-      a = cols.data();
+      im2col(g, a, n, cols.data<T>());
+      a = cols.data<T>();
     }
     T* out = y + n0 * g.positions() * g.Cout;
     if (b)
@@ -95,8 +95,8 @@ template <class T>
 void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db) {
   const int64_t K = g.K(), chunk = g.chunk();
   const bool pointwise = g.is_pointwise();
-  std::vector<T> cols(pointwise || !dw ? 0 : chunk * g.positions() * K);
-  std::vector<T> dcols(pointwise || !dx ? 0 : chunk * g.positions() * K);
+  Tensor cols = Tensor::empty({pointwise || !dw ? 0 : chunk * g.positions() * K}, dtype_of<T>());
+  Tensor dcols = Tensor::empty({pointwise || !dx ? 0 : chunk * g.positions() * K}, dtype_of<T>());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
     const int64_t n = std::min(chunk, g.N - n0), rows = n * g.positions();
     const T* dy_chunk = dy + n0 * g.positions() * g.Cout;
@@ -104,8 +104,8 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T
     if (dw) {
       const T* a = x_chunk;
       if (!pointwise) {
-        im2col(g, x_chunk, n, cols.data());
-        a = cols.data();
+        im2col(g, x_chunk, n, cols.data<T>());
+        a = cols.data<T>();
       }
       // dw [Cout, K] += dy^T [Cout, rows] @ cols [rows, K]
       blas::gemm(true, false, g.Cout, K, rows, T(1), dy_chunk, g.Cout, a, K, T(1), dw, K);
@@ -117,8 +117,8 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T
         blas::gemm(false, false, rows, K, g.Cout, T(1), dy_chunk, g.Cout, w, K, T(1), dx_chunk, K);
       } else {
         // dcols [rows, K] = dy [rows, Cout] @ w [Cout, K], then scattered back onto the image
-        blas::gemm(false, false, rows, K, g.Cout, T(1), dy_chunk, g.Cout, w, K, T(0), dcols.data(), K);
-        col2im_accumulate(g, dcols.data(), n, dx_chunk);
+        blas::gemm(false, false, rows, K, g.Cout, T(1), dy_chunk, g.Cout, w, K, T(0), dcols.data<T>(), K);
+        col2im_accumulate(g, dcols.data<T>(), n, dx_chunk);
       }
     }
     if (db)
