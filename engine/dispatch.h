@@ -2,6 +2,8 @@
 // Helpers that route an op to the kernel for its dtype and device.
 #include <omp.h>
 
+#include <vector>
+
 #include "engine/tensor.h"
 
 namespace mm {
@@ -39,6 +41,26 @@ void parallel_for(int64_t n, F&& body) {
     const int64_t begin = n * t / threads, end = n * (t + 1) / threads;
     if (begin < end) body(begin, end);
   }
+}
+
+// Deterministic parallel reduction: each thread sums its static share of [0, n) into its own slot
+// of `width` doubles via body(i, slot); the slots are then added in thread order. (OpenMP's
+// reduction clause and critical sections combine in arbitrary order, which would make training
+// runs differ in the last bits and break exact resume.) Returns the `width` totals.
+template <class F>
+std::vector<double> parallel_sums(int64_t n, int64_t width, F&& body) {
+  const int threads = omp_get_max_threads();
+  std::vector<std::vector<double>> partial(threads, std::vector<double>(width, 0.0));
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t t = omp_get_thread_num(), count = omp_get_num_threads();
+    double* slot = partial[t].data();
+    for (int64_t i = n * t / count; i < n * (t + 1) / count; ++i) body(i, slot);
+  }
+  std::vector<double> total(width, 0.0);
+  for (const auto& p : partial)
+    for (int64_t k = 0; k < width; ++k) total[k] += p[k];
+  return total;
 }
 
 }  // namespace mm

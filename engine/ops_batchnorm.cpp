@@ -13,26 +13,17 @@ namespace mm {
 namespace {
 
 // For each channel c of x viewed as [M, C]: out1[c] = sum_r f1(r, c), out2[c] = sum_r f2(r, c),
-// accumulated in double per thread, then combined.
+// accumulated in double, deterministically (parallel_sums).
 template <class F1, class F2>
 void channel_sums(int64_t M, int64_t C, std::vector<double>& out1, std::vector<double>& out2, F1 f1, F2 f2) {
-  out1.assign(C, 0.0);
-  out2.assign(C, 0.0);
-#pragma omp parallel
-  {
-    std::vector<double> s1(C, 0.0), s2(C, 0.0);
-#pragma omp for schedule(static) nowait
-    for (int64_t r = 0; r < M; ++r)
-      for (int64_t c = 0; c < C; ++c) {
-        s1[c] += f1(r, c);
-        s2[c] += f2(r, c);
-      }
-#pragma omp critical
+  std::vector<double> both = parallel_sums(M, 2 * C, [&](int64_t r, double* slot) {
     for (int64_t c = 0; c < C; ++c) {
-      out1[c] += s1[c];
-      out2[c] += s2[c];
+      slot[c] += f1(r, c);
+      slot[C + c] += f2(r, c);
     }
-  }
+  });
+  out1.assign(both.begin(), both.begin() + C);
+  out2.assign(both.begin() + C, both.end());
 }
 
 }  // namespace

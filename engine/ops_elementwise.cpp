@@ -133,9 +133,7 @@ Tensor weighted_sum(const Tensor& x, double weight, const char* op) {
   dispatch_floating(x.dtype(), op, [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
-    double total = 0;
-#pragma omp parallel for reduction(+ : total) if (x.numel() > 32768)
-    for (int64_t i = 0; i < x.numel(); ++i) total += px[i];
+    const double total = parallel_sums(x.numel(), 1, [&](int64_t i, double* slot) { slot[0] += px[i]; })[0];
     y.data<T>()[0] = T(weight * total);
   });
   if (needs_grad({&x})) {

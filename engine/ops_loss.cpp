@@ -17,9 +17,7 @@ template <class RowLoss>
 Tensor mean_row_loss(const Tensor& logits, const char* op, RowLoss row_loss_float, bool record_grad) {
   const int64_t N = logits.dim(0), C = logits.dim(1);
   Tensor y = Tensor::empty({}, logits.dtype(), logits.device());
-  double total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
-  for (int64_t i = 0; i < N; ++i) total += row_loss_float(i, nullptr);
+  const double total = parallel_sums(N, 1, [&](int64_t i, double* slot) { slot[0] += row_loss_float(i, nullptr); })[0];
   const double loss = total / N;
   dispatch_floating(logits.dtype(), op, [&](auto t) { y.data<decltype(t)>()[0] = decltype(t)(loss); });
   MM_CHECK(std::isfinite(loss), "{}: the loss is {} (non-finite logits?)", op, loss);

@@ -24,6 +24,7 @@ class Sgd {
   void zero_grad();
   // Momentum buffers, one per parameter (undefined until the first step touches it). For checkpoints.
   std::vector<Tensor>& momentum_buffers() { return buffers_; }
+  const std::vector<Tensor>& momentum_buffers() const { return buffers_; }
   const SgdOptions& options() const { return options_; }
 
  private:

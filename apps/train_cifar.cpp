@@ -1,0 +1,197 @@
+// train_cifar: trains a classifier on CIFAR-10/100, an image folder or Fashion-MNIST with the
+// recipe of SPEC §2, evaluating on the test split after every epoch.
+//
+// OUT/metrics.jsonl gets one JSON object per epoch; OUT/last.safetensors is written after every
+// epoch and OUT/best.safetensors whenever top-1 improves (both atomically). --resume continues a
+// run so that the remaining epochs give the same numbers as an uninterrupted run with the seed:
+// every random draw is a function of (seed, epoch, step), see data/loader.h.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "apps/flags.h"
+#include "data/loader.h"
+#include "engine/autograd.h"
+#include "engine/json.h"
+#include "engine/optim.h"
+#include "models/checkpoint.h"
+#include "models/network.h"
+
+namespace mm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void declare_flags(Flags& f) {
+  f.add("data", "", "dataset directory (CIFAR binary folder, image-folder root, or Fashion-MNIST folder)");
+  f.add("dataset", "auto", "cifar10 | cifar100 | folder | fashion-mnist | auto");
+  f.add("model", "preactresnet18", "preactresnet18 | wrn16_8");
+  f.add("width", "0", "preactresnet18: stage-1 channels (64); wrn16_8: widen factor (8); 0 = full width");
+  f.add("epochs", "200", "epochs");
+  f.add("batch-size", "128", "mini-batch size");
+  f.add("lr", "0.1", "learning rate");
+  f.add("momentum", "0.9", "SGD momentum");
+  f.add("weight-decay", "1e-4", "weight decay (all parameters)");
+  f.add_switch("nesterov", "Nesterov momentum");
+  f.add("schedule", "multistep", "multistep | cosine");
+  f.add("milestones", "", "epochs where lr x 0.1 (default: 25%, 50%, 75% of --epochs)");
+  f.add("seed", "0", "random seed");
+  f.add("device", "auto", "auto | cpu | cuda");
+  f.add("out", "runs/train", "output directory");
+  f.add("resume", "", "checkpoint to continue from (e.g. OUT/last.safetensors)");
+  f.add("limit-train", "0", "use only N training images (0: all)");
+  f.add("limit-test", "0", "use only N test images (0: all)");
+  f.add("workers", "2", "background threads preparing batches");
+  f.add("eval-batch-size", "500", "batch size for evaluation");
+  f.add("log-every", "20", "steps between progress lines when the output is not a terminal");
+}
+
+struct Evaluation {
+  double loss = 0, top1 = 0;
+};
+
+// Test loss and top-1 accuracy (%), evaluation-mode BN, no gradients.
+Evaluation evaluate(Network& net, const Dataset& test, int batch_size) {
+  NoGrad no_grad;
+  net.train(false);
+  LoaderOptions o;
+  o.batch_size = batch_size;
+  o.shuffle = o.augment = o.drop_last = false;
+  BatchLoader loader(test, o);
+  Batch b;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  while (loader.next(b)) {
+    Tensor logits = net.forward(b.images);
+    const int64_t B = logits.dim(0), C = logits.dim(1);
+    loss_sum += cross_entropy(logits, b.labels).item() * B;
+    const float* z = logits.data<float>();
+    for (int64_t i = 0; i < B; ++i)
+      correct += std::max_element(z + i * C, z + (i + 1) * C) - (z + i * C) == b.labels.data<int64_t>()[i];
+  }
+  net.train(true);
+  return {loss_sum / test.size(), 100.0 * correct / test.size()};
+}
+
+std::string config_json(const Flags& flags, const std::vector<std::string>& names) {
+  std::string out = "{";
+  for (const auto& n : names) out += (out.size() > 1 ? "," : "") + json::quote(n) + ":" + json::quote(flags.str(n));
+  return out + "}";
+}
+
+int run(int argc, char** argv) {
+  Flags flags("train_cifar", "Trains PreAct-ResNet-18 or WRN-16-8 with the recipe of SPEC.md section 2.");
+  declare_flags(flags);
+  if (!flags.parse(argc, argv)) return 0;
+
+  const std::string model = flags.str("model");
+  const int epochs = static_cast<int>(flags.integer("epochs")), batch_size = static_cast<int>(flags.integer("batch-size"));
+  const int width = flags.integer("width") > 0 ? static_cast<int>(flags.integer("width")) : default_width(model);
+  const uint64_t seed = static_cast<uint64_t>(flags.integer("seed"));
+  MM_CHECK(epochs >= 1, "--epochs must be at least 1");
+  MM_CHECK(batch_size >= 2, "--batch-size must be at least 2 (batch norm needs two examples)");
+  MM_CHECK(flags.number("lr") > 0, "--lr must be positive");
+  MM_CHECK(flags.str("schedule") == "multistep" || flags.str("schedule") == "cosine",
+           "--schedule must be multistep or cosine");
+  const std::vector<int> milestones = flags.given("milestones") ? flags.integers("milestones") : default_milestones(epochs);
+  const Device device = parse_device(flags.str("device"));
+  MM_CHECK(device.is_cpu(), "--device cuda: the ops of this build run on the CPU only (use --device cpu)");
+
+  DataSplits data = load_dataset(flags.str("dataset"), flags.str("data"));
+  data.train = data.train.subset(flags.integer("limit-train"));
+  data.test = data.test.subset(flags.integer("limit-test"));
+  MM_CHECK(data.train.size() >= batch_size, "the training set has {} images, fewer than one batch of {}",
+           data.train.size(), batch_size);
+  std::printf("data: %s: %ld train, %ld test images of %ldx%ld, %d classes\n", data.name.c_str(), data.train.size(),
+              data.test.size(), data.train.images.dim(2), data.train.images.dim(1), data.train.num_classes);
+
+  auto net = make_network(model, width, data.train.num_classes, seed);
+  Sgd sgd(net->parameters(), SgdOptions{flags.number("lr"), flags.number("momentum"), flags.number("weight-decay"),
+                                        flags.on("nesterov")});
+  const std::string out = flags.str("out");
+  std::filesystem::create_directories(out);
+  CheckpointInfo info{model, width, data.train.num_classes, 0, 0.0, seed,
+                      config_json(flags, {"data", "dataset", "model", "width", "epochs", "batch-size", "lr", "momentum",
+                                          "weight-decay", "schedule", "milestones", "seed", "limit-train", "limit-test"})};
+  if (flags.given("resume")) {
+    info = load_checkpoint(flags.str("resume"), *net, sgd, nullptr, model, width, data.train.num_classes);
+    std::printf("resumed from %s after epoch %d (best top-1 %.2f%%)\n", flags.str("resume").c_str(), info.epoch,
+                info.best_top1);
+  }
+  std::printf("model: %s width %d, %zu parameter tensors; device %s; %d epochs, batch %d\n", model.c_str(), width,
+              net->parameters().size(), device.str().c_str(), epochs, batch_size);
+
+  const bool tty = isatty(fileno(stdout));
+  const int log_every = std::max<int>(1, static_cast<int>(flags.integer("log-every")));
+  for (int epoch = info.epoch; epoch < epochs; ++epoch) {
+    const double lr = flags.str("schedule") == "cosine" ? cosine_lr(flags.number("lr"), epochs, epoch)
+                                                        : multistep_lr(flags.number("lr"), milestones, 0.1, epoch);
+    LoaderOptions o;
+    o.batch_size = batch_size;
+    o.seed = seed;
+    o.epoch = epoch;
+    o.workers = static_cast<int>(flags.integer("workers"));
+    BatchLoader loader(data.train, o);
+    const auto start = Clock::now();
+    double loss_sum = 0;
+    int64_t seen = 0, step = 0;
+    Batch b;
+    net->train(true);
+    while (loader.next(b)) {
+      double loss = 0;
+      try {
+        Tensor l = cross_entropy(net->forward(b.images), b.labels);
+        loss = l.item();
+        backward(l);
+      } catch (const Error& e) {
+        clear_tape();
+        throw Error(fmt::format("epoch {} step {}: {}; stopping (the last good checkpoint stays in {})", epoch + 1,
+                                step + 1, e.what(), out));
+      }
+      sgd.step(lr);
+      sgd.zero_grad();
+      loss_sum += loss * b.labels.numel();
+      seen += b.labels.numel();
+      ++step;
+      const double elapsed = seconds_since(start), ips = seen / elapsed;
+      const double eta = (loader.num_batches() - step) * elapsed / step;
+      if (tty || step % log_every == 0 || step == loader.num_batches()) {
+        std::printf("%sepoch %d/%d step %ld/%ld loss %.4f lr %.4g %.1f img/s ETA %.0fs%s", tty ? "\r" : "", epoch + 1,
+                    epochs, step, loader.num_batches(), loss_sum / seen, lr, ips, eta, tty ? "" : "\n");
+        std::fflush(stdout);
+      }
+    }
+    const double train_seconds = seconds_since(start);
+    const Evaluation ev = evaluate(*net, data.test, static_cast<int>(flags.integer("eval-batch-size")));
+    const bool improved = ev.top1 > info.best_top1;
+    info.best_top1 = std::max(info.best_top1, ev.top1);
+    info.epoch = epoch + 1;
+    std::printf("%sepoch %d/%d: train loss %.4f, test loss %.4f, top-1 %.2f%% (best %.2f%%), %.1f img/s, %.0fs\n",
+                tty ? "\n" : "", epoch + 1, epochs, loss_sum / seen, ev.loss, ev.top1, info.best_top1,
+                seen / train_seconds, seconds_since(start));
+    std::ofstream(out + "/metrics.jsonl", std::ios::app) << fmt::format(
+        "{{\"epoch\":{},\"lr\":{:.6g},\"train_loss\":{:.9g},\"test_loss\":{:.9g},\"top1\":{:.4f},\"best_top1\":{:.4f},"
+        "\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
+        epoch + 1, lr, loss_sum / seen, ev.loss, ev.top1, info.best_top1, seen / train_seconds, seconds_since(start));
+    save_checkpoint(out + "/last.safetensors", *net, sgd, nullptr, info);
+    if (improved) save_checkpoint(out + "/best.safetensors", *net, sgd, nullptr, info);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace mm
+
+int main(int argc, char** argv) {
+  try {
+    return mm::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_cifar: error: %s\n", e.what());
+    return 1;
+  }
+}

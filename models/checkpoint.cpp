@@ -1,0 +1,64 @@
+#include "models/checkpoint.h"
+
+#include "layers/state_dict.h"
+
+namespace mm {
+
+void save_checkpoint(const std::string& path, const Network& net, const Sgd& sgd, const Network* teacher,
+                     const CheckpointInfo& info) {
+  std::map<std::string, Tensor> tensors = state_dict(net);
+  const auto params = net.named_parameters();
+  const auto& buffers = sgd.momentum_buffers();
+  for (size_t k = 0; k < params.size(); ++k)
+    if (buffers[k].defined()) tensors["optimizer.momentum." + params[k].name] = to_file_layout(buffers[k], params[k].layout);
+  if (teacher)
+    for (const auto& [name, t] : state_dict(*teacher)) tensors["teacher." + name] = t;
+  save_safetensors(path, tensors,
+                   {{"format", kCheckpointFormat},
+                    {"model", info.model},
+                    {"width", std::to_string(info.width)},
+                    {"num_classes", std::to_string(info.num_classes)},
+                    {"epoch", std::to_string(info.epoch)},
+                    {"best_top1", fmt::format("{:.17g}", info.best_top1)},
+                    {"seed", std::to_string(info.seed)},
+                    {"config", info.config_json}});
+}
+
+CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, Network* teacher,
+                               const std::string& model, int width, int num_classes) {
+  const TensorFile file = load_safetensors(path);
+  auto meta = [&](const char* key) {
+    auto it = file.metadata.find(key);
+    MM_CHECK(it != file.metadata.end(), "{}: not a train_cifar checkpoint (no '{}' in its metadata)", path, key);
+    return it->second;
+  };
+  MM_CHECK(meta("format") == kCheckpointFormat, "{}: checkpoint format '{}', expected '{}'", path, meta("format"),
+           kCheckpointFormat);
+  CheckpointInfo info{meta("model"), std::stoi(meta("width")), std::stoi(meta("num_classes")), std::stoi(meta("epoch")),
+                      std::stod(meta("best_top1")), std::stoull(meta("seed")), meta("config")};
+  MM_CHECK(info.model == model && info.width == width && info.num_classes == num_classes,
+           "{}: checkpoint of {} width {} with {} classes, but this run is {} width {} with {} classes", path,
+           info.model, info.width, info.num_classes, model, width, num_classes);
+  // Model tensors are the names without a prefix; the prefixed ones are read below.
+  TensorFile model_part, teacher_part;
+  model_part.source = teacher_part.source = path;
+  for (const auto& [name, t] : file.tensors) {
+    if (name.rfind("teacher.", 0) == 0) teacher_part.tensors[name.substr(8)] = t;
+    else if (name.rfind("optimizer.", 0) != 0) model_part.tensors[name] = t;
+  }
+  load_state_dict(net, model_part);
+  if (teacher) {
+    MM_CHECK(!teacher_part.tensors.empty(), "{}: the run distils but the checkpoint has no teacher", path);
+    load_state_dict(*teacher, teacher_part);
+  }
+  const auto params = net.named_parameters();
+  auto& buffers = sgd.momentum_buffers();
+  for (size_t k = 0; k < params.size(); ++k) {
+    const std::string key = "optimizer.momentum." + params[k].name;
+    buffers[k] = file.has(key) ? from_file_layout(file.at(key), params[k].layout).clone() : Tensor();
+    if (buffers[k].defined()) check_shape(buffers[k], params[k].tensor.shape(), key.c_str());
+  }
+  return info;
+}
+
+}  // namespace mm

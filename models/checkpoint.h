@@ -1,0 +1,34 @@
+#pragma once
+// Training checkpoints: one safetensors file holding the model under its SPEC §1 names (PyTorch
+// layouts, so the file loads as a PyTorch state dict after dropping the prefixed entries), the
+// optimiser's momentum buffers as "optimizer.momentum.<name>", the EMA teacher (if any) as
+// "teacher.<name>", and metadata: format, model, width, num_classes, epoch (completed epochs),
+// best_top1, seed and the full config as JSON. Written atomically.
+#include <map>
+#include <string>
+
+#include "engine/optim.h"
+#include "engine/safetensors.h"
+#include "models/network.h"
+
+namespace mm {
+
+constexpr const char* kCheckpointFormat = "multimix-checkpoint-1";
+
+struct CheckpointInfo {
+  std::string model;
+  int width = 0, num_classes = 0, epoch = 0;
+  double best_top1 = 0;
+  uint64_t seed = 0;
+  std::string config_json;
+};
+
+void save_checkpoint(const std::string& path, const Network& net, const Sgd& sgd, const Network* teacher,
+                     const CheckpointInfo& info);
+
+// Reads a checkpoint into net, sgd and teacher. Throws, naming the file, when it is not a
+// checkpoint or was written for another model, width or number of classes.
+CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, Network* teacher,
+                               const std::string& model, int width, int num_classes);
+
+}  // namespace mm

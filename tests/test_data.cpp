@@ -1,0 +1,281 @@
+// Loaders on small files written here (including every corrupt case), augmentation exactness and
+// loader determinism.
+#include <gtest/gtest.h>
+#include <stb_image_write.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/augment.h"
+#include "data/loader.h"
+
+namespace mm {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string fresh_dir(const std::string& name) {
+  const fs::path p = fs::path(::testing::TempDir()) / ("mm_data_" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// A CIFAR record: pixel (y, x) of channel c holds (c * 50 + y + x + seed) mod 256.
+std::vector<uint8_t> cifar_record(std::vector<uint8_t> header, int seed) {
+  std::vector<uint8_t> r = header;
+  for (int c = 0; c < 3; ++c)
+    for (int p = 0; p < 1024; ++p) r.push_back(static_cast<uint8_t>(c * 50 + p / 32 + p % 32 + seed));
+  return r;
+}
+
+std::string write_cifar10(const std::string& name, int per_file) {
+  const std::string dir = fresh_dir(name);
+  for (int f = 1; f <= 6; ++f) {
+    std::vector<uint8_t> bytes;
+    for (int r = 0; r < per_file; ++r) {
+      auto rec = cifar_record({static_cast<uint8_t>((f + r) % 10)}, f * 10 + r);
+      bytes.insert(bytes.end(), rec.begin(), rec.end());
+    }
+    write_bytes(dir + (f <= 5 ? "/data_batch_" + std::to_string(f) + ".bin" : "/test_batch.bin"), bytes);
+  }
+  return dir;
+}
+
+TEST(Cifar, Cifar10RecordsBecomeNhwcImages) {
+  const std::string dir = write_cifar10("c10", 3);
+  DataSplits s = load_cifar10(dir);
+  ASSERT_EQ(s.train.size(), 15);
+  ASSERT_EQ(s.test.size(), 3);
+  EXPECT_EQ(s.train.num_classes, 10);
+  EXPECT_EQ(s.train.images.shape(), (Shape{15, 32, 32, 3}));
+  // example 4 = file 2, record 1: label (2 + 1) % 10, seed 21; pixel (y=5, x=7), channel 2
+  EXPECT_EQ(s.train.labels.data<int64_t>()[4], 3);
+  EXPECT_EQ(s.train.images.data<uint8_t>()[((4 * 32 + 5) * 32 + 7) * 3 + 2], (2 * 50 + 5 + 7 + 21) % 256);
+}
+
+TEST(Cifar, CorruptFilesFailWithTheirName) {
+  const std::string dir = write_cifar10("c10_bad", 2);
+  fs::resize_file(dir + "/data_batch_3.bin", 3073 * 2 - 100);  // truncated
+  try {
+    load_cifar10(dir);
+    FAIL() << "a truncated file loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("data_batch_3.bin"), std::string::npos) << e.what();
+  }
+  fs::remove(dir + "/data_batch_3.bin");
+  EXPECT_THROW(load_cifar10(dir), Error);  // missing file
+  const std::string bad = write_cifar10("c10_label", 1);
+  write_bytes(bad + "/test_batch.bin", cifar_record({42}, 0));  // label 42 in CIFAR-10
+  EXPECT_THROW(load_cifar10(bad), Error);
+  EXPECT_THROW(load_cifar10(fresh_dir("empty")), Error);
+}
+
+TEST(Cifar, Cifar100UsesTheFineLabel) {
+  const std::string dir = fresh_dir("c100");
+  auto rec = cifar_record({7, 93}, 1);
+  write_bytes(dir + "/train.bin", rec);
+  write_bytes(dir + "/test.bin", rec);
+  DataSplits s = load_cifar100(dir);
+  EXPECT_EQ(s.train.num_classes, 100);
+  EXPECT_EQ(s.train.labels.data<int64_t>()[0], 93);
+  EXPECT_EQ(s.test.images.data<uint8_t>()[0], 1);  // channel 0 of pixel (0, 0) = seed
+}
+
+void write_png(const std::string& path, int w, int h, uint8_t value) {
+  std::vector<uint8_t> px(size_t(w) * h * 3, value);
+  ASSERT_TRUE(stbi_write_png(path.c_str(), w, h, 3, px.data(), w * 3));
+}
+
+std::string write_folder(const std::string& name) {
+  const std::string root = fresh_dir(name);
+  for (std::string split : {"train", "test"})
+    for (std::string cls : {"cat", "ant"}) {
+      fs::create_directories(root + "/" + split + "/" + cls);
+      for (int i = 0; i < 2; ++i) write_png(root + "/" + split + "/" + cls + "/" + std::to_string(i) + ".png", 8, 6, cls == "cat" ? 200 : 10);
+    }
+  return root;
+}
+
+TEST(ImageFolder, LoadsSortedClasses) {
+  DataSplits s = load_image_folder(write_folder("folder"));
+  EXPECT_EQ(s.train.num_classes, 2);
+  EXPECT_EQ(s.train.images.shape(), (Shape{4, 6, 8, 3}));
+  // classes sorted: ant = 0 (value 10), cat = 1 (value 200)
+  EXPECT_EQ(s.train.labels.to_doubles(), (std::vector<double>{0, 0, 1, 1}));
+  EXPECT_EQ(s.train.images.data<uint8_t>()[0], 10);
+  EXPECT_EQ(s.test.images.data<uint8_t>()[3 * 6 * 8 * 3 - 1], 200);
+}
+
+TEST(ImageFolder, BadInputsFailClearly) {
+  auto expect_error = [](const std::string& root, const std::string& needle) {
+    try {
+      load_image_folder(root);
+      FAIL() << "loaded " << root;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  std::string root = write_folder("wrong_size");
+  write_png(root + "/train/cat/9.png", 8, 7, 1);
+  expect_error(root, "9.png");
+  root = write_folder("undecodable");
+  write_bytes(root + "/train/ant/5.png", {1, 2, 3});
+  expect_error(root, "5.png");
+  root = write_folder("empty_class");
+  fs::create_directories(root + "/train/bee");
+  expect_error(root, "bee");
+  expect_error(fresh_dir("no_train"), "train");
+  root = write_folder("val");
+  fs::rename(root + "/test", root + "/val");
+  EXPECT_EQ(load_image_folder(root).test.size(), 4);
+}
+
+void write_gz(const std::string& path, const std::vector<uint8_t>& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(f);
+}
+
+std::vector<uint8_t> idx_header(uint32_t magic, std::vector<uint32_t> dims) {
+  std::vector<uint8_t> out;
+  for (uint32_t v : std::vector<uint32_t>{magic}) dims.insert(dims.begin(), v);
+  for (uint32_t v : dims)
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(v >> s));
+  return out;
+}
+
+TEST(FashionMnist, PadsTo32AndReplicatesChannels) {
+  const std::string dir = fresh_dir("fmnist");
+  for (std::string prefix : {"train", "t10k"}) {
+    auto img = idx_header(0x803, {2, 28, 28});
+    for (int k = 0; k < 2; ++k)
+      for (int p = 0; p < 784; ++p) img.push_back(static_cast<uint8_t>(p % 251 + k));
+    auto lab = idx_header(0x801, {2});
+    lab.push_back(3);
+    lab.push_back(9);
+    write_gz(dir + "/" + prefix + "-images-idx3-ubyte.gz", img);
+    write_gz(dir + "/" + prefix + "-labels-idx1-ubyte.gz", lab);
+  }
+  DataSplits s = load_fashion_mnist(dir);
+  EXPECT_EQ(s.train.images.shape(), (Shape{2, 32, 32, 3}));
+  EXPECT_EQ(s.train.labels.to_doubles(), (std::vector<double>{3, 9}));
+  const uint8_t* px = s.train.images.data<uint8_t>();
+  EXPECT_EQ(px[0], 0);  // padding
+  // example 1, source pixel (y=0, x=5) -> (2, 7), every channel
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(px[((32 + 2) * 32 + 7) * 3 + c], 5 % 251 + 1);
+  // truncated image file
+  auto img = idx_header(0x803, {2, 28, 28});
+  img.resize(img.size() + 700);
+  write_gz(dir + "/train-images-idx3-ubyte.gz", img);
+  EXPECT_THROW(load_fashion_mnist(dir), Error);
+  EXPECT_THROW(load_fashion_mnist(fresh_dir("fm_missing")), Error);
+}
+
+TEST(Augment, CropAndFlipFollowTheFormula) {
+  const int H = 6, W = 5;
+  std::vector<uint8_t> src(H * W * 3);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(i * 7 % 256);
+  std::vector<float> out(src.size());
+  auto expected = [&](int y, int x, int c, CropFlip t) {
+    // crop from the padded image, then flip the crop
+    const int px = t.flip ? W - 1 - x : x;
+    const int sy = y + t.dy - 4, sx = px + t.dx - 4;
+    const float v = (sy >= 0 && sy < H && sx >= 0 && sx < W) ? src[(sy * W + sx) * 3 + c] / 255.0f : 0.0f;
+    return (v - kMean[c]) / kStd[c];
+  };
+  for (CropFlip t : {CropFlip{4, 4, false}, CropFlip{0, 8, false}, CropFlip{8, 0, true}, CropFlip{3, 6, true}}) {
+    augment_normalise(src.data(), H, W, t, out.data());
+    for (int y = 0; y < H; ++y)
+      for (int x = 0; x < W; ++x)
+        for (int c = 0; c < 3; ++c) ASSERT_FLOAT_EQ(out[(y * W + x) * 3 + c], expected(y, x, c, t));
+  }
+  // the identity crop without flip is plain normalisation; a flip mirrors it exactly
+  augment_normalise(src.data(), H, W, CropFlip{4, 4, false}, out.data());
+  EXPECT_FLOAT_EQ(out[(2 * W + 1) * 3 + 1], (src[(2 * W + 1) * 3 + 1] / 255.0f - kMean[1]) / kStd[1]);
+  std::vector<float> flipped(src.size());
+  augment_normalise(src.data(), H, W, CropFlip{4, 4, true}, flipped.data());
+  EXPECT_EQ(flipped[(2 * W + 0) * 3 + 1], out[(2 * W + W - 1) * 3 + 1]);
+}
+
+TEST(Augment, DrawsCoverTheRange) {
+  Rng rng(3);
+  std::vector<int> dy_count(9, 0);
+  int flips = 0;
+  for (int i = 0; i < 9000; ++i) {
+    CropFlip t = draw_crop_flip(rng);
+    ASSERT_GE(t.dy, 0);
+    ASSERT_LE(t.dx, 8);
+    dy_count[t.dy]++;
+    flips += t.flip;
+  }
+  for (int c : dy_count) EXPECT_NEAR(c, 1000, 150);
+  EXPECT_NEAR(flips, 4500, 250);
+}
+
+Dataset small_dataset(int n) {
+  Dataset d{Tensor::empty({n, 8, 8, 3}, DType::U8), Tensor::empty({n}, DType::I64), 4};
+  for (int64_t i = 0; i < d.images.numel(); ++i) d.images.data<uint8_t>()[i] = static_cast<uint8_t>(i % 256);
+  for (int i = 0; i < n; ++i) d.labels.data<int64_t>()[i] = i % 4;
+  return d;
+}
+
+std::vector<Batch> all_batches(const Dataset& d, LoaderOptions o) {
+  BatchLoader loader(d, o);
+  std::vector<Batch> out;
+  Batch b;
+  while (loader.next(b)) out.push_back(b);
+  EXPECT_EQ(static_cast<int64_t>(out.size()), loader.num_batches());
+  return out;
+}
+
+TEST(Loader, DeterministicWhateverTheNumberOfWorkers) {
+  Dataset d = small_dataset(50);
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.seed = 11;
+  o.epoch = 3;
+  o.two_views = true;
+  o.workers = 1;
+  auto a = all_batches(d, o);
+  o.workers = 3;
+  auto b = all_batches(d, o);
+  ASSERT_EQ(a.size(), 6u);  // 50 / 8, last partial batch dropped
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].images.to_doubles(), b[i].images.to_doubles());
+    EXPECT_EQ(a[i].images2.to_doubles(), b[i].images2.to_doubles());
+    EXPECT_EQ(a[i].labels.to_doubles(), b[i].labels.to_doubles());
+    EXPECT_NE(a[i].images.to_doubles(), a[i].images2.to_doubles());  // two independent views
+  }
+  o.epoch = 4;
+  auto c = all_batches(d, o);
+  EXPECT_NE(a[0].labels.to_doubles(), c[0].labels.to_doubles());  // a new epoch, a new order (almost surely)
+}
+
+TEST(Loader, EvaluationOrderIsPlainAndComplete) {
+  Dataset d = small_dataset(10);
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.shuffle = o.augment = o.drop_last = false;
+  auto batches = all_batches(d, o);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[2].labels.to_doubles(), (std::vector<double>{0, 1}));  // examples 8, 9
+  BatchLoader loader(d, o);
+  const std::vector<int64_t>& order = loader.order();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(order[i], i);
+}
+
+TEST(Dataset, SubsetSpreadsOverTheWholeSet) {
+  Dataset d = small_dataset(12);
+  Dataset s = d.subset(4);
+  EXPECT_EQ(s.labels.to_doubles(), (std::vector<double>{0, 3, 2, 1}));  // indices 0, 3, 6, 9
+  EXPECT_EQ(d.subset(0).size(), 12);
+}
+
+}  // namespace
+}  // namespace mm

@@ -1,0 +1,140 @@
+// train_cifar end to end, as a user runs it: resume equivalence, clean failures on bad input,
+// and (label slow) real training on ../shared/data/cifar10-jpeg when it is present.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/json.h"
+#include "engine/safetensors.h"
+
+namespace mm {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status;
+  std::string out, err;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Outcome train(const std::string& args) {
+  const std::string log = ::testing::TempDir() + "mm_train_log";
+  const int status = std::system((std::string(MM_TRAIN_CIFAR) + " " + args + " > " + log + ".out 2> " + log + ".err").c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_file(log + ".out"), read_file(log + ".err")};
+}
+
+std::vector<json::Value> metrics(const std::string& dir) {
+  std::vector<json::Value> out;
+  std::ifstream in(dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+  return out;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const fs::path p = fs::path(::testing::TempDir()) / ("mm_train_" + name);
+  fs::remove_all(p);
+  return p.string();
+}
+
+// A tiny CIFAR-10 folder: 6 files of `per_file` random records each (seeded).
+std::string tiny_cifar(int per_file) {
+  const std::string dir = fresh_dir("data");
+  fs::create_directories(dir);
+  uint32_t state = 12345;
+  for (int f = 1; f <= 6; ++f) {
+    std::ofstream out(dir + (f <= 5 ? "/data_batch_" + std::to_string(f) + ".bin" : "/test_batch.bin"), std::ios::binary);
+    for (int r = 0; r < per_file; ++r) {
+      const uint8_t label = static_cast<uint8_t>(r % 10);
+      out.put(static_cast<char>(label));
+      for (int p = 0; p < 3072; ++p) {
+        state = state * 1664525u + 1013904223u;
+        out.put(static_cast<char>((state >> 24) / 2 + label * 12));  // a learnable colour cue
+      }
+    }
+  }
+  return dir;
+}
+
+const std::string kTiny = " --dataset cifar10 --width 2 --batch-size 16 --milestones 1 --workers 2 --device cpu";
+
+TEST(TrainCifar, ResumedRunEqualsUninterruptedRun) {
+  const std::string data = tiny_cifar(20);
+  const std::string full = fresh_dir("full"), part = fresh_dir("part");
+  Outcome a = train("--data " + data + kTiny + " --epochs 2 --out " + full);
+  ASSERT_EQ(a.status, 0) << a.err;
+  Outcome b = train("--data " + data + kTiny + " --epochs 1 --out " + part);
+  ASSERT_EQ(b.status, 0) << b.err;
+  Outcome c = train("--data " + data + kTiny + " --epochs 2 --out " + part + " --resume " + part + "/last.safetensors");
+  ASSERT_EQ(c.status, 0) << c.err;
+  auto m_full = metrics(full), m_part = metrics(part);
+  ASSERT_EQ(m_full.size(), 2u);
+  ASSERT_EQ(m_part.size(), 2u);
+  for (const char* key : {"train_loss", "test_loss", "top1", "lr"})
+    EXPECT_EQ(m_full[1].at(key).number, m_part[1].at(key).number) << key;
+  for (const char* key : {"epoch", "lr", "train_loss", "test_loss", "top1", "best_top1", "img_per_s", "seconds"})
+    EXPECT_TRUE(m_full[0].has(key)) << key;
+  EXPECT_TRUE(fs::exists(full + "/best.safetensors"));
+  const TensorFile last = load_safetensors(full + "/last.safetensors");
+  EXPECT_EQ(last.metadata.at("epoch"), "2");
+  EXPECT_TRUE(last.has("encoder.layer1.0.conv1.weight"));
+  EXPECT_TRUE(last.has("optimizer.momentum.classifier.weight"));
+}
+
+// Expects a non-zero exit with one line on stderr that contains `needle`.
+void expect_clean_failure(const Outcome& r, const std::string& needle) {
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(TrainCifar, BadInputFailsWithOneLine) {
+  const std::string data = tiny_cifar(20);
+  expect_clean_failure(train("--bogus-flag 1"), "--bogus-flag");
+  expect_clean_failure(train("--data " + data + kTiny + " --epochs x"), "--epochs");
+  expect_clean_failure(train("--data " + data + kTiny + " --epochs"), "needs a value");
+  expect_clean_failure(train("--data /nonexistent" + kTiny), "/nonexistent");
+  expect_clean_failure(train("--data " + data + kTiny + " --model resnet50"), "resnet50");
+  expect_clean_failure(train("--data " + data + kTiny + " --dataset mnist"), "mnist");
+  expect_clean_failure(train("--data " + data + kTiny + " --device tpu"), "tpu");
+  fs::resize_file(data + "/data_batch_2.bin", 3073 * 20 - 1);
+  expect_clean_failure(train("--data " + data + kTiny), "data_batch_2.bin");
+}
+
+TEST(TrainCifar, MismatchedCheckpointAndNanLossStopCleanly) {
+  const std::string data = tiny_cifar(20), out = fresh_dir("nan");
+  ASSERT_EQ(train("--data " + data + kTiny + " --epochs 1 --out " + out).status, 0);
+  expect_clean_failure(train("--data " + data + kTiny + " --width 4 --epochs 2 --out " + out + " --resume " + out +
+                             "/last.safetensors"),
+                       "width");
+  expect_clean_failure(train("--data " + data + kTiny + " --epochs 2 --out " + out + " --resume " + data + "/test_batch.bin"),
+                       "test_batch.bin");
+  // A learning rate this large overflows within a few steps: the run stops and epoch 1's checkpoint stays.
+  Outcome r = train("--data " + data + kTiny + " --epochs 2 --lr 1e30 --out " + out + " --resume " + out + "/last.safetensors");
+  expect_clean_failure(r, "loss");
+  EXPECT_EQ(load_safetensors(out + "/last.safetensors").metadata.at("epoch"), "1");
+}
+
+// Label slow: real CIFAR-10 images (JPEG copy) when ../shared/data is present.
+TEST(TrainCifarSlow, LearnsRealCifar10WellAboveChance) {
+  const std::string data = std::string(MM_SOURCE_DIR) + "/../shared/data/cifar10-jpeg";
+  if (!fs::is_directory(data + "/train")) GTEST_SKIP() << "no dataset at " << data << " (skipped, not passed)";
+  const std::string out = fresh_dir("cifar10");
+  Outcome r = train("--data " + data + " --dataset folder --width 8 --epochs 1 --limit-train 10000 --limit-test 2000"
+                " --batch-size 64 --device cpu --out " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto m = metrics(out);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_GT(m[0].at("top1").number, 25.0) << r.out;  // chance is 10 %
+}
+
+}  // namespace
+}  // namespace mm
