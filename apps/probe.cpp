@@ -6,6 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/safetensors.h"
 #include "layers/state_dict.h"
+#include "mixup/method.h"
 #include "models/network.h"
 
 namespace mm {
@@ -18,6 +19,29 @@ int infer_width(const std::string& model, const TensorFile& weights) {
   return static_cast<int>(weights.at("classifier.weight").dim(1) / 64);
 }
 
+// The draws of `method` as the batch file holds them (DESIGN.md "Interfaces").
+Draws read_draws(Method method, const TensorFile& batch) {
+  Draws d;
+  d.method = method;
+  switch (method) {
+    case Method::Erm: break;
+    case Method::Manifold:
+      d.layer = static_cast<int>(batch.at("layer").item());
+      [[fallthrough]];
+    case Method::Mixup:
+      d.lam = batch.at("lam").item();
+      d.perm = batch.at("perm");
+      break;
+    case Method::Cutmix:
+      d.perm = batch.at("perm");
+      d.box = batch.at("box");
+      break;
+    case Method::MultiMix:
+    case Method::DenseMultiMix: d.lambda = batch.at("Lambda"); break;
+  }
+  return d;
+}
+
 int run(int argc, char** argv) {
   Flags flags("probe", "One training-mode forward and backward of a model on a batch; writes logits, loss, "
                        "gradients and BN state.");
@@ -25,21 +49,37 @@ int run(int argc, char** argv) {
   flags.add("num-classes", "", "number of classes");
   flags.add("width", "", "model width (default: read from the weights)");
   flags.add("weights", "", "weights .safetensors (PyTorch names and layouts)");
-  flags.add("batch", "", "batch .safetensors: images F32 [N,3,H,W], labels I64 [N], and the method's draws");
+  flags.add("batch", "", "batch .safetensors: images F32 [N,3,H,W], labels I64 [N], and the method's draws "
+                         "(lam, perm, layer, box, Lambda; images2 for the teacher)");
   flags.add("out", "", "output .safetensors");
-  flags.add("method", "erm", "erm");
+  flags.add("method", "erm", "erm | mixup | manifold | cutmix | multimix | dense-multimix");
+  flags.add("teacher", "", "teacher weights .safetensors: enables distillation");
+  flags.add("gamma", "0.5", "distillation weight of the label loss");
+  flags.add("dense-resolution", "4", "dense MultiMix: R x R positions");
+  flags.add("attention", "gap-relu", "dense MultiMix attention: gap-relu | gap-softmax | cam-relu | cam-softmax | uniform");
   flags.add("device", "cpu", "cpu or cuda");
   if (!flags.parse(argc, argv)) return 0;
 
-  const std::string model = flags.required("model"), method = flags.str("method");
-  MM_CHECK(method == "erm", "--method {}: this build's probe supports erm only", method);
+  const std::string model = flags.required("model");
+  MethodConfig config;
+  config.method = parse_method(flags.str("method"));
+  config.distill = flags.given("teacher");
+  config.gamma = flags.number("gamma");
+  config.dense_resolution = static_cast<int>(flags.integer("dense-resolution"));
+  config.attention = parse_attention(flags.str("attention"));
   const Device device = parse_device(flags.str("device"));
   MM_CHECK(device.is_cpu(), "--device {}: the ops of this build run on the CPU only", device.str());
   const TensorFile weights = load_safetensors(flags.required("weights"));
   const TensorFile batch = load_safetensors(flags.required("batch"));
   const int width = flags.given("width") ? static_cast<int>(flags.integer("width")) : infer_width(model, weights);
-  auto net = make_network(model, width, static_cast<int>(flags.integer("num-classes")), 0);
+  const int classes = static_cast<int>(flags.integer("num-classes"));
+  auto net = make_network(model, width, classes, 0);
   load_state_dict(*net, weights);
+  std::unique_ptr<Network> teacher;
+  if (config.distill) {
+    teacher = make_network(model, width, classes, 0);
+    load_state_dict(*teacher, load_safetensors(flags.str("teacher")));
+  }
 
   const Tensor& images = batch.at("images");
   const Tensor& labels = batch.at("labels");
@@ -48,16 +88,27 @@ int run(int argc, char** argv) {
            shape_str(images.shape()));
   MM_CHECK(labels.dtype() == DType::I64 && labels.shape() == Shape{images.dim(0)}, "{}: labels must be I64 [{}]",
            batch.source, images.dim(0));
+  Tensor images2 = config.distill ? nchw_to_nhwc(batch.at("images2")) : Tensor();
 
   net->train(true);
-  Tensor logits = net->forward(nchw_to_nhwc(images));
-  Tensor loss = cross_entropy(logits, labels);
-  backward(loss);
+  StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(images), images2, labels, classes, config,
+                               read_draws(config.method, batch));
+  backward(step.loss);
 
-  std::map<std::string, Tensor> out{{"logits", logits}, {"loss", loss}};
+  Tensor logits = step.logits;
+  if (logits.ndim() == 3) {
+    // dense: [r, n, c] with r = R x R positions -> [n, c, R, R], the layout of a PyTorch 1x1-conv output
+    const int64_t r = logits.dim(0), n = logits.dim(1), c = logits.dim(2), R = config.dense_resolution;
+    Tensor nchw = Tensor::empty({n, c, R, R});
+    for (int64_t j = 0; j < r; ++j)
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t e = 0; e < c; ++e) nchw.data<float>()[(k * c + e) * r + j] = logits.data<float>()[(j * n + k) * c + e];
+    logits = nchw;
+  }
+  std::map<std::string, Tensor> out{{"logits", logits}, {"loss", step.loss}};
   for (const auto& nt : net->named_parameters()) out["grad." + nt.name] = to_file_layout(nt.tensor.grad(), nt.layout);
   for (const auto& nt : net->named_buffers()) out["state." + nt.name] = nt.tensor;
-  save_safetensors(flags.required("out"), out, {{"method", method}, {"model", model}});
+  save_safetensors(flags.required("out"), out, {{"method", flags.str("method")}, {"model", model}});
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 
 namespace mm {
 
@@ -47,5 +48,13 @@ class Rng {
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::array<uint64_t, 4> state_{};
 };
+
+// A generator seeded from several numbers (seed, epoch, step, ...): the way every random draw of a
+// run is made a function of where it happens, independent of threads and timing.
+inline Rng seeded_rng(std::initializer_list<uint64_t> parts) {
+  uint64_t h = 0x243F6A8885A308D3ull;
+  for (uint64_t p : parts) h = Rng(h ^ p).next_u64();
+  return Rng(h);
+}
 
 }  // namespace mm

@@ -11,6 +11,11 @@ BatchNorm2d::BatchNorm2d(int channels, double momentum_, double eps_) : momentum
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
+  if (is_training() && !updates_running_stats()) {
+    // a scratch copy absorbs the running-statistics update
+    BatchNormBuffers scratch{buffers.running_mean.clone(), buffers.running_var.clone(), Tensor()};
+    return batch_norm(x, weight, bias, scratch, true, momentum, eps);
+  }
   return batch_norm(x, weight, bias, buffers, is_training(), momentum, eps);
 }
 

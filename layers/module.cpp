@@ -43,6 +43,11 @@ void Module::train(bool on) {
   for (auto& [name, child] : children_) child->train(on);
 }
 
+void Module::update_running_stats(bool on) {
+  update_running_stats_ = on;
+  for (auto& [name, child] : children_) child->update_running_stats(on);
+}
+
 namespace {
 // out[a, c, b] = in[a, b, c] for in viewed as [A, B, C] (a batched transpose of the last two axes).
 Tensor swap_last_two(const Tensor& in, int64_t A, int64_t B, int64_t C, const Shape& out_shape) {

@@ -36,6 +36,10 @@ class Module {
   // Training mode (batch statistics in BN) or evaluation mode; applies to the whole tree.
   void train(bool on = true);
   bool is_training() const { return training_; }
+  // When off, training-mode batch norm still normalises with batch statistics but leaves the
+  // running statistics alone (the EMA teacher, whose buffers follow the student's; SPEC §3).
+  void update_running_stats(bool on);
+  bool updates_running_stats() const { return update_running_stats_; }
 
  protected:
   Tensor register_parameter(const std::string& name, Tensor t, FileLayout layout = FileLayout::Same);
@@ -52,6 +56,7 @@ class Module {
   std::vector<NamedTensor> parameters_, buffers_;
   std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
   bool training_ = true;
+  bool update_running_stats_ = true;
 };
 
 // Conversions between the internal layout and the file (PyTorch) layout of one tensor.

@@ -1,0 +1,82 @@
+#include "mixup/dense.h"
+
+#include "engine/dispatch.h"
+#include "mixup/mix_math.h"
+
+namespace mm {
+
+Attention parse_attention(const std::string& name) {
+  if (name == "gap-relu") return Attention::GapRelu;
+  if (name == "gap-softmax") return Attention::GapSoftmax;
+  if (name == "cam-relu") return Attention::CamRelu;
+  if (name == "cam-softmax") return Attention::CamSoftmax;
+  if (name == "uniform") return Attention::Uniform;
+  throw Error(fmt::format("unknown attention '{}' (gap-relu, gap-softmax, cam-relu, cam-softmax, uniform)", name));
+}
+
+Tensor dense_attention(const Tensor& z, const Tensor& labels, const Tensor& classifier_weight, Attention kind) {
+  MM_CHECK(z.ndim() == 3, "dense_attention: z must be [m, r, d], got {}", shape_str(z.shape()));
+  const int64_t m = z.dim(0), r = z.dim(1), d = z.dim(2);
+  check_device({&z}, cpu(), "dense_attention");
+  const bool cam = kind == Attention::CamRelu || kind == Attention::CamSoftmax;
+  if (cam) {
+    MM_CHECK(classifier_weight.ndim() == 2 && classifier_weight.dim(1) == d, "dense_attention: classifier weight {} does not fit d = {}",
+             shape_str(classifier_weight.shape()), d);
+    check_shape(labels, {m}, "dense_attention labels");
+  }
+  Tensor a = Tensor::empty({m, r}, z.dtype());
+  dispatch_floating(z.dtype(), "dense_attention", [&](auto t) {
+    using T = decltype(t);
+    const T* pz = z.data<T>();
+    T* pa = a.data<T>();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < m; ++i) {
+      std::vector<T> u(d, T(0)), q(r);
+      if (cam) {
+        const T* row = classifier_weight.data<T>() + labels.data<int64_t>()[i] * d;
+        std::copy_n(row, d, u.begin());
+      } else {
+        for (int64_t j = 0; j < r; ++j)
+          for (int64_t e = 0; e < d; ++e) u[e] += pz[(i * r + j) * d + e] / T(r);
+      }
+      for (int64_t j = 0; j < r; ++j) {
+        T dot = 0;
+        for (int64_t e = 0; e < d; ++e) dot += pz[(i * r + j) * d + e] * u[e];
+        q[j] = dot;
+      }
+      T* out = pa + i * r;
+      switch (kind) {
+        case Attention::GapRelu:
+        case Attention::CamRelu: math::normalise_relu(q.data(), static_cast<int>(r), out); break;
+        case Attention::GapSoftmax:
+        case Attention::CamSoftmax: math::normalise_softmax(q.data(), static_cast<int>(r), out); break;
+        case Attention::Uniform: std::fill_n(out, r, T(1) / T(r)); break;
+      }
+    }
+  });
+  return a;
+}
+
+DenseWeights dense_weights(const Tensor& attention, const Tensor& lambda) {
+  MM_CHECK(lambda.ndim() == 3 && attention.ndim() == 2 && lambda.dim(0) == attention.dim(1) &&
+               lambda.dim(1) == attention.dim(0),
+           "dense_weights: attention {} ([m, r]) and lambda {} ([r, m, n]) do not fit", shape_str(attention.shape()),
+           shape_str(lambda.shape()));
+  MM_CHECK(attention.dtype() == lambda.dtype(), "dense_weights: dtypes differ");
+  check_device({&attention, &lambda}, cpu(), "dense_weights");
+  const int64_t r = lambda.dim(0), m = lambda.dim(1), n = lambda.dim(2);
+  DenseWeights w{Tensor::empty(lambda.shape(), lambda.dtype()), Tensor::empty({r, n}, lambda.dtype())};
+  dispatch_floating(lambda.dtype(), "dense_weights", [&](auto t) {
+    using T = decltype(t);
+#pragma omp parallel for schedule(static)
+    for (int64_t q = 0; q < r * n; ++q) {
+      const int64_t j = q / n, k = q % n;
+      w.s.data<T>()[q] = math::dense_column(attention.data<T>() + j, static_cast<int>(r),
+                                            lambda.data<T>() + j * m * n + k, static_cast<int>(m), static_cast<int>(n),
+                                            w.mtilde.data<T>() + j * m * n + k);
+    }
+  });
+  return w;
+}
+
+}  // namespace mm

@@ -1,0 +1,60 @@
+#pragma once
+// The training objectives of SPEC §3: erm, input mixup, manifold mixup, CutMix, MultiMix, dense
+// MultiMix, each optionally with self-distillation from an EMA teacher. sample_draws() makes a
+// step's random draws; mixed_loss() builds the step's loss from explicit draws, so the same code
+// serves train_cifar (sampled draws) and probe (draws read from a file).
+#include <string>
+
+#include "engine/rng.h"
+#include "mixup/dense.h"
+#include "models/network.h"
+
+namespace mm {
+
+enum class Method { Erm, Mixup, Manifold, Cutmix, MultiMix, DenseMultiMix };
+Method parse_method(const std::string& name);
+std::string method_name(Method m);
+
+struct MethodConfig {
+  Method method = Method::Erm;
+  int n = 1000;                               // MultiMix: interpolated tuples
+  double alpha_lo = 0.5, alpha_hi = 2.0;      // MultiMix: alpha_k ~ U[lo, hi]
+  double mixup_alpha = 1.0;                   // input mixup: lam ~ Beta(a, a)
+  double mix_prob = 1.0;                      // (dense) MultiMix with this probability, input mixup otherwise
+  int mix_layer = -1;                         // MultiMix interpolation layer; -1 = last (the embedding)
+  Attention attention = Attention::GapRelu;   // dense MultiMix
+  int dense_resolution = 4;                   // dense MultiMix: R x R positions, r = R^2
+  bool logit_path = true;                     // MultiMix at the embedding: mix logits (cheaper, equal)
+  bool distill = false;
+  double gamma = 0.5;                         // distillation: gamma H(Y, P) + (1 - gamma) H(P', P)
+};
+
+// One step's draws (DESIGN.md "Randomness"). `method` is what the step runs: with mix_prob < 1
+// a MultiMix run uses input mixup on some steps (paper 4.1).
+struct Draws {
+  Method method = Method::Erm;
+  double lam = 1.0;  // mixup, manifold
+  Tensor perm;       // I64 [m]: mixup, manifold, cutmix
+  int layer = 0;     // manifold: k in {0, 1, 2}
+  Tensor box;        // I64 [4]: cutmix
+  Tensor lambda;     // F32 [m, n] (multimix) or [r, m, n] (dense)
+};
+
+// m examples of H x W pixels. Dense draws need r, the positions after --dense-resolution.
+Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng);
+
+// The number of dense positions r for an input of H x W (throws when the resolution does not
+// divide the final feature map).
+int64_t dense_positions(const Network& net, const MethodConfig& config, int64_t H, int64_t W);
+
+struct StepResult {
+  Tensor loss;    // [] (recorded for backward)
+  Tensor logits;  // the student's mixed logits: [m, c], [n, c] (multimix) or [r, n, c] (dense)
+};
+
+// images: [m, H, W, 3] (view v), images2: the teacher's view v' (distillation), labels: I64 [m].
+// teacher: required when config.distill (forward with batch statistics, no gradient).
+StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, const Tensor& images2,
+                      const Tensor& labels, int num_classes, const MethodConfig& config, const Draws& draws);
+
+}  // namespace mm

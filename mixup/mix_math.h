@@ -1,0 +1,46 @@
+#pragma once
+// Per-element arithmetic of the mixing ops, shared by the CPU loops and the CUDA kernels.
+#include <cmath>
+
+#include "engine/hd.h"
+
+namespace mm::math {
+
+using std::exp;
+
+// Linear interpolation of two examples (input/manifold mixup): lam * a + (1 - lam) * b.
+template <class T> MM_HD T lerp(T a, T b, T lam) { return lam * a + (T(1) - lam) * b; }
+
+// True when pixel (y, x) lies in the half-open CutMix box [y0, y1) x [x0, x1).
+MM_HD bool in_box(long long y, long long x, const long long* box) {
+  return y >= box[0] && y < box[2] && x >= box[1] && x < box[3];
+}
+
+// Attention normalisation for dense MultiMix (SPEC §3), one example's r scores:
+// "relu": a_j = relu(q_j) / sum_j relu(q_j), uniform 1/r when every relu(q_j) is 0 (project choice);
+// "softmax": a_j = exp(q_j - max q) / sum.
+template <class T> MM_HD void normalise_relu(const T* q, int r, T* a) {
+  T total = 0;
+  for (int j = 0; j < r; ++j) total += q[j] > T(0) ? q[j] : T(0);
+  for (int j = 0; j < r; ++j) a[j] = total > T(0) ? (q[j] > T(0) ? q[j] : T(0)) / total : T(1) / T(r);
+}
+template <class T> MM_HD void normalise_softmax(const T* q, int r, T* a) {
+  T qmax = q[0];
+  for (int j = 1; j < r; ++j) qmax = q[j] > qmax ? q[j] : qmax;
+  T total = 0;
+  for (int j = 0; j < r; ++j) total += a[j] = exp(q[j] - qmax);
+  for (int j = 0; j < r; ++j) a[j] /= total;
+}
+
+// Dense MultiMix weights of one position j and one column k: with M_ik = a_ij Lambda_ik and
+// s_k = sum_i M_ik, Mtilde_ik = M_ik / s_k (the column is 0 when s_k = 0). Writes column k of
+// Mtilde (stride n between examples) and returns s_k.
+template <class T> MM_HD T dense_column(const T* attention_j, int attention_stride, const T* lambda_col, int m, int n,
+                                        T* mtilde_col) {
+  T s = 0;
+  for (int i = 0; i < m; ++i) s += attention_j[i * attention_stride] * lambda_col[i * n];
+  for (int i = 0; i < m; ++i) mtilde_col[i * n] = s > T(0) ? attention_j[i * attention_stride] * lambda_col[i * n] / s : T(0);
+  return s;
+}
+
+}  // namespace mm::math

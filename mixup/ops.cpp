@@ -1,0 +1,223 @@
+// CPU implementations of the mixing ops. Formulas in mixup/ops.h; shared arithmetic in
+// mixup/mix_math.h and engine/math.h.
+#include "mixup/ops.h"
+
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/blas.h"
+#include "engine/dispatch.h"
+#include "engine/math.h"
+#include "mixup/mix_math.h"
+
+namespace mm {
+
+namespace {
+
+void check_perm(const Tensor& perm, int64_t N, const char* op) {
+  MM_CHECK(perm.dtype() == DType::I64 && perm.shape() == Shape{N}, "{}: perm must be I64 [{}], got {} {}", op, N,
+           dtype_name(perm.dtype()), shape_str(perm.shape()));
+  std::vector<char> seen(N, 0);
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t p = perm.data<int64_t>()[i];
+    MM_CHECK(p >= 0 && p < N && !seen[p], "{}: perm is not a permutation of 0..{}", op, N - 1);
+    seen[p] = 1;
+  }
+}
+
+}  // namespace
+
+Tensor mix_pairs(const Tensor& x, const Tensor& perm, double lam) {
+  MM_CHECK(x.ndim() >= 1, "mix_pairs: x must have a batch dimension");
+  const int64_t N = x.dim(0), row = x.numel() / std::max<int64_t>(N, 1);
+  check_perm(perm, N, "mix_pairs");
+  check_device({&x, &perm}, cpu(), "mix_pairs");
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  const int64_t* p = perm.data<int64_t>();
+  dispatch_floating(x.dtype(), "mix_pairs", [&](auto t) {
+    using T = decltype(t);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t e = 0; e < row; ++e) py[i * row + e] = math::lerp(px[i * row + e], px[p[i] * row + e], T(lam));
+  });
+  if (needs_grad({&x})) {
+    record("mix_pairs", y, [x, perm, y, lam, N, row]() {
+      const int64_t* p = perm.data<int64_t>();
+      dispatch_floating(x.dtype(), "mix_pairs backward", [&](auto t) {
+        using T = decltype(t);
+        const T* dy = y.grad().data<T>();
+        T* dx = x.grad_ref().data<T>();
+        // Row i receives lam dy_i from itself and (1 - lam) dy_k from the k with perm(k) = i;
+        // looping over destinations keeps each thread's writes to its own rows.
+        std::vector<int64_t> inverse(N);
+        for (int64_t k = 0; k < N; ++k) inverse[p[k]] = k;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < N; ++i)
+          for (int64_t e = 0; e < row; ++e)
+            dx[i * row + e] += T(lam) * dy[i * row + e] + (T(1) - T(lam)) * dy[inverse[i] * row + e];
+      });
+    });
+  }
+  return y;
+}
+
+Tensor cutmix_paste(const Tensor& x, const Tensor& perm, const Tensor& box) {
+  MM_CHECK(x.ndim() == 4, "cutmix_paste: x must be [N, H, W, C], got {}", shape_str(x.shape()));
+  const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
+  check_perm(perm, N, "cutmix_paste");
+  MM_CHECK(box.dtype() == DType::I64 && box.shape() == Shape{4}, "cutmix_paste: box must be I64 [4]");
+  const int64_t* b = box.data<int64_t>();
+  MM_CHECK(0 <= b[0] && b[0] <= b[2] && b[2] <= H && 0 <= b[1] && b[1] <= b[3] && b[3] <= W,
+           "cutmix_paste: box ({}, {}, {}, {}) is not inside a {}x{} image", b[0], b[1], b[2], b[3], H, W);
+  check_device({&x, &perm, &box}, cpu(), "cutmix_paste");
+  // source(i, y, x) = the example the value at (i, y, x) comes from
+  const std::vector<long long> bx(b, b + 4);
+  auto source = [p = perm.data<int64_t>(), bx](int64_t i, int64_t yy, int64_t xx) {
+    return math::in_box(yy, xx, bx.data()) ? p[i] : i;
+  };
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "cutmix_paste", [&](auto t) {
+    using T = decltype(t);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t yy = 0; yy < H; ++yy)
+        for (int64_t xx = 0; xx < W; ++xx)
+          std::copy_n(px + ((source(i, yy, xx) * H + yy) * W + xx) * C, C, py + ((i * H + yy) * W + xx) * C);
+  });
+  if (needs_grad({&x})) {
+    record("cutmix_paste", y, [x, y, source, N, H, W, C]() {
+      dispatch_floating(x.dtype(), "cutmix_paste backward", [&](auto t) {
+        using T = decltype(t);
+        const T* dy = y.grad().data<T>();
+        T* dx = x.grad_ref().data<T>();
+        // Each input value goes to exactly one output value, so the scatter has no collisions.
+        for (int64_t i = 0; i < N; ++i)
+          for (int64_t yy = 0; yy < H; ++yy)
+            for (int64_t xx = 0; xx < W; ++xx) {
+              T* d = dx + ((source(i, yy, xx) * H + yy) * W + xx) * C;
+              const T* g = dy + ((i * H + yy) * W + xx) * C;
+              for (int64_t c = 0; c < C; ++c) d[c] += g[c];
+            }
+      });
+    });
+  }
+  return y;
+}
+
+Tensor interpolate(const Tensor& z, const Tensor& lambda) {
+  MM_CHECK(z.ndim() == 2 && lambda.ndim() == 2 && lambda.dim(0) == z.dim(0),
+           "interpolate: z {} and lambda {} do not fit ([m, d] and [m, n])", shape_str(z.shape()),
+           shape_str(lambda.shape()));
+  MM_CHECK(z.dtype() == lambda.dtype(), "interpolate: z and lambda differ in dtype");
+  check_device({&z, &lambda}, cpu(), "interpolate");
+  const int m = z.dim(0), d = z.dim(1), n = lambda.dim(1);
+  Tensor out = Tensor::empty({n, d}, z.dtype(), z.device());
+  dispatch_floating(z.dtype(), "interpolate", [&](auto t) {
+    using T = decltype(t);
+    // out [n, d] = lambda^T [n, m] @ z [m, d]
+    blas::gemm(true, false, n, d, m, T(1), lambda.data<T>(), n, z.data<T>(), d, T(0), out.data<T>(), d);
+  });
+  if (needs_grad({&z})) {
+    record("interpolate", out, [z, lambda, out, m, d, n]() {
+      dispatch_floating(z.dtype(), "interpolate backward", [&](auto t) {
+        using T = decltype(t);
+        // dz [m, d] += lambda [m, n] @ dout [n, d]
+        blas::gemm(false, false, m, d, n, T(1), lambda.data<T>(), n, out.grad().data<T>(), d, T(1),
+                   z.grad_ref().data<T>(), d);
+      });
+    });
+  }
+  return out;
+}
+
+Tensor interpolate_positions(const Tensor& z, const Tensor& weights) {
+  MM_CHECK(z.ndim() == 3 && weights.ndim() == 3 && weights.dim(0) == z.dim(1) && weights.dim(1) == z.dim(0),
+           "interpolate_positions: z {} and weights {} do not fit ([m, r, d] and [r, m, n])", shape_str(z.shape()),
+           shape_str(weights.shape()));
+  MM_CHECK(z.dtype() == weights.dtype(), "interpolate_positions: z and weights differ in dtype");
+  check_device({&z, &weights}, cpu(), "interpolate_positions");
+  const int m = z.dim(0), r = z.dim(1), d = z.dim(2), n = weights.dim(2);
+  Tensor out = Tensor::empty({r, n, d}, z.dtype(), z.device());
+  dispatch_floating(z.dtype(), "interpolate_positions", [&](auto t) {
+    using T = decltype(t);
+    // per position j: out[j] [n, d] = weights[j]^T [n, m] @ z[:, j, :] [m, d] (row stride r d)
+    for (int j = 0; j < r; ++j)
+      blas::gemm(true, false, n, d, m, T(1), weights.data<T>() + int64_t(j) * m * n, n, z.data<T>() + int64_t(j) * d,
+                 r * d, T(0), out.data<T>() + int64_t(j) * n * d, d);
+  });
+  if (needs_grad({&z})) {
+    record("interpolate_positions", out, [z, weights, out, m, r, d, n]() {
+      dispatch_floating(z.dtype(), "interpolate_positions backward", [&](auto t) {
+        using T = decltype(t);
+        for (int j = 0; j < r; ++j)  // dz[:, j, :] [m, d] += weights[j] [m, n] @ dout[j] [n, d]
+          blas::gemm(false, false, m, d, n, T(1), weights.data<T>() + int64_t(j) * m * n, n,
+                     out.grad().data<T>() + int64_t(j) * n * d, d, T(1), z.grad_ref().data<T>() + int64_t(j) * d, r * d);
+      });
+    });
+  }
+  return out;
+}
+
+Tensor dense_soft_cross_entropy(const Tensor& logits, const Tensor& targets, const Tensor& weights) {
+  MM_CHECK(logits.ndim() == 3, "dense_soft_cross_entropy: logits must be [r, n, c], got {}", shape_str(logits.shape()));
+  check_shape(targets, logits.shape(), "dense_soft_cross_entropy targets");
+  check_shape(weights, {logits.dim(0), logits.dim(1)}, "dense_soft_cross_entropy weights");
+  MM_CHECK(targets.dtype() == logits.dtype() && weights.dtype() == logits.dtype(),
+           "dense_soft_cross_entropy: dtypes differ");
+  check_device({&logits, &targets, &weights}, cpu(), "dense_soft_cross_entropy");
+  const int64_t r = logits.dim(0), n = logits.dim(1), c = logits.dim(2);
+  // coefficient of row (j, k): s_jk / (r sum_k s_jk), 0 for a position without weight
+  std::vector<double> coef(r * n, 0.0);
+  dispatch_floating(logits.dtype(), "dense_soft_cross_entropy", [&](auto t) {
+    using T = decltype(t);
+    const T* s = weights.data<T>();
+    for (int64_t j = 0; j < r; ++j) {
+      double total = 0;
+      for (int64_t k = 0; k < n; ++k) {
+        MM_CHECK(s[j * n + k] >= 0, "dense_soft_cross_entropy: negative weight");
+        total += s[j * n + k];
+      }
+      for (int64_t k = 0; k < n; ++k) coef[j * n + k] = total > 0 ? s[j * n + k] / (r * total) : 0.0;
+    }
+  });
+  // H of row q (= j * n + k) in double, with its gradient when grad != nullptr
+  auto row_loss = [logits, targets, c](int64_t q, double* grad) {
+    std::vector<double> z(c), tt(c);
+    dispatch_floating(logits.dtype(), "dense_soft_cross_entropy", [&](auto t) {
+      using T = decltype(t);
+      for (int64_t e = 0; e < c; ++e) z[e] = logits.data<T>()[q * c + e], tt[e] = targets.data<T>()[q * c + e];
+    });
+    return math::softmax_xent_row<double>(z.data(), tt.data(), static_cast<int>(c), grad);
+  };
+  const double loss = parallel_sums(r * n, 1, [&](int64_t q, double* slot) {
+    if (coef[q] > 0) slot[0] += coef[q] * row_loss(q, nullptr);
+  })[0];
+  MM_CHECK(std::isfinite(loss), "dense_soft_cross_entropy: the loss is {} (non-finite logits?)", loss);
+  Tensor y = Tensor::scalar(loss, logits.dtype());
+  if (needs_grad({&logits})) {
+    record("dense_soft_cross_entropy", y, [logits, y, coef, row_loss, r, n, c]() {
+      const double dy = y.grad().item();
+      dispatch_floating(logits.dtype(), "dense_soft_cross_entropy backward", [&](auto t) {
+        using T = decltype(t);
+        T* dz = logits.grad_ref().data<T>();
+#pragma omp parallel
+        {
+          std::vector<double> g(c);
+#pragma omp for schedule(static)
+          for (int64_t q = 0; q < r * n; ++q) {
+            if (coef[q] == 0) continue;
+            row_loss(q, g.data());
+            for (int64_t e = 0; e < c; ++e) dz[q * c + e] += T(dy * coef[q] * g[e]);
+          }
+        }
+      });
+    });
+  }
+  return y;
+}
+
+}  // namespace mm

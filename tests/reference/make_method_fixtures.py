@@ -1,0 +1,76 @@
+"""Writes tests/fixtures/method_<model>_<case>.safetensors: one training step of each method of SPEC §3.
+
+Run from the repository root with Debian's python3-torch:  python3 tests/reference/make_method_fixtures.py
+Per model: tests/fixtures/method_<model>_weights.safetensors holds `weights.<name>` and
+`teacher.<name>` (a different random network). Per case the file holds the batch (images, labels,
+images2, and the draws as probe reads them: lam, perm, layer, box, Lambda) and the expected
+logits, loss, grad.<name> and state.<name>, computed in float64 (then stored as float32) so that
+the expected values carry no float32 rounding of their own. Metadata: fixture_version, model, width, num_classes,
+method, distill, gamma, dense_resolution, attention.
+"""
+import copy
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+import st_io  # noqa: E402
+from methods import loss_and_logits, sample_draws  # noqa: E402
+from models import Network, randomise  # noqa: E402
+
+FIXTURE_VERSION = "1"
+OUT = os.path.join(os.path.dirname(__file__), "..", "fixtures")
+CLASSES, M, N = 10, 8, 20
+
+CASES = [  # (name, method, distill, attention)
+    ("mixup", "mixup", False, "gap-relu"),
+    ("manifold", "manifold", False, "gap-relu"),
+    ("cutmix", "cutmix", False, "gap-relu"),
+    ("multimix", "multimix", False, "gap-relu"),
+    ("dense", "dense-multimix", False, "gap-relu"),
+    ("dense_cam_softmax", "dense-multimix", False, "cam-softmax"),
+    ("multimix_distill", "multimix", True, "gap-relu"),
+    ("dense_distill", "dense-multimix", True, "gap-relu"),
+]
+
+
+def make(model, width, seed):
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    student, teacher = Network(model, width, CLASSES), Network(model, width, CLASSES)
+    randomise(student, gen)
+    randomise(teacher, gen)
+    s0 = {k: v.clone() for k, v in student.state_dict().items()}
+    t0 = {k: v.clone() for k, v in teacher.state_dict().items()}
+    weights = {f"weights.{k}": v for k, v in s0.items()}
+    weights.update({f"teacher.{k}": v for k, v in t0.items()})
+    st_io.save(os.path.join(OUT, f"method_{model}_weights.safetensors"), weights,
+               {"fixture_version": FIXTURE_VERSION, "model": model, "width": width, "num_classes": CLASSES})
+    R = 4
+    for name, method, distill, att in CASES:
+        student.load_state_dict(s0)
+        teacher.load_state_dict(t0)
+        student.zero_grad()
+        batch = {"images": torch.randn(M, 3, 32, 32, generator=gen), "labels": torch.randint(0, CLASSES, (M,), generator=gen),
+                 "images2": torch.randn(M, 3, 32, 32, generator=gen)}
+        batch.update(sample_draws(method, M, N, R * R, 32, 32, gen))
+        s64, t64 = copy.deepcopy(student).double(), copy.deepcopy(teacher).double()
+        b64 = {k: v.double() if v.is_floating_point() else v for k, v in batch.items()}
+        s64.train()
+        loss, logits = loss_and_logits(s64, t64 if distill else None, b64, method, CLASSES, 0.5, R, att)
+        loss.backward()
+        out = dict(batch)
+        out.update(logits=logits.detach().float(), loss=loss.detach().float())
+        out.update({f"grad.{k}": p.grad.float() for k, p in s64.named_parameters()})
+        out.update({f"state.{k}": b if not b.is_floating_point() else b.float() for k, b in s64.named_buffers()})
+        path = os.path.join(OUT, f"method_{model}_{name}.safetensors")
+        st_io.save(path, out, {"fixture_version": FIXTURE_VERSION, "model": model, "width": width,
+                               "num_classes": CLASSES, "method": method, "distill": int(distill), "gamma": 0.5,
+                               "dense_resolution": R, "attention": att})
+        print(f"wrote {path}: loss {loss.item():.6f}")
+
+
+if __name__ == "__main__":
+    make("preactresnet18", 4, seed=3)
+    make("wrn16_8", 1, seed=4)

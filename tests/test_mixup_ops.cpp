@@ -1,0 +1,292 @@
+// The mixing ops: gradient checks, the properties SPEC §3 implies, and sampler statistics.
+#include <cmath>
+#include <set>
+
+#include "mixup/dense.h"
+#include "mixup/method.h"
+#include "mixup/ops.h"
+#include "mixup/samplers.h"
+#include "tests/fixtures.h"
+#include "tests/gradcheck.h"
+
+namespace mm::testing {
+namespace {
+
+Tensor as_double(const Tensor& t) { return t.to(DType::F64); }
+
+TEST(MixupGradcheck, MixPairs) {
+  Rng rng(1);
+  Tensor perm = Tensor::from_vector<int64_t>({2, 0, 3, 1}, {4});
+  check_gradients([&](auto& in) { return mix_pairs(in[0], perm, 0.3); }, {param(random_tensor({4, 2, 3}, rng))});
+}
+
+TEST(MixupGradcheck, CutmixPaste) {
+  Rng rng(2);
+  Tensor perm = Tensor::from_vector<int64_t>({1, 2, 0}, {3});
+  Tensor box = Tensor::from_vector<int64_t>({1, 0, 3, 2}, {4});
+  check_gradients([&](auto& in) { return cutmix_paste(in[0], perm, box); }, {param(random_tensor({3, 4, 3, 2}, rng))});
+}
+
+TEST(MixupGradcheck, InterpolateAndPositions) {
+  Rng rng(3);
+  Tensor lambda = random_tensor({4, 6}, rng, 0, 1);
+  check_gradients([&](auto& in) { return interpolate(in[0], lambda); }, {param(random_tensor({4, 3}, rng))});
+  Tensor weights = random_tensor({5, 4, 6}, rng, 0, 1);
+  check_gradients([&](auto& in) { return interpolate_positions(in[0], weights); }, {param(random_tensor({4, 5, 3}, rng))});
+}
+
+TEST(MixupGradcheck, DenseSoftCrossEntropy) {
+  Rng rng(4);
+  Tensor targets = random_tensor({3, 4, 5}, rng, 0, 1), s = random_tensor({3, 4}, rng, 0, 1);
+  s.data<double>()[5] = 0;  // a column without weight
+  for (int k = 0; k < 4; ++k) s.data<double>()[2 * 4 + k] = 0;  // a position without weight
+  check_gradients([&](auto& in) { return dense_soft_cross_entropy(in[0], targets, s); },
+                  {param(random_tensor({3, 4, 5}, rng, -2, 2))});
+}
+
+TEST(MixupOps, RejectBadDraws) {
+  Tensor x = Tensor::zeros({3, 2});
+  EXPECT_THROW(mix_pairs(x, Tensor::from_vector<int64_t>({0, 0, 1}, {3}), 0.5), Error);  // not a permutation
+  EXPECT_THROW(cutmix_paste(Tensor::zeros({2, 4, 4, 1}), Tensor::from_vector<int64_t>({1, 0}, {2}),
+                            Tensor::from_vector<int64_t>({0, 0, 5, 2}, {4})), Error);  // box outside
+  EXPECT_THROW(interpolate(x, Tensor::zeros({2, 4})), Error);
+}
+
+// Columns of Lambda and of Mtilde^j lie on the simplex.
+TEST(MixupProperties, ColumnsOnTheSimplex) {
+  Tensor lambda = sample_dirichlet_lambda_per_position(7, 3, 10, 50, 0.5, 2.0);
+  Rng rng(5);
+  Tensor attention = Tensor::empty({10, 3});
+  for (int i = 0; i < 10; ++i) {
+    double total = 0;
+    for (int j = 0; j < 3; ++j) total += attention.data<float>()[i * 3 + j] = float(rng.uniform());
+    for (int j = 0; j < 3; ++j) attention.data<float>()[i * 3 + j] /= float(total);
+  }
+  attention.data<float>()[0] = attention.data<float>()[1] = attention.data<float>()[2] = 0;  // a zero row
+  DenseWeights w = dense_weights(attention, lambda);
+  for (const Tensor* t : {&lambda, &w.mtilde})
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 50; ++k) {
+        double total = 0;
+        for (int i = 0; i < 10; ++i) {
+          const double v = t->data<float>()[(j * 10 + i) * 50 + k];
+          ASSERT_GE(v, 0);
+          total += v;
+        }
+        ASSERT_NEAR(total, 1.0, 1e-5);
+      }
+}
+
+TEST(MixupProperties, AttentionVariants) {
+  Rng rng(6);
+  Tensor z = random_tensor({3, 4, 5}, rng).to(DType::F32), labels = Tensor::from_vector<int64_t>({0, 1, 1}, {3});
+  Tensor W = random_tensor({2, 5}, rng).to(DType::F32);
+  for (Attention kind : {Attention::GapRelu, Attention::GapSoftmax, Attention::CamRelu, Attention::CamSoftmax, Attention::Uniform}) {
+    Tensor a = dense_attention(z, labels, W, kind);
+    for (int i = 0; i < 3; ++i) {
+      double total = 0;
+      for (int j = 0; j < 4; ++j) total += a.data<float>()[i * 4 + j];
+      EXPECT_NEAR(total, 1.0, 1e-6);
+    }
+  }
+  // all scores non-positive -> uniform (project choice)
+  Tensor zero = Tensor::zeros({1, 4, 5});
+  EXPECT_EQ(dense_attention(zero, labels, W, Attention::GapRelu).to_doubles(), (std::vector<double>{0.25, 0.25, 0.25, 0.25}));
+  EXPECT_THROW(parse_attention("bogus"), Error);
+}
+
+// A small network and batch for the equivalences below (evaluation-free, training mode).
+struct SmallRun {
+  std::unique_ptr<Network> net = make_network("preactresnet18", 2, 5, 11);
+  Tensor images = random_images(6), labels = Tensor::from_vector<int64_t>({0, 1, 2, 3, 4, 0}, {6});
+  static Tensor random_images(int m) {
+    Rng rng(9);
+    return random_tensor({m, 32, 32, 3}, rng).to(DType::F32);
+  }
+  StepResult run(const MethodConfig& c, const Draws& d) { return mixed_loss(*net, nullptr, images, Tensor(), labels, 5, c, d); }
+};
+
+// Lambda for n = m columns that mixes example i with perm(i) by lam: the manifold-mixup draw as a MultiMix one.
+Tensor pair_lambda(const Tensor& perm, double lam) {
+  const int64_t m = perm.numel();
+  Tensor l = Tensor::zeros({m, m});
+  for (int64_t k = 0; k < m; ++k) {
+    l.data<float>()[k * m + k] += float(lam);
+    l.data<float>()[perm.data<int64_t>()[k] * m + k] += float(1 - lam);
+  }
+  return l;
+}
+
+TEST(MixupEquivalences, LogitPathEqualsEmbeddingPath) {
+  SmallRun s;
+  MethodConfig c;
+  c.method = Method::MultiMix;
+  Draws d;
+  d.method = Method::MultiMix;
+  d.lambda = sample_dirichlet_lambda(3, 6, 40, 0.5, 2.0);
+  StepResult logit = s.run(c, d);
+  c.logit_path = false;
+  StepResult embedding = s.run(c, d);
+  EXPECT_TRUE(close_relative(logit.logits, embedding.logits, 1e-5));
+  EXPECT_NEAR(logit.loss.item(), embedding.loss.item(), 1e-5);
+  clear_tape();
+}
+
+TEST(MixupEquivalences, MultiMixWithPairLambdaEqualsManifoldMixup) {
+  SmallRun s;
+  Rng rng(4);
+  Draws manifold;
+  manifold.method = Method::Manifold;
+  manifold.perm = sample_permutation(rng, 6);
+  manifold.lam = 0.3;
+  manifold.layer = 2;
+  MethodConfig cm;
+  cm.method = Method::Manifold;
+  StepResult a = s.run(cm, manifold);
+  MethodConfig cmm;
+  cmm.method = Method::MultiMix;
+  cmm.mix_layer = 2;
+  Draws mm_draws;
+  mm_draws.method = Method::MultiMix;
+  mm_draws.lambda = pair_lambda(manifold.perm, 0.3);
+  StepResult b = s.run(cmm, mm_draws);
+  EXPECT_TRUE(close_relative(b.logits, a.logits, 1e-5));
+  EXPECT_NEAR(a.loss.item(), b.loss.item(), 1e-5);
+  clear_tape();
+}
+
+TEST(MixupEquivalences, IdentityLambdaEqualsErm) {
+  SmallRun s;
+  MethodConfig c;
+  c.method = Method::MultiMix;
+  Draws d;
+  d.method = Method::MultiMix;
+  d.lambda = pair_lambda(Tensor::from_vector<int64_t>({0, 1, 2, 3, 4, 5}, {6}), 1.0);  // I
+  StepResult mm = s.run(c, d);
+  StepResult erm = s.run(MethodConfig{}, Draws{});
+  EXPECT_TRUE(close_relative(mm.logits, erm.logits, 1e-5));
+  EXPECT_NEAR(mm.loss.item(), erm.loss.item(), 1e-6);
+  clear_tape();
+}
+
+TEST(MixupEquivalences, DenseWithOnePositionAndUniformAttentionEqualsMultiMix) {
+  SmallRun s;
+  MethodConfig c;
+  c.method = Method::DenseMultiMix;
+  c.dense_resolution = 1;
+  c.attention = Attention::Uniform;
+  Draws d;
+  d.method = Method::DenseMultiMix;
+  d.lambda = sample_dirichlet_lambda_per_position(8, 1, 6, 30, 0.5, 2.0);
+  StepResult dense = s.run(c, d);
+  MethodConfig cm;
+  cm.method = Method::MultiMix;
+  Draws dm;
+  dm.method = Method::MultiMix;
+  dm.lambda = d.lambda.view({6, 30});
+  StepResult multimix = s.run(cm, dm);
+  EXPECT_TRUE(close_relative(dense.logits.view({30, 5}), multimix.logits, 1e-5));
+  EXPECT_NEAR(dense.loss.item(), multimix.loss.item(), 1e-5);
+  clear_tape();
+}
+
+// Samplers: moments against the Gamma, Beta and Dirichlet formulas.
+TEST(Samplers, GammaAndBetaMoments) {
+  Rng rng(10);
+  for (double alpha : {0.3, 1.0, 2.5}) {
+    const int n = 200000;
+    double s1 = 0, s2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const double g = sample_gamma(rng, alpha);
+      s1 += g, s2 += g * g;
+    }
+    const double mean = s1 / n, var = s2 / n - mean * mean;
+    EXPECT_NEAR(mean, alpha, 4 * std::sqrt(alpha / n)) << alpha;  // mean alpha, variance alpha
+    EXPECT_NEAR(var, alpha, 0.05 * alpha + 0.02) << alpha;
+  }
+  for (double a : {1.0, 2.0}) {
+    const int n = 100000;
+    double s1 = 0, s2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const double b = sample_beta(rng, a, a);
+      ASSERT_TRUE(b >= 0 && b <= 1);
+      s1 += b, s2 += b * b;
+    }
+    const double mean = s1 / n, var = s2 / n - mean * mean;
+    EXPECT_NEAR(mean, 0.5, 0.005);
+    EXPECT_NEAR(var, 1.0 / (4 * (2 * a + 1)), 0.003);
+  }
+}
+
+TEST(Samplers, DirichletColumnMoments) {
+  // Fixed alpha (lo = hi): E = 1/m, Var = (m - 1) / (m^2 (m alpha + 1)).
+  const int m = 8, n = 40000;
+  for (double alpha : {0.5, 2.0}) {
+    Tensor l = sample_dirichlet_lambda(21, m, n, alpha, alpha);
+    double s1 = 0, s2 = 0;
+    for (int64_t i = 0; i < l.numel(); ++i) s1 += l.data<float>()[i], s2 += double(l.data<float>()[i]) * l.data<float>()[i];
+    const double mean = s1 / l.numel(), var = s2 / l.numel() - mean * mean;
+    const double expected_var = (m - 1.0) / (m * m * (m * alpha + 1));
+    EXPECT_NEAR(mean, 1.0 / m, 1e-6);  // columns sum to 1 exactly
+    EXPECT_NEAR(var, expected_var, 0.03 * expected_var) << alpha;
+  }
+  // alpha ~ U[0.5, 2]: the variance is the mixture's, the average of the formula over alpha.
+  Tensor l = sample_dirichlet_lambda(22, m, n, 0.5, 2.0);
+  double s2 = 0;
+  for (int64_t i = 0; i < l.numel(); ++i) s2 += double(l.data<float>()[i]) * l.data<float>()[i];
+  double expected = 0;
+  for (int q = 0; q < 1000; ++q) {
+    const double alpha = 0.5 + 1.5 * (q + 0.5) / 1000;
+    expected += (m - 1.0) / (m * m * (m * alpha + 1)) / 1000;
+  }
+  EXPECT_NEAR(s2 / l.numel() - 1.0 / (m * m), expected, 0.03 * expected);
+  // the same seed gives the same draws
+  EXPECT_EQ(sample_dirichlet_lambda(5, 4, 7, 0.5, 2).to_doubles(), sample_dirichlet_lambda(5, 4, 7, 0.5, 2).to_doubles());
+}
+
+TEST(Samplers, PermutationsAndBoxes) {
+  Rng rng(12);
+  std::vector<double> position_sum(10, 0);
+  for (int t = 0; t < 2000; ++t) {
+    Tensor p = sample_permutation(rng, 10);
+    std::set<int64_t> seen(p.data<int64_t>(), p.data<int64_t>() + 10);
+    ASSERT_EQ(seen.size(), 10u);
+    ASSERT_EQ(*seen.begin(), 0);
+    ASSERT_EQ(*seen.rbegin(), 9);
+    for (int i = 0; i < 10; ++i) position_sum[i] += p.data<int64_t>()[i];
+  }
+  for (double s : position_sum) EXPECT_NEAR(s / 2000, 4.5, 0.3);  // uniform over positions
+  double lam_sum = 0;
+  for (int t = 0; t < 4000; ++t) {
+    const double lam = sample_beta(rng, 1, 1);
+    Tensor box = sample_cutmix_box(rng, 32, 32, lam);
+    const int64_t* b = box.data<int64_t>();
+    ASSERT_TRUE(0 <= b[0] && b[0] <= b[2] && b[2] <= 32 && 0 <= b[1] && b[1] <= b[3] && b[3] <= 32);
+    lam_sum += cutmix_lambda(box, 32, 32);
+  }
+  EXPECT_GT(lam_sum / 4000, 0.5);  // clipping at the border only shrinks boxes
+  EXPECT_LT(lam_sum / 4000, 0.75);
+}
+
+TEST(Samplers, ScheduleMixesMultiMixAndMixup) {
+  auto net = make_network("preactresnet18", 2, 10, 0);
+  MethodConfig c;
+  c.method = Method::MultiMix;
+  c.mix_prob = 0.5;
+  c.n = 10;
+  Rng rng(13);
+  int multimix = 0;
+  for (int t = 0; t < 400; ++t) {
+    Draws d = sample_draws(c, *net, 8, 32, 32, rng);
+    multimix += d.method == Method::MultiMix;
+    if (d.method == Method::MultiMix) ASSERT_EQ(d.lambda.shape(), (Shape{8, 10}));
+    else ASSERT_TRUE(d.perm.defined());
+  }
+  EXPECT_NEAR(multimix, 200, 40);
+  c.method = Method::DenseMultiMix;
+  c.mix_prob = 1.0;
+  EXPECT_EQ(sample_draws(c, *net, 8, 32, 32, rng).lambda.shape(), (Shape{16, 8, 10}));
+}
+
+}  // namespace
+}  // namespace mm::testing
