@@ -18,6 +18,8 @@
 #include "engine/autograd.h"
 #include "engine/json.h"
 #include "engine/optim.h"
+#include "mixup/ema.h"
+#include "mixup/method.h"
 #include "models/checkpoint.h"
 #include "models/network.h"
 
@@ -49,6 +51,46 @@ void declare_flags(Flags& f) {
   f.add("workers", "2", "background threads preparing batches");
   f.add("eval-batch-size", "500", "batch size for evaluation");
   f.add("log-every", "20", "steps between progress lines when the output is not a terminal");
+  // the mixup family (SPEC §3)
+  f.add("method", "erm", "erm | mixup | manifold | cutmix | multimix | dense-multimix");
+  f.add("n", "1000", "MultiMix: number of interpolated tuples");
+  f.add("alpha-range", "0.5,2", "MultiMix: Dirichlet alpha ~ U[a, b] per tuple");
+  f.add("mixup-alpha", "1", "input mixup: lam ~ Beta(a, a)");
+  f.add("mix-prob", "0.5", "(dense) MultiMix on a batch with this probability, input mixup otherwise");
+  f.add("mix-layer", "last", "MultiMix interpolation layer: last (the embedding) or 0..4");
+  f.add("attention", "gap-relu", "dense MultiMix: gap-relu | gap-softmax | cam-relu | cam-softmax | uniform");
+  f.add("dense-resolution", "4", "dense MultiMix: R x R positions of the final feature map");
+  f.add_switch("distill", "online self-distillation from an EMA teacher");
+  f.add("gamma", "0.5", "distillation: weight of the label loss");
+  f.add("ema", "0.999", "distillation: teacher decay beta");
+}
+
+// The method flags as a MethodConfig; throws on bad values.
+MethodConfig method_config(const Flags& f) {
+  MethodConfig c;
+  c.method = parse_method(f.str("method"));
+  c.n = static_cast<int>(f.integer("n"));
+  MM_CHECK(c.n >= 1, "--n must be positive");
+  const std::string range = f.str("alpha-range");
+  const size_t comma = range.find(',');
+  MM_CHECK(comma != std::string::npos, "--alpha-range: expected two numbers a,b, got '{}'", range);
+  char* end = nullptr;
+  c.alpha_lo = std::strtod(range.c_str(), &end);
+  c.alpha_hi = std::strtod(range.c_str() + comma + 1, &end);
+  MM_CHECK(*end == '\0' && 0 < c.alpha_lo && c.alpha_lo <= c.alpha_hi, "--alpha-range: '{}' is not 0 < a <= b", range);
+  c.mixup_alpha = f.number("mixup-alpha");
+  MM_CHECK(c.mixup_alpha > 0, "--mixup-alpha must be positive");
+  c.mix_prob = f.number("mix-prob");
+  MM_CHECK(0 <= c.mix_prob && c.mix_prob <= 1, "--mix-prob must be in [0, 1]");
+  c.mix_layer = f.str("mix-layer") == "last" ? -1 : static_cast<int>(f.integer("mix-layer"));
+  MM_CHECK(c.mix_layer >= -1, "--mix-layer: last or 0..4");
+  c.attention = parse_attention(f.str("attention"));
+  c.dense_resolution = static_cast<int>(f.integer("dense-resolution"));
+  c.distill = f.on("distill");
+  c.gamma = f.number("gamma");
+  MM_CHECK(0 <= c.gamma && c.gamma <= 1, "--gamma must be in [0, 1]");
+  MM_CHECK(0 <= f.number("ema") && f.number("ema") < 1, "--ema must be in [0, 1)");
+  return c;
 }
 
 struct Evaluation {
@@ -99,6 +141,7 @@ int run(int argc, char** argv) {
   MM_CHECK(flags.str("schedule") == "multistep" || flags.str("schedule") == "cosine",
            "--schedule must be multistep or cosine");
   const std::vector<int> milestones = flags.given("milestones") ? flags.integers("milestones") : default_milestones(epochs);
+  const MethodConfig method = method_config(flags);
   const Device device = parse_device(flags.str("device"));
   MM_CHECK(device.is_cpu(), "--device cuda: the ops of this build run on the CPU only (use --device cpu)");
 
@@ -111,20 +154,32 @@ int run(int argc, char** argv) {
               data.test.size(), data.train.images.dim(2), data.train.images.dim(1), data.train.num_classes);
 
   auto net = make_network(model, width, data.train.num_classes, seed);
+  MM_CHECK(data.train.images.dim(1) == data.train.images.dim(2), "images must be square, got {}x{}",
+           data.train.images.dim(2), data.train.images.dim(1));
+  if (method.method == Method::DenseMultiMix) dense_positions(*net, method, data.train.images.dim(1), data.train.images.dim(2));
+  std::unique_ptr<Network> teacher;
+  if (method.distill) {
+    teacher = make_network(model, width, data.train.num_classes, seed);
+    copy_weights(*teacher, *net);  // the EMA starts at the student
+    teacher->update_running_stats(false);
+  }
   Sgd sgd(net->parameters(), SgdOptions{flags.number("lr"), flags.number("momentum"), flags.number("weight-decay"),
                                         flags.on("nesterov")});
   const std::string out = flags.str("out");
   std::filesystem::create_directories(out);
   CheckpointInfo info{model, width, data.train.num_classes, 0, 0.0, seed,
                       config_json(flags, {"data", "dataset", "model", "width", "epochs", "batch-size", "lr", "momentum",
-                                          "weight-decay", "schedule", "milestones", "seed", "limit-train", "limit-test"})};
+                                          "weight-decay", "schedule", "milestones", "seed", "limit-train", "limit-test",
+                                          "method", "n", "alpha-range", "mixup-alpha", "mix-prob", "mix-layer",
+                                          "attention", "dense-resolution", "gamma", "ema"})};
   if (flags.given("resume")) {
-    info = load_checkpoint(flags.str("resume"), *net, sgd, nullptr, model, width, data.train.num_classes);
+    info = load_checkpoint(flags.str("resume"), *net, sgd, teacher.get(), model, width, data.train.num_classes);
     std::printf("resumed from %s after epoch %d (best top-1 %.2f%%)\n", flags.str("resume").c_str(), info.epoch,
                 info.best_top1);
   }
-  std::printf("model: %s width %d, %zu parameter tensors; device %s; %d epochs, batch %d\n", model.c_str(), width,
-              net->parameters().size(), device.str().c_str(), epochs, batch_size);
+  std::printf("model: %s width %d, %zu parameter tensors; device %s; %d epochs, batch %d; method %s%s\n", model.c_str(),
+              width, net->parameters().size(), device.str().c_str(), epochs, batch_size, method_name(method.method).c_str(),
+              method.distill ? " with distillation" : "");
 
   const bool tty = isatty(fileno(stdout));
   const int log_every = std::max<int>(1, static_cast<int>(flags.integer("log-every")));
@@ -136,6 +191,7 @@ int run(int argc, char** argv) {
     o.seed = seed;
     o.epoch = epoch;
     o.workers = static_cast<int>(flags.integer("workers"));
+    o.two_views = method.distill;
     BatchLoader loader(data.train, o);
     const auto start = Clock::now();
     double loss_sum = 0;
@@ -145,7 +201,10 @@ int run(int argc, char** argv) {
     while (loader.next(b)) {
       double loss = 0;
       try {
-        Tensor l = cross_entropy(net->forward(b.images), b.labels);
+        // this step's draws depend only on (seed, epoch, step): resumed runs repeat them exactly
+        Rng rng = seeded_rng({seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(step), 0x6D6978ull});
+        const Draws draws = sample_draws(method, *net, b.labels.numel(), b.images.dim(1), b.images.dim(2), rng);
+        Tensor l = mixed_loss(*net, teacher.get(), b.images, b.images2, b.labels, data.train.num_classes, method, draws).loss;
         loss = l.item();
         backward(l);
       } catch (const Error& e) {
@@ -155,6 +214,7 @@ int run(int argc, char** argv) {
       }
       sgd.step(lr);
       sgd.zero_grad();
+      if (teacher) ema_update(*teacher, *net, flags.number("ema"));
       loss_sum += loss * b.labels.numel();
       seen += b.labels.numel();
       ++step;
@@ -178,8 +238,8 @@ int run(int argc, char** argv) {
         "{{\"epoch\":{},\"lr\":{:.6g},\"train_loss\":{:.9g},\"test_loss\":{:.9g},\"top1\":{:.4f},\"best_top1\":{:.4f},"
         "\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
         epoch + 1, lr, loss_sum / seen, ev.loss, ev.top1, info.best_top1, seen / train_seconds, seconds_since(start));
-    save_checkpoint(out + "/last.safetensors", *net, sgd, nullptr, info);
-    if (improved) save_checkpoint(out + "/best.safetensors", *net, sgd, nullptr, info);
+    save_checkpoint(out + "/last.safetensors", *net, sgd, teacher.get(), info);
+    if (improved) save_checkpoint(out + "/best.safetensors", *net, sgd, teacher.get(), info);
   }
   return 0;
 }

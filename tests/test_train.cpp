@@ -2,6 +2,7 @@
 // and (label slow) real training on ../shared/data/cifar10-jpeg when it is present.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -105,6 +106,10 @@ TEST(TrainCifar, BadInputFailsWithOneLine) {
   expect_clean_failure(train("--data " + data + kTiny + " --model resnet50"), "resnet50");
   expect_clean_failure(train("--data " + data + kTiny + " --dataset mnist"), "mnist");
   expect_clean_failure(train("--data " + data + kTiny + " --device tpu"), "tpu");
+  expect_clean_failure(train("--data " + data + kTiny + " --method mixmatch"), "mixmatch");
+  expect_clean_failure(train("--data " + data + kTiny + " --method dense-multimix --dense-resolution 3"), "resolution");
+  expect_clean_failure(train("--data " + data + kTiny + " --alpha-range 2"), "alpha-range");
+  expect_clean_failure(train("--data " + data + kTiny + " --attention max"), "max");
   fs::resize_file(data + "/data_batch_2.bin", 3073 * 20 - 1);
   expect_clean_failure(train("--data " + data + kTiny), "data_batch_2.bin");
 }
@@ -121,6 +126,36 @@ TEST(TrainCifar, MismatchedCheckpointAndNanLossStopCleanly) {
   Outcome r = train("--data " + data + kTiny + " --epochs 2 --lr 1e30 --out " + out + " --resume " + out + "/last.safetensors");
   expect_clean_failure(r, "loss");
   EXPECT_EQ(load_safetensors(out + "/last.safetensors").metadata.at("epoch"), "1");
+}
+
+// Every method trains with finite loss that goes down over three short epochs.
+class TrainMethod : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TrainMethod, FiniteDecreasingLoss) {
+  const std::string data = tiny_cifar(40), out = fresh_dir("method");
+  Outcome r = train("--data " + data + kTiny + " --epochs 3 --lr 0.05 --n 64 --mix-prob 1 " + GetParam() + " --out " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto m = metrics(out);
+  ASSERT_EQ(m.size(), 3u);
+  for (const auto& e : m) EXPECT_TRUE(std::isfinite(e.at("train_loss").number));
+  EXPECT_LT(m[2].at("train_loss").number, m[0].at("train_loss").number) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, TrainMethod,
+                         ::testing::Values("--method erm", "--method mixup", "--method manifold", "--method cutmix",
+                                           "--method multimix", "--method dense-multimix",
+                                           "--method multimix --mix-layer 2", "--method dense-multimix --attention cam-softmax",
+                                           "--method dense-multimix --distill", "--method multimix --distill --mix-prob 0.5"));
+
+TEST(TrainCifar, ResumeIsExactWithDistillation) {
+  const std::string data = tiny_cifar(20), full = fresh_dir("dfull"), part = fresh_dir("dpart");
+  const std::string common = "--data " + data + kTiny + " --method dense-multimix --distill --n 50 --ema 0.9";
+  ASSERT_EQ(train(common + " --epochs 2 --out " + full).status, 0);
+  ASSERT_EQ(train(common + " --epochs 1 --out " + part).status, 0);
+  Outcome c = train(common + " --epochs 2 --out " + part + " --resume " + part + "/last.safetensors");
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(metrics(full)[1].at("train_loss").number, metrics(part)[1].at("train_loss").number);
+  EXPECT_TRUE(load_safetensors(full + "/last.safetensors").has("teacher.encoder.conv1.weight"));
 }
 
 // Label slow: real CIFAR-10 images (JPEG copy) when ../shared/data is present.
