@@ -68,7 +68,6 @@ int run(int argc, char** argv) {
   config.dense_resolution = static_cast<int>(flags.integer("dense-resolution"));
   config.attention = parse_attention(flags.str("attention"));
   const Device device = parse_device(flags.str("device"));
-  MM_CHECK(device.is_cpu(), "--device {}: the ops of this build run on the CPU only", device.str());
   const TensorFile weights = load_safetensors(flags.required("weights"));
   const TensorFile batch = load_safetensors(flags.required("batch"));
   const int width = flags.given("width") ? static_cast<int>(flags.integer("width")) : infer_width(model, weights);
@@ -88,14 +87,16 @@ int run(int argc, char** argv) {
            shape_str(images.shape()));
   MM_CHECK(labels.dtype() == DType::I64 && labels.shape() == Shape{images.dim(0)}, "{}: labels must be I64 [{}]",
            batch.source, images.dim(0));
-  Tensor images2 = config.distill ? nchw_to_nhwc(batch.at("images2")) : Tensor();
+  Tensor images2 = config.distill ? nchw_to_nhwc(batch.at("images2")).to(device) : Tensor();
+  net->to(device);
+  if (teacher) teacher->to(device);
 
   net->train(true);
-  StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(images), images2, labels, classes, config,
-                               read_draws(config.method, batch));
+  StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(images).to(device), images2, labels.to(device), classes,
+                               config, read_draws(config.method, batch));
   backward(step.loss);
 
-  Tensor logits = step.logits;
+  Tensor logits = step.logits.to(cpu());
   if (logits.ndim() == 3) {
     // dense: [r, n, c] with r = R x R positions -> [n, c, R, R], the layout of a PyTorch 1x1-conv output
     const int64_t r = logits.dim(0), n = logits.dim(1), c = logits.dim(2), R = config.dense_resolution;
@@ -106,8 +107,9 @@ int run(int argc, char** argv) {
     logits = nchw;
   }
   std::map<std::string, Tensor> out{{"logits", logits}, {"loss", step.loss}};
-  for (const auto& nt : net->named_parameters()) out["grad." + nt.name] = to_file_layout(nt.tensor.grad(), nt.layout);
-  for (const auto& nt : net->named_buffers()) out["state." + nt.name] = nt.tensor;
+  for (const auto& nt : net->named_parameters())
+    out["grad." + nt.name] = to_file_layout(nt.tensor.grad().to(cpu()), nt.layout);
+  for (const auto& nt : net->named_buffers()) out["state." + nt.name] = nt.tensor.to(cpu());
   save_safetensors(flags.required("out"), out, {{"method", flags.str("method")}, {"model", model}});
   return 0;
 }

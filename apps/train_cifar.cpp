@@ -14,6 +14,9 @@
 #include <fstream>
 
 #include "apps/flags.h"
+#ifdef MM_WITH_CUDA
+#include "engine/cuda/runtime.h"
+#endif
 #include "data/loader.h"
 #include "engine/autograd.h"
 #include "engine/json.h"
@@ -63,6 +66,7 @@ void declare_flags(Flags& f) {
   f.add_switch("distill", "online self-distillation from an EMA teacher");
   f.add("gamma", "0.5", "distillation: weight of the label loss");
   f.add("ema", "0.999", "distillation: teacher decay beta");
+  f.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math) in cuBLAS and cuDNN");
 }
 
 // The method flags as a MethodConfig; throws on bad values.
@@ -108,10 +112,12 @@ Evaluation evaluate(Network& net, const Dataset& test, int batch_size) {
   Batch b;
   double loss_sum = 0;
   int64_t correct = 0;
+  const Device device = net.parameters().front().device();
   while (loader.next(b)) {
-    Tensor logits = net.forward(b.images);
+    Tensor logits = net.forward(b.images.to(device));
     const int64_t B = logits.dim(0), C = logits.dim(1);
-    loss_sum += cross_entropy(logits, b.labels).item() * B;
+    loss_sum += cross_entropy(logits, b.labels.to(device)).item() * B;
+    logits = logits.to(cpu());
     const float* z = logits.data<float>();
     for (int64_t i = 0; i < B; ++i)
       correct += std::max_element(z + i * C, z + (i + 1) * C) - (z + i * C) == b.labels.data<int64_t>()[i];
@@ -143,7 +149,6 @@ int run(int argc, char** argv) {
   const std::vector<int> milestones = flags.given("milestones") ? flags.integers("milestones") : default_milestones(epochs);
   const MethodConfig method = method_config(flags);
   const Device device = parse_device(flags.str("device"));
-  MM_CHECK(device.is_cpu(), "--device cuda: the ops of this build run on the CPU only (use --device cpu)");
 
   DataSplits data = load_dataset(flags.str("dataset"), flags.str("data"));
   data.train = data.train.subset(flags.integer("limit-train"));
@@ -177,6 +182,11 @@ int run(int argc, char** argv) {
     std::printf("resumed from %s after epoch %d (best top-1 %.2f%%)\n", flags.str("resume").c_str(), info.epoch,
                 info.best_top1);
   }
+  net->to(device);
+  if (teacher) teacher->to(device);
+#ifdef MM_WITH_CUDA
+  if (device.is_cuda()) cuda::allow_tf32(!flags.on("no-tf32"));
+#endif
   std::printf("model: %s width %d, %zu parameter tensors; device %s; %d epochs, batch %d; method %s%s\n", model.c_str(),
               width, net->parameters().size(), device.str().c_str(), epochs, batch_size, method_name(method.method).c_str(),
               method.distill ? " with distillation" : "");
@@ -204,8 +214,11 @@ int run(int argc, char** argv) {
         // this step's draws depend only on (seed, epoch, step): resumed runs repeat them exactly
         Rng rng = seeded_rng({seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(step), 0x6D6978ull});
         const Draws draws = sample_draws(method, *net, b.labels.numel(), b.images.dim(1), b.images.dim(2), rng);
-        Tensor l = mixed_loss(*net, teacher.get(), b.images, b.images2, b.labels, data.train.num_classes, method, draws).loss;
+        const Tensor images2 = b.images2.defined() ? b.images2.to(device) : Tensor();
+        Tensor l = mixed_loss(*net, teacher.get(), b.images.to(device), images2, b.labels.to(device),
+                              data.train.num_classes, method, draws).loss;
         loss = l.item();
+        MM_CHECK(std::isfinite(loss), "the loss is {}", loss);
         backward(l);
       } catch (const Error& e) {
         clear_tape();

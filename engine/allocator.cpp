@@ -15,7 +15,9 @@
 namespace mm {
 
 namespace {
+#ifndef MM_WITH_CUDA
 [[noreturn]] void no_cuda() { throw Error("this build has no CUDA backend (configure with -DMM_CUDA=ON)"); }
+#endif
 
 // Host blocks are cached by exact size: a training step allocates the same shapes every step, so
 // after the first step no memory comes from (or goes back to) the kernel. Without this, every big
@@ -111,9 +113,9 @@ Device parse_device(const std::string& name) {
   if (name == "cpu") return cpu();
   if (name == "cuda") {
     MM_CHECK(cuda_available(), "--device cuda: no usable GPU (or this build has no CUDA backend)");
-    return cuda();
+    return cuda_device();
   }
-  if (name == "auto") return cuda_available() ? cuda() : cpu();
+  if (name == "auto") return cuda_available() ? cuda_device() : cpu();
   throw Error(fmt::format("unknown device '{}' (expected auto, cpu or cuda)", name));
 }
 

@@ -15,7 +15,7 @@ struct Device {
 };
 
 inline Device cpu() { return Device{DeviceType::CPU}; }
-inline Device cuda() { return Device{DeviceType::CUDA}; }
+inline Device cuda_device() { return Device{DeviceType::CUDA}; }
 
 // True when this build has the CUDA backend and a GPU is present at run time.
 bool cuda_available();

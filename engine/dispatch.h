@@ -5,8 +5,31 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#ifdef MM_WITH_CUDA
+#include "engine/cuda/kernels.h"
+#endif
 
 namespace mm {
+
+// MM_CUDA_CALL(statement): runs the statement in a build with the CUDA backend (the tensors are
+// on the GPU), and throws a clear error in a build without one.
+#ifdef MM_WITH_CUDA
+#define MM_CUDA_CALL(...) __VA_ARGS__
+#else
+#define MM_CUDA_CALL(...) throw ::mm::Error("this build has no CUDA backend (configure with -DMM_CUDA=ON)")
+#endif
+
+// Throws unless every defined tensor lives on the device of the first; returns that device.
+// A CUDA device also requires float32 (the CUDA kernels' one dtype).
+inline Device common_device(std::initializer_list<const Tensor*> tensors, const char* op) {
+  const Device d = (*tensors.begin())->device();
+  for (const Tensor* t : tensors)
+    if (t && t->defined()) {
+      MM_CHECK(t->device() == d, "{}: tensors on {} and {} mixed", op, d.str(), t->device().str());
+      MM_CHECK(!d.is_cuda() || t->dtype() != DType::F64, "{}: CUDA kernels take float32, got F64", op);
+    }
+  return d;
+}
 
 // Calls f(T{}) with T = float or double according to the dtype.
 template <class F>

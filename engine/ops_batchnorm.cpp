@@ -36,12 +36,29 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
   check_shape(beta, {C}, "batch_norm bias");
   check_shape(buffers.running_mean, {C}, "batch_norm running_mean");
   check_shape(buffers.running_var, {C}, "batch_norm running_var");
-  check_device({&x, &gamma, &beta, &buffers.running_mean, &buffers.running_var}, cpu(), "batch_norm");
+  const Device device =
+      common_device({&x, &gamma, &beta, &buffers.running_mean, &buffers.running_var}, "batch_norm");
   MM_CHECK(!training || M > 1, "batch_norm: training needs more than one value per channel, got {}", shape_str(x.shape()));
 
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  Tensor mean = Tensor::empty({C}, x.dtype()), invstd = Tensor::empty({C}, x.dtype());
-  dispatch_floating(x.dtype(), "batch_norm", [&](auto t) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
+  Tensor mean = Tensor::empty({C}, x.dtype(), device), invstd = Tensor::empty({C}, x.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL({
+      if (training) {
+        Tensor var = Tensor::empty({C}, x.dtype(), device);
+        cuda::bn_statistics(x.data<float>(), M, C, mean.data<float>(), var.data<float>());
+        cuda::bn_invstd(var.data<float>(), C, float(eps), invstd.data<float>());
+        cuda::bn_update_running(buffers.running_mean.data<float>(), buffers.running_var.data<float>(), mean.data<float>(),
+                                var.data<float>(), M, C, float(momentum));
+        if (buffers.num_batches_tracked.defined()) cuda::increment(buffers.num_batches_tracked.data<int64_t>());
+      } else {
+        mean.copy_from(buffers.running_mean);
+        cuda::bn_invstd(buffers.running_var.data<float>(), C, float(eps), invstd.data<float>());
+      }
+      cuda::bn_apply(x.data<float>(), mean.data<float>(), invstd.data<float>(), gamma.data<float>(), beta.data<float>(),
+                     y.data<float>(), M, C);
+    });
+  } else dispatch_floating(x.dtype(), "batch_norm", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
     T *pm = mean.data<T>(), *pi = invstd.data<T>();
@@ -76,7 +93,22 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
   });
 
   if (needs_grad({&x, &gamma, &beta})) {
-    record("batch_norm", y, [x, gamma, beta, y, mean, invstd, training, M, C]() mutable {
+    record("batch_norm", y, [x, gamma, beta, y, mean, invstd, training, M, C]() {
+      if (y.device().is_cuda()) {
+        MM_CUDA_CALL({
+          Tensor sum_dy = Tensor::empty({C}, x.dtype(), y.device()), sum_dy_xhat = Tensor::empty({C}, x.dtype(), y.device());
+          const float* dy = y.grad().data<float>();
+          cuda::bn_backward_sums(x.data<float>(), dy, mean.data<float>(), invstd.data<float>(), M, C,
+                                 sum_dy.data<float>(), sum_dy_xhat.data<float>());
+          if (gamma.requires_grad()) cuda::axpy(1.0f, sum_dy_xhat.data<float>(), gamma.grad_ref().data<float>(), C);
+          if (beta.requires_grad()) cuda::axpy(1.0f, sum_dy.data<float>(), beta.grad_ref().data<float>(), C);
+          if (x.requires_grad())
+            cuda::bn_backward_input(x.data<float>(), dy, mean.data<float>(), invstd.data<float>(), gamma.data<float>(),
+                                    sum_dy.data<float>(), sum_dy_xhat.data<float>(), training, M, C,
+                                    x.grad_ref().data<float>());
+        });
+        return;
+      }
       dispatch_floating(x.dtype(), "batch_norm backward", [&](auto t) {
         using T = decltype(t);
         const T *px = x.data<T>(), *dy = y.grad().data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>();

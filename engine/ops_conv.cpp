@@ -135,18 +135,38 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int
            shape_str(w.shape()));
   MM_CHECK(stride >= 1 && pad >= 0, "conv2d: stride {} and padding {} are invalid", stride, pad);
   if (b.defined()) check_shape(b, {w.dim(0)}, "conv2d bias");
-  check_device({&x, &w, &b}, cpu(), "conv2d");
+  const Device device = common_device({&x, &w, &b}, "conv2d");
   ConvGeometry g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(1), w.dim(2), stride, pad, 0, 0};
   g.Ho = (g.H + 2 * pad - g.kh) / stride + 1;
   g.Wo = (g.W + 2 * pad - g.kw) / stride + 1;
   MM_CHECK(g.Ho > 0 && g.Wo > 0, "conv2d: kernel {}x{} larger than padded input {}", g.kh, g.kw, shape_str(x.shape()));
-  Tensor y = Tensor::empty({g.N, g.Ho, g.Wo, g.Cout}, x.dtype(), x.device());
-  dispatch_floating(x.dtype(), "conv2d", [&](auto t) {
+  Tensor y = Tensor::empty({g.N, g.Ho, g.Wo, g.Cout}, x.dtype(), device);
+#ifdef MM_WITH_CUDA
+  const cuda::ConvShape shape{int(g.N), int(g.H), int(g.W), int(g.Cin), int(g.Cout), int(g.kh), int(g.kw),
+                              int(g.stride), int(g.pad), int(g.Ho), int(g.Wo)};
+#endif
+  if (device.is_cuda()) {
+    MM_CUDA_CALL({
+      cuda::conv_forward(shape, x.data<float>(), w.data<float>(), y.data<float>());
+      if (b.defined()) cuda::add_bias(y.data<float>(), b.data<float>(), g.N * g.Ho * g.Wo, g.Cout);
+    });
+  } else dispatch_floating(x.dtype(), "conv2d", [&](auto t) {
     using T = decltype(t);
     conv_forward<T>(g, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, y.data<T>());
   });
   if (needs_grad({&x, &w, &b})) {
-    record("conv2d", y, [x, w, b, y, g]() mutable {
+    record("conv2d", y, [=]() {
+      if (y.device().is_cuda()) {
+        MM_CUDA_CALL({
+          const float* dy = y.grad().data<float>();
+          cuda::conv_backward(shape, x.data<float>(), w.data<float>(), dy,
+                              x.requires_grad() ? x.grad_ref().data<float>() : nullptr,
+                              w.requires_grad() ? w.grad_ref().data<float>() : nullptr);
+          if (b.defined() && b.requires_grad())
+            cuda::column_sums(dy, g.N * g.Ho * g.Wo, g.Cout, b.grad_ref().data<float>(), true);
+        });
+        return;
+      }
       dispatch_floating(y.dtype(), "conv2d backward", [&](auto t) {
         using T = decltype(t);
         conv_backward<T>(g, x.data<T>(), w.data<T>(), y.grad().data<T>(),

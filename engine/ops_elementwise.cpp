@@ -8,38 +8,45 @@ namespace mm {
 
 namespace {
 
-// out[i] (=|+=) f(i) for i in [0, n), in parallel.
+// out[i] (=|+=) f(i) for i in [0, n), in parallel (CPU).
 template <class T, class F>
 void map_into(T* out, int64_t n, bool accumulate, F f) {
 #pragma omp parallel for schedule(static) if (n > 32768)
   for (int64_t i = 0; i < n; ++i) out[i] = accumulate ? out[i] + f(i) : f(i);
 }
 
-void require_cpu(const Tensor& t, const char* op) {
-  MM_CHECK(t.device().is_cpu(), "{}: not implemented on {}", op, t.device().str());
+// dst += alpha * src (same shape, dtype and device): most backward passes of this file.
+void accumulate(Tensor dst, const Tensor& src, double alpha) {
+  if (dst.device().is_cuda()) {
+    MM_CUDA_CALL(cuda::axpy(float(alpha), src.data<float>(), dst.data<float>(), src.numel()));
+    return;
+  }
+  dispatch_floating(dst.dtype(), "accumulate", [&](auto t) {
+    using T = decltype(t);
+    const T* s = src.data<T>();
+    map_into(dst.data<T>(), src.numel(), true, [=](int64_t i) { return T(alpha) * s[i]; });
+  });
 }
 
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
   check_same_shape(a, b, "add");
-  require_cpu(a, "add");
-  Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
-  dispatch_floating(a.dtype(), "add", [&](auto t) {
-    using T = decltype(t);
-    const T *pa = a.data<T>(), *pb = b.data<T>();
-    map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return pa[i] + pb[i]; });
-  });
+  const Device device = common_device({&a, &b}, "add");
+  Tensor y = Tensor::empty(a.shape(), a.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::add(a.data<float>(), b.data<float>(), y.data<float>(), y.numel()));
+  } else {
+    dispatch_floating(a.dtype(), "add", [&](auto t) {
+      using T = decltype(t);
+      const T *pa = a.data<T>(), *pb = b.data<T>();
+      map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return pa[i] + pb[i]; });
+    });
+  }
   if (needs_grad({&a, &b})) {
-    record("add", y, [a, b, y]() mutable {
-      for (const Tensor* in : {&a, &b}) {
-        if (!in->requires_grad()) continue;
-        dispatch_floating(y.dtype(), "add backward", [&](auto t) {
-          using T = decltype(t);
-          const T* dy = y.grad().data<T>();
-          map_into(in->grad_ref().data<T>(), y.numel(), true, [=](int64_t i) { return dy[i]; });
-        });
-      }
+    record("add", y, [a, b, y]() {
+      for (const Tensor* in : {&a, &b})
+        if (in->requires_grad()) accumulate(in->grad_ref(), y.grad(), 1.0);
     });
   }
   return y;
@@ -47,62 +54,75 @@ Tensor add(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   check_same_shape(a, b, "mul");
-  require_cpu(a, "mul");
-  Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
-  dispatch_floating(a.dtype(), "mul", [&](auto t) {
-    using T = decltype(t);
-    const T *pa = a.data<T>(), *pb = b.data<T>();
-    map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return pa[i] * pb[i]; });
-  });
+  const Device device = common_device({&a, &b}, "mul");
+  Tensor y = Tensor::empty(a.shape(), a.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::mul(a.data<float>(), b.data<float>(), y.data<float>(), y.numel()));
+  } else {
+    dispatch_floating(a.dtype(), "mul", [&](auto t) {
+      using T = decltype(t);
+      const T *pa = a.data<T>(), *pb = b.data<T>();
+      map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return pa[i] * pb[i]; });
+    });
+  }
   if (needs_grad({&a, &b})) {
-    record("mul", y, [a, b, y]() mutable {
-      dispatch_floating(y.dtype(), "mul backward", [&](auto t) {
-        using T = decltype(t);
-        const T* dy = y.grad().data<T>();
-        const T *pa = a.data<T>(), *pb = b.data<T>();
-        if (a.requires_grad()) map_into(a.grad_ref().data<T>(), y.numel(), true, [=](int64_t i) { return dy[i] * pb[i]; });
-        if (b.requires_grad()) map_into(b.grad_ref().data<T>(), y.numel(), true, [=](int64_t i) { return dy[i] * pa[i]; });
-      });
+    record("mul", y, [a, b, y]() {
+      // da += dy * b, db += dy * a
+      for (auto [in, other] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+        if (!in->requires_grad()) continue;
+        if (y.device().is_cuda()) {
+          MM_CUDA_CALL(cuda::mul_accumulate(y.grad().data<float>(), other->data<float>(), in->grad_ref().data<float>(), y.numel()));
+          continue;
+        }
+        dispatch_floating(y.dtype(), "mul backward", [&](auto t) {
+          using T = decltype(t);
+          const T *dy = y.grad().data<T>(), *po = other->data<T>();
+          map_into(in->grad_ref().data<T>(), y.numel(), true, [=](int64_t i) { return dy[i] * po[i]; });
+        });
+      }
     });
   }
   return y;
 }
 
 Tensor scale(const Tensor& a, double s) {
-  require_cpu(a, "scale");
-  Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
-  dispatch_floating(a.dtype(), "scale", [&](auto t) {
-    using T = decltype(t);
-    const T* pa = a.data<T>();
-    map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return T(s) * pa[i]; });
-  });
-  if (needs_grad({&a})) {
-    record("scale", y, [a, y, s]() mutable {
-      dispatch_floating(y.dtype(), "scale backward", [&](auto t) {
-        using T = decltype(t);
-        const T* dy = y.grad().data<T>();
-        map_into(a.grad_ref().data<T>(), y.numel(), true, [=](int64_t i) { return T(s) * dy[i]; });
-      });
+  const Device device = common_device({&a}, "scale");
+  Tensor y = Tensor::empty(a.shape(), a.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::scale(a.data<float>(), float(s), y.data<float>(), y.numel()));
+  } else {
+    dispatch_floating(a.dtype(), "scale", [&](auto t) {
+      using T = decltype(t);
+      const T* pa = a.data<T>();
+      map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return T(s) * pa[i]; });
     });
   }
+  if (needs_grad({&a})) record("scale", y, [a, y, s]() { accumulate(a.grad_ref(), y.grad(), s); });
   return y;
 }
 
 Tensor relu(const Tensor& x) {
-  require_cpu(x, "relu");
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_floating(x.dtype(), "relu", [&](auto t) {
-    using T = decltype(t);
-    const T* px = x.data<T>();
-    map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return math::relu(px[i]); });
-  });
+  const Device device = common_device({&x}, "relu");
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::relu(x.data<float>(), y.data<float>(), y.numel()));
+  } else {
+    dispatch_floating(x.dtype(), "relu", [&](auto t) {
+      using T = decltype(t);
+      const T* px = x.data<T>();
+      map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return math::relu(px[i]); });
+    });
+  }
   if (needs_grad({&x})) {
-    record("relu", y, [x, y]() mutable {
+    record("relu", y, [x, y]() {
+      if (y.device().is_cuda()) {
+        MM_CUDA_CALL(cuda::relu_backward(y.data<float>(), y.grad().data<float>(), x.grad_ref().data<float>(), y.numel()));
+        return;
+      }
       dispatch_floating(y.dtype(), "relu backward", [&](auto t) {
         using T = decltype(t);
         const T *dy = y.grad().data<T>(), *py = y.data<T>();
-        map_into(x.grad_ref().data<T>(), y.numel(), true,
-                 [=](int64_t i) { return math::relu_backward(py[i], dy[i]); });
+        map_into(x.grad_ref().data<T>(), y.numel(), true, [=](int64_t i) { return math::relu_backward(py[i], dy[i]); });
       });
     });
   }
@@ -111,33 +131,31 @@ Tensor relu(const Tensor& x) {
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Tensor y = x.view(shape);
-  if (needs_grad({&x})) {
-    record("reshape", y, [x, y]() mutable {
-      Tensor dx = y.grad().view(x.shape());
-      Tensor& g = x.grad_ref();
-      dispatch_floating(x.dtype(), "reshape backward", [&](auto t) {
-        using T = decltype(t);
-        const T* d = dx.data<T>();
-        map_into(g.data<T>(), g.numel(), true, [=](int64_t i) { return d[i]; });
-      });
-    });
-  }
+  if (needs_grad({&x})) record("reshape", y, [x, y]() { accumulate(x.grad_ref(), y.grad().view(x.shape()), 1.0); });
   return y;
 }
 
 namespace {
 // y = weight * sum(x); backward: dx += weight * dy.
 Tensor weighted_sum(const Tensor& x, double weight, const char* op) {
-  require_cpu(x, op);
-  Tensor y = Tensor::empty({}, x.dtype(), x.device());
-  dispatch_floating(x.dtype(), op, [&](auto t) {
-    using T = decltype(t);
-    const T* px = x.data<T>();
-    const double total = parallel_sums(x.numel(), 1, [&](int64_t i, double* slot) { slot[0] += px[i]; })[0];
-    y.data<T>()[0] = T(weight * total);
-  });
+  const Device device = common_device({&x}, op);
+  Tensor y = Tensor::empty({}, x.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::sum(x.data<float>(), x.numel(), float(weight), y.data<float>()));
+  } else {
+    dispatch_floating(x.dtype(), op, [&](auto t) {
+      using T = decltype(t);
+      const T* px = x.data<T>();
+      const double total = parallel_sums(x.numel(), 1, [&](int64_t i, double* slot) { slot[0] += px[i]; })[0];
+      y.data<T>()[0] = T(weight * total);
+    });
+  }
   if (needs_grad({&x})) {
-    record(op, y, [x, y, weight]() mutable {
+    record(op, y, [x, y, weight]() {
+      if (y.device().is_cuda()) {
+        MM_CUDA_CALL(cuda::fill_scalar_times(x.grad_ref().data<float>(), y.grad().data<float>(), float(weight), x.numel()));
+        return;
+      }
       dispatch_floating(x.dtype(), "sum backward", [&](auto t) {
         using T = decltype(t);
         const T dy = y.grad().data<T>()[0] * T(weight);

@@ -51,15 +51,46 @@ void row_to_double(const T* src, int64_t C, double* dst) {
 
 }  // namespace
 
+#ifdef MM_WITH_CUDA
+namespace {
+// The GPU path of both losses: per-row losses, their mean, and a backward that scales the
+// per-row gradients by dy / N. rows(loss) and backward(dloss, dz) call the kernels.
+template <class Rows, class Backward>
+Tensor mean_row_loss_cuda(const Tensor& logits, const char* op, Rows rows, Backward grad, bool record_grad) {
+  const int64_t N = logits.dim(0);
+  Tensor row_loss = Tensor::empty({N}, DType::F32, logits.device());
+  rows(row_loss.data<float>());
+  Tensor y = Tensor::empty({}, DType::F32, logits.device());
+  cuda::sum(row_loss.data<float>(), N, 1.0f / float(N), y.data<float>());
+  if (record_grad)
+    record(op, y, [logits, y, grad, N]() { grad(y.grad().data<float>(), 1.0f / float(N), logits.grad_ref().data<float>()); });
+  return y;
+}
+}  // namespace
+#endif
+
 Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
   MM_CHECK(logits.ndim() == 2, "cross_entropy: logits must be [N, C], got {}", shape_str(logits.shape()));
   check_shape(labels, {logits.dim(0)}, "cross_entropy labels");
   MM_CHECK(labels.dtype() == DType::I64, "cross_entropy: labels must be I64");
-  check_device({&logits, &labels}, cpu(), "cross_entropy");
-  const int64_t C = logits.dim(1);
+  const Device device = common_device({&logits, &labels}, "cross_entropy");
+  const int64_t N = logits.dim(0), C = logits.dim(1);
+  const Tensor host_labels = labels.to(cpu());
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t label = host_labels.data<int64_t>()[i];
+    MM_CHECK(label >= 0 && label < C, "cross_entropy: label {} of row {} is outside [0, {})", label, i, C);
+  }
+  if (device.is_cuda()) {
+    MM_CUDA_CALL({
+      const float* z = logits.data<float>();
+      const int64_t* y = labels.data<int64_t>();
+      return mean_row_loss_cuda(
+          logits, "cross_entropy", [=](float* rows) { cuda::xent_label_rows(z, y, N, C, rows); },
+          [=](const float* dloss, float scale, float* dz) { cuda::xent_label_backward(z, y, N, C, dloss, scale, dz); },
+          needs_grad({&logits}));
+    });
+  }
   const int64_t* y = labels.data<int64_t>();
-  for (int64_t i = 0; i < labels.numel(); ++i)
-    MM_CHECK(y[i] >= 0 && y[i] < C, "cross_entropy: label {} of row {} is outside [0, {})", y[i], i, C);
   Tensor z = logits;
   auto row = [z, y, C](int64_t i, double* grad) {
     std::vector<double> zi(C);
@@ -73,8 +104,18 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& targets) {
   MM_CHECK(logits.ndim() == 2, "soft_cross_entropy: logits must be [N, C], got {}", shape_str(logits.shape()));
   check_shape(targets, logits.shape(), "soft_cross_entropy targets");
   MM_CHECK(targets.dtype() == logits.dtype(), "soft_cross_entropy: targets and logits differ in dtype");
-  check_device({&logits, &targets}, cpu(), "soft_cross_entropy");
+  const Device device = common_device({&logits, &targets}, "soft_cross_entropy");
   const int64_t C = logits.dim(1);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL({
+      const int64_t N = logits.dim(0);
+      const float *z = logits.data<float>(), *t = targets.data<float>();
+      return mean_row_loss_cuda(
+          logits, "soft_cross_entropy", [=](float* rows) { cuda::xent_soft_rows(z, t, N, C, rows); },
+          [=](const float* dloss, float scale, float* dz) { cuda::xent_soft_backward(z, t, N, C, dloss, scale, dz); },
+          needs_grad({&logits}));
+    });
+  }
   Tensor z = logits, t = targets;
   auto row = [z, t, C](int64_t i, double* grad) {
     std::vector<double> zi(C), ti(C);
@@ -90,9 +131,13 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& targets) {
 
 Tensor softmax(const Tensor& logits) {
   MM_CHECK(logits.ndim() == 2, "softmax: logits must be [N, C], got {}", shape_str(logits.shape()));
-  check_device({&logits}, cpu(), "softmax");
+  const Device device = common_device({&logits}, "softmax");
   const int64_t N = logits.dim(0), C = logits.dim(1);
-  Tensor p = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
+  Tensor p = Tensor::empty(logits.shape(), logits.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::softmax_rows(logits.data<float>(), N, C, p.data<float>()));
+    return p;
+  }
   dispatch_floating(logits.dtype(), "softmax", [&](auto t) {
     using T = decltype(t);
     const T* z = logits.data<T>();

@@ -11,10 +11,12 @@ Tensor window_mean(const Tensor& x, int64_t kh, int64_t kw) {
   MM_CHECK(x.ndim() == 4, "avg_pool: expected [N, H, W, C], got {}", shape_str(x.shape()));
   MM_CHECK(kh >= 1 && kw >= 1 && x.dim(1) % kh == 0 && x.dim(2) % kw == 0, "avg_pool: {}x{} windows do not tile {}",
            kh, kw, shape_str(x.shape()));
-  check_device({&x}, cpu(), "avg_pool");
+  const Device device = common_device({&x}, "avg_pool");
   const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3), Ho = H / kh, Wo = W / kw;
-  Tensor y = Tensor::empty({N, Ho, Wo, C}, x.dtype(), x.device());
-  dispatch_floating(x.dtype(), "avg_pool", [&](auto t) {
+  Tensor y = Tensor::empty({N, Ho, Wo, C}, x.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::window_mean(x.data<float>(), int(N), int(H), int(W), int(C), int(kh), int(kw), y.data<float>()));
+  } else dispatch_floating(x.dtype(), "avg_pool", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
     T* py = y.data<T>();
@@ -33,7 +35,12 @@ Tensor window_mean(const Tensor& x, int64_t kh, int64_t kw) {
     }
   });
   if (needs_grad({&x})) {
-    record("avg_pool", y, [x, y, kh, kw, N, H, W, C, Ho, Wo]() mutable {
+    record("avg_pool", y, [x, y, kh, kw, N, H, W, C, Ho, Wo]() {
+      if (y.device().is_cuda()) {
+        MM_CUDA_CALL(cuda::window_mean_backward(y.grad().data<float>(), int(N), int(H), int(W), int(C), int(kh), int(kw),
+                                                x.grad_ref().data<float>()));
+        return;
+      }
       dispatch_floating(x.dtype(), "avg_pool backward", [&](auto t) {
         using T = decltype(t);
         const T* dy = y.grad().data<T>();

@@ -15,9 +15,15 @@ void Sgd::step(double lr) {
     Tensor& p = params_[k];
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    check_device({&g}, cpu(), "sgd");
+    const Device device = common_device({&p, &g}, "sgd");
     const bool first = !buffers_[k].defined();
-    if (first) buffers_[k] = Tensor::empty(p.shape(), p.dtype(), p.device());
+    if (first) buffers_[k] = Tensor::empty(p.shape(), p.dtype(), device);
+    if (device.is_cuda()) {
+      const SgdOptions& o = options_;
+      MM_CUDA_CALL(cuda::sgd_update(p.data<float>(), g.data<float>(), buffers_[k].data<float>(), p.numel(), float(lr),
+                                    float(o.momentum), float(o.weight_decay), o.nesterov, first));
+      continue;
+    }
     dispatch_floating(p.dtype(), "sgd", [&](auto t) {
       using T = decltype(t);
       T *pp = p.data<T>(), *pb = buffers_[k].data<T>();

@@ -152,6 +152,14 @@ void Tensor::copy_from(const Tensor& src) {
   copy_bytes(raw(), device(), src.raw(), src.device(), nbytes());
 }
 
+void Tensor::move_to(Device dev) {
+  if (dev == device()) return;
+  Tensor moved = to(dev);
+  impl_->storage = moved.impl_->storage;
+  impl_->offset = 0;
+  impl_->grad.reset();
+}
+
 void Tensor::fill(double value) {
   if (device().is_cuda()) {
     fill_device(raw(), dtype(), numel(), value);

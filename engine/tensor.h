@@ -73,6 +73,9 @@ class Tensor {
   Tensor to(DType dtype) const;    // converts on the tensor's device (CPU only for now)
   // Copies src's values into this tensor. Requires the same numel and dtype; devices may differ.
   void copy_from(const Tensor& src);
+  // Moves this tensor's data to `device` in place: every handle to it sees the new storage (how a
+  // module's parameters move to the GPU). Drops the gradient. Requires a tensor that is not a view.
+  void move_to(Device device);
   void fill(double value);
 
   // Free views (no autograd; see ops.h for differentiable reshape).

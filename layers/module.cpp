@@ -43,6 +43,11 @@ void Module::train(bool on) {
   for (auto& [name, child] : children_) child->train(on);
 }
 
+void Module::to(Device device) {
+  for (auto& nt : named_parameters()) nt.tensor.move_to(device);
+  for (auto& nt : named_buffers()) nt.tensor.move_to(device);
+}
+
 void Module::update_running_stats(bool on) {
   update_running_stats_ = on;
   for (auto& [name, child] : children_) child->update_running_stats(on);

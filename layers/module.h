@@ -39,6 +39,8 @@ class Module {
   // When off, training-mode batch norm still normalises with batch statistics but leaves the
   // running statistics alone (the EMA teacher, whose buffers follow the student's; SPEC §3).
   void update_running_stats(bool on);
+  // Moves every parameter and buffer to `device` (in place: existing handles follow).
+  void to(Device device);
   bool updates_running_stats() const { return update_running_stats_; }
 
  protected:

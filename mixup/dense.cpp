@@ -2,6 +2,9 @@
 
 #include "engine/dispatch.h"
 #include "mixup/mix_math.h"
+#ifdef MM_WITH_CUDA
+#include "mixup/cuda/kernels.h"
+#endif
 
 namespace mm {
 
@@ -17,14 +20,27 @@ Attention parse_attention(const std::string& name) {
 Tensor dense_attention(const Tensor& z, const Tensor& labels, const Tensor& classifier_weight, Attention kind) {
   MM_CHECK(z.ndim() == 3, "dense_attention: z must be [m, r, d], got {}", shape_str(z.shape()));
   const int64_t m = z.dim(0), r = z.dim(1), d = z.dim(2);
-  check_device({&z}, cpu(), "dense_attention");
+  const Device device = common_device({&z}, "dense_attention");
   const bool cam = kind == Attention::CamRelu || kind == Attention::CamSoftmax;
   if (cam) {
     MM_CHECK(classifier_weight.ndim() == 2 && classifier_weight.dim(1) == d, "dense_attention: classifier weight {} does not fit d = {}",
              shape_str(classifier_weight.shape()), d);
     check_shape(labels, {m}, "dense_attention labels");
   }
-  Tensor a = Tensor::empty({m, r}, z.dtype());
+  Tensor a = Tensor::empty({m, r}, z.dtype(), device);
+  if (device.is_cuda()) {
+    Tensor cam_rows;  // [m, d]: u_i = W y_i, gathered on the host (m x d values)
+    if (cam) {
+      const Tensor W = classifier_weight.to(cpu()), y = labels.to(cpu());
+      cam_rows = Tensor::empty({m, d});
+      for (int64_t i = 0; i < m; ++i)
+        std::copy_n(W.data<float>() + y.data<int64_t>()[i] * d, d, cam_rows.data<float>() + i * d);
+      cam_rows = cam_rows.to(device);
+    }
+    const int code = kind == Attention::Uniform ? 2 : (kind == Attention::GapSoftmax || kind == Attention::CamSoftmax) ? 1 : 0;
+    MM_CUDA_CALL(cuda::dense_attention(z.data<float>(), cam ? cam_rows.data<float>() : nullptr, m, r, d, code, a.data<float>()));
+    return a;
+  }
   dispatch_floating(z.dtype(), "dense_attention", [&](auto t) {
     using T = decltype(t);
     const T* pz = z.data<T>();
@@ -63,9 +79,14 @@ DenseWeights dense_weights(const Tensor& attention, const Tensor& lambda) {
            "dense_weights: attention {} ([m, r]) and lambda {} ([r, m, n]) do not fit", shape_str(attention.shape()),
            shape_str(lambda.shape()));
   MM_CHECK(attention.dtype() == lambda.dtype(), "dense_weights: dtypes differ");
-  check_device({&attention, &lambda}, cpu(), "dense_weights");
+  const Device device = common_device({&attention, &lambda}, "dense_weights");
   const int64_t r = lambda.dim(0), m = lambda.dim(1), n = lambda.dim(2);
-  DenseWeights w{Tensor::empty(lambda.shape(), lambda.dtype()), Tensor::empty({r, n}, lambda.dtype())};
+  DenseWeights w{Tensor::empty(lambda.shape(), lambda.dtype(), device), Tensor::empty({r, n}, lambda.dtype(), device)};
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::dense_weights(attention.data<float>(), lambda.data<float>(), r, m, n, w.mtilde.data<float>(),
+                                     w.s.data<float>()));
+    return w;
+  }
   dispatch_floating(lambda.dtype(), "dense_weights", [&](auto t) {
     using T = decltype(t);
 #pragma omp parallel for schedule(static)

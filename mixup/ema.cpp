@@ -23,7 +23,10 @@ void for_each_pair(Network& a, const Network& b, F f) {
 void ema_update(Network& teacher, const Network& student, double beta) {
   for_each_pair(teacher, student, [beta](Tensor& t, const Tensor& s) {
     if (t.dtype() == DType::I64) return t.copy_from(s);
-    check_device({&t, &s}, cpu(), "ema_update");
+    if (common_device({&t, &s}, "ema_update").is_cuda()) {
+      MM_CUDA_CALL(cuda::ema_update(t.data<float>(), s.data<float>(), t.numel(), float(beta)));
+      return;
+    }
     dispatch_floating(t.dtype(), "ema_update", [&](auto tag) {
       using T = decltype(tag);
       T* pt = t.data<T>();

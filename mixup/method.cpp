@@ -28,23 +28,26 @@ namespace {
 // (PreAct-ResNet-18: H / 8, WRN-16-8: H / 4).
 int64_t feature_side(const Network& net, int64_t H) { return H >> (net.num_stages() - 1); }
 
+// labels I64 [m] (any device) -> one-hot rows [m, classes] on the same device.
 Tensor one_hot(const Tensor& labels, int classes) {
+  const Tensor host = labels.to(cpu());
   Tensor y = Tensor::zeros({labels.numel(), classes});
   for (int64_t i = 0; i < labels.numel(); ++i) {
-    const int64_t c = labels.data<int64_t>()[i];
+    const int64_t c = host.data<int64_t>()[i];
     MM_CHECK(c >= 0 && c < classes, "label {} outside [0, {})", c, classes);
     y.data<float>()[i * classes + c] = 1.0f;
   }
-  return y;
+  return y.to(labels.device());
 }
 
 // Per-position targets: Y [m, c] -> [r, n, c], Ytilde^j = Mtilde^j^T Y (no gradient).
 Tensor dense_targets(const Tensor& y, const Tensor& mtilde) {
   const int64_t m = y.dim(0), c = y.dim(1), r = mtilde.dim(0);
+  const Tensor host = y.to(cpu());
   Tensor y_per_position = Tensor::empty({m, r, c});
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < r; ++j) std::copy_n(y.data<float>() + i * c, c, y_per_position.data<float>() + (i * r + j) * c);
-  return interpolate_positions(y_per_position, mtilde);
+    for (int64_t j = 0; j < r; ++j) std::copy_n(host.data<float>() + i * c, c, y_per_position.data<float>() + (i * r + j) * c);
+  return interpolate_positions(y_per_position.to(y.device()), mtilde);
 }
 
 // The final feature map pooled to R x R and flattened: [m, h, w, d] -> [m, r, d].
@@ -161,8 +164,10 @@ Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, in
 }
 
 StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, const Tensor& images2,
-                      const Tensor& labels, int num_classes, const MethodConfig& config, const Draws& draws) {
+                      const Tensor& labels, int num_classes, const MethodConfig& config, const Draws& sampled) {
   MM_CHECK(!config.distill || (teacher && images2.defined()), "distillation needs a teacher and a second view");
+  Draws draws = sampled;  // Lambda goes where the images are (samplers run on the host for now)
+  if (draws.lambda.defined()) draws.lambda = draws.lambda.to(images.device());
   const int64_t H = images.dim(1), W = images.dim(2);
   MixedForward forward{config, draws, Tensor()};
   Tensor weights_s;  // dense: per-position column weights [r, n]

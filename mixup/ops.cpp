@@ -9,20 +9,32 @@
 #include "engine/dispatch.h"
 #include "engine/math.h"
 #include "mixup/mix_math.h"
+#ifdef MM_WITH_CUDA
+#include "mixup/cuda/kernels.h"
+#endif
 
 namespace mm {
 
 namespace {
 
-void check_perm(const Tensor& perm, int64_t N, const char* op) {
+// Checks that perm is a permutation of 0..N-1; returns it on the host.
+Tensor check_perm(const Tensor& perm, int64_t N, const char* op) {
   MM_CHECK(perm.dtype() == DType::I64 && perm.shape() == Shape{N}, "{}: perm must be I64 [{}], got {} {}", op, N,
            dtype_name(perm.dtype()), shape_str(perm.shape()));
+  Tensor host = perm.to(cpu());
   std::vector<char> seen(N, 0);
   for (int64_t i = 0; i < N; ++i) {
-    const int64_t p = perm.data<int64_t>()[i];
+    const int64_t p = host.data<int64_t>()[i];
     MM_CHECK(p >= 0 && p < N && !seen[p], "{}: perm is not a permutation of 0..{}", op, N - 1);
     seen[p] = 1;
   }
+  return host;
+}
+
+Tensor inverse_permutation(const Tensor& host_perm) {
+  Tensor inverse = Tensor::empty(host_perm.shape(), DType::I64);
+  for (int64_t k = 0; k < host_perm.numel(); ++k) inverse.data<int64_t>()[host_perm.data<int64_t>()[k]] = k;
+  return inverse;
 }
 
 }  // namespace
@@ -30,11 +42,14 @@ void check_perm(const Tensor& perm, int64_t N, const char* op) {
 Tensor mix_pairs(const Tensor& x, const Tensor& perm, double lam) {
   MM_CHECK(x.ndim() >= 1, "mix_pairs: x must have a batch dimension");
   const int64_t N = x.dim(0), row = x.numel() / std::max<int64_t>(N, 1);
-  check_perm(perm, N, "mix_pairs");
-  check_device({&x, &perm}, cpu(), "mix_pairs");
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  const int64_t* p = perm.data<int64_t>();
-  dispatch_floating(x.dtype(), "mix_pairs", [&](auto t) {
+  const Tensor host_perm = check_perm(perm, N, "mix_pairs");
+  const Device device = common_device({&x}, "mix_pairs");
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
+  const Tensor perm_here = host_perm.to(device);  // the permutation where x lives
+  const int64_t* p = perm_here.data<int64_t>();
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::mix_pairs(x.data<float>(), p, float(lam), N, row, y.data<float>()));
+  } else dispatch_floating(x.dtype(), "mix_pairs", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
     T* py = y.data<T>();
@@ -43,16 +58,19 @@ Tensor mix_pairs(const Tensor& x, const Tensor& perm, double lam) {
       for (int64_t e = 0; e < row; ++e) py[i * row + e] = math::lerp(px[i * row + e], px[p[i] * row + e], T(lam));
   });
   if (needs_grad({&x})) {
-    record("mix_pairs", y, [x, perm, y, lam, N, row]() {
-      const int64_t* p = perm.data<int64_t>();
+    // Row i receives lam dy_i from itself and (1 - lam) dy_k from the k with perm(k) = i; looping
+    // over destinations keeps each thread's (or GPU thread's) writes to its own elements.
+    const Tensor inverse_here = inverse_permutation(host_perm).to(device);
+    record("mix_pairs", y, [x, inverse_here, y, lam, N, row]() {
+      const int64_t* inverse = inverse_here.data<int64_t>();
+      if (y.device().is_cuda()) {
+        MM_CUDA_CALL(cuda::mix_pairs_backward(y.grad().data<float>(), inverse, float(lam), N, row, x.grad_ref().data<float>()));
+        return;
+      }
       dispatch_floating(x.dtype(), "mix_pairs backward", [&](auto t) {
         using T = decltype(t);
         const T* dy = y.grad().data<T>();
         T* dx = x.grad_ref().data<T>();
-        // Row i receives lam dy_i from itself and (1 - lam) dy_k from the k with perm(k) = i;
-        // looping over destinations keeps each thread's writes to its own rows.
-        std::vector<int64_t> inverse(N);
-        for (int64_t k = 0; k < N; ++k) inverse[p[k]] = k;
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < N; ++i)
           for (int64_t e = 0; e < row; ++e)
@@ -66,18 +84,30 @@ Tensor mix_pairs(const Tensor& x, const Tensor& perm, double lam) {
 Tensor cutmix_paste(const Tensor& x, const Tensor& perm, const Tensor& box) {
   MM_CHECK(x.ndim() == 4, "cutmix_paste: x must be [N, H, W, C], got {}", shape_str(x.shape()));
   const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
-  check_perm(perm, N, "cutmix_paste");
+  const Tensor host_perm = check_perm(perm, N, "cutmix_paste");
   MM_CHECK(box.dtype() == DType::I64 && box.shape() == Shape{4}, "cutmix_paste: box must be I64 [4]");
-  const int64_t* b = box.data<int64_t>();
+  const Tensor host_box = box.to(cpu());
+  const int64_t* b = host_box.data<int64_t>();
   MM_CHECK(0 <= b[0] && b[0] <= b[2] && b[2] <= H && 0 <= b[1] && b[1] <= b[3] && b[3] <= W,
            "cutmix_paste: box ({}, {}, {}, {}) is not inside a {}x{} image", b[0], b[1], b[2], b[3], H, W);
-  check_device({&x, &perm, &box}, cpu(), "cutmix_paste");
+  const Device device = common_device({&x}, "cutmix_paste");
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
+  if (device.is_cuda()) {
+    const Tensor perm_dev = host_perm.to(device), box_dev = host_box.to(device);
+    MM_CUDA_CALL(cuda::cutmix_paste(x.data<float>(), perm_dev.data<int64_t>(), box_dev.data<int64_t>(), N, H, W, C,
+                                    y.data<float>()));
+    if (needs_grad({&x}))
+      record("cutmix_paste", y, [x, y, perm_dev, box_dev, N, H, W, C]() {
+        MM_CUDA_CALL(cuda::cutmix_paste_backward(y.grad().data<float>(), perm_dev.data<int64_t>(), box_dev.data<int64_t>(),
+                                                 N, H, W, C, x.grad_ref().data<float>()));
+      });
+    return y;
+  }
   // source(i, y, x) = the example the value at (i, y, x) comes from
   const std::vector<long long> bx(b, b + 4);
-  auto source = [p = perm.data<int64_t>(), bx](int64_t i, int64_t yy, int64_t xx) {
+  auto source = [p = host_perm.data<int64_t>(), host_perm, bx](int64_t i, int64_t yy, int64_t xx) {
     return math::in_box(yy, xx, bx.data()) ? p[i] : i;
   };
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "cutmix_paste", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
@@ -113,16 +143,23 @@ Tensor interpolate(const Tensor& z, const Tensor& lambda) {
            "interpolate: z {} and lambda {} do not fit ([m, d] and [m, n])", shape_str(z.shape()),
            shape_str(lambda.shape()));
   MM_CHECK(z.dtype() == lambda.dtype(), "interpolate: z and lambda differ in dtype");
-  check_device({&z, &lambda}, cpu(), "interpolate");
+  const Device device = common_device({&z, &lambda}, "interpolate");
   const int m = z.dim(0), d = z.dim(1), n = lambda.dim(1);
-  Tensor out = Tensor::empty({n, d}, z.dtype(), z.device());
-  dispatch_floating(z.dtype(), "interpolate", [&](auto t) {
+  Tensor out = Tensor::empty({n, d}, z.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::gemm(true, false, n, d, m, 1.0f, lambda.data<float>(), n, z.data<float>(), d, 0.0f, out.data<float>(), d));
+  } else dispatch_floating(z.dtype(), "interpolate", [&](auto t) {
     using T = decltype(t);
     // out [n, d] = lambda^T [n, m] @ z [m, d]
     blas::gemm(true, false, n, d, m, T(1), lambda.data<T>(), n, z.data<T>(), d, T(0), out.data<T>(), d);
   });
   if (needs_grad({&z})) {
     record("interpolate", out, [z, lambda, out, m, d, n]() {
+      if (out.device().is_cuda()) {
+        MM_CUDA_CALL(cuda::gemm(false, false, m, d, n, 1.0f, lambda.data<float>(), n, out.grad().data<float>(), d, 1.0f,
+                                z.grad_ref().data<float>(), d));
+        return;
+      }
       dispatch_floating(z.dtype(), "interpolate backward", [&](auto t) {
         using T = decltype(t);
         // dz [m, d] += lambda [m, n] @ dout [n, d]
@@ -139,10 +176,14 @@ Tensor interpolate_positions(const Tensor& z, const Tensor& weights) {
            "interpolate_positions: z {} and weights {} do not fit ([m, r, d] and [r, m, n])", shape_str(z.shape()),
            shape_str(weights.shape()));
   MM_CHECK(z.dtype() == weights.dtype(), "interpolate_positions: z and weights differ in dtype");
-  check_device({&z, &weights}, cpu(), "interpolate_positions");
+  const Device device = common_device({&z, &weights}, "interpolate_positions");
   const int m = z.dim(0), r = z.dim(1), d = z.dim(2), n = weights.dim(2);
-  Tensor out = Tensor::empty({r, n, d}, z.dtype(), z.device());
-  dispatch_floating(z.dtype(), "interpolate_positions", [&](auto t) {
+  Tensor out = Tensor::empty({r, n, d}, z.dtype(), device);
+  if (device.is_cuda()) {
+    for (int j = 0; j < r; ++j)
+      MM_CUDA_CALL(cuda::gemm(true, false, n, d, m, 1.0f, weights.data<float>() + int64_t(j) * m * n, n,
+                              z.data<float>() + int64_t(j) * d, r * d, 0.0f, out.data<float>() + int64_t(j) * n * d, d));
+  } else dispatch_floating(z.dtype(), "interpolate_positions", [&](auto t) {
     using T = decltype(t);
     // per position j: out[j] [n, d] = weights[j]^T [n, m] @ z[:, j, :] [m, d] (row stride r d)
     for (int j = 0; j < r; ++j)
@@ -151,6 +192,13 @@ Tensor interpolate_positions(const Tensor& z, const Tensor& weights) {
   });
   if (needs_grad({&z})) {
     record("interpolate_positions", out, [z, weights, out, m, r, d, n]() {
+      if (out.device().is_cuda()) {
+        for (int j = 0; j < r; ++j)
+          MM_CUDA_CALL(cuda::gemm(false, false, m, d, n, 1.0f, weights.data<float>() + int64_t(j) * m * n, n,
+                                  out.grad().data<float>() + int64_t(j) * n * d, d, 1.0f,
+                                  z.grad_ref().data<float>() + int64_t(j) * d, r * d));
+        return;
+      }
       dispatch_floating(z.dtype(), "interpolate_positions backward", [&](auto t) {
         using T = decltype(t);
         for (int j = 0; j < r; ++j)  // dz[:, j, :] [m, d] += weights[j] [m, n] @ dout[j] [n, d]
@@ -168,13 +216,14 @@ Tensor dense_soft_cross_entropy(const Tensor& logits, const Tensor& targets, con
   check_shape(weights, {logits.dim(0), logits.dim(1)}, "dense_soft_cross_entropy weights");
   MM_CHECK(targets.dtype() == logits.dtype() && weights.dtype() == logits.dtype(),
            "dense_soft_cross_entropy: dtypes differ");
-  check_device({&logits, &targets, &weights}, cpu(), "dense_soft_cross_entropy");
+  const Device device = common_device({&logits, &targets, &weights}, "dense_soft_cross_entropy");
   const int64_t r = logits.dim(0), n = logits.dim(1), c = logits.dim(2);
   // coefficient of row (j, k): s_jk / (r sum_k s_jk), 0 for a position without weight
   std::vector<double> coef(r * n, 0.0);
+  const Tensor host_weights = weights.to(cpu());
   dispatch_floating(logits.dtype(), "dense_soft_cross_entropy", [&](auto t) {
     using T = decltype(t);
-    const T* s = weights.data<T>();
+    const T* s = host_weights.data<T>();
     for (int64_t j = 0; j < r; ++j) {
       double total = 0;
       for (int64_t k = 0; k < n; ++k) {
@@ -184,6 +233,20 @@ Tensor dense_soft_cross_entropy(const Tensor& logits, const Tensor& targets, con
       for (int64_t k = 0; k < n; ++k) coef[j * n + k] = total > 0 ? s[j * n + k] / (r * total) : 0.0;
     }
   });
+  if (device.is_cuda()) {
+    Tensor coef_dev = Tensor::from_vector(std::vector<float>(coef.begin(), coef.end()), {r * n}).to(device);
+    Tensor rows = Tensor::empty({r * n}, DType::F32, device), y = Tensor::empty({}, DType::F32, device);
+    MM_CUDA_CALL({
+      cuda::weighted_xent_rows(logits.data<float>(), targets.data<float>(), coef_dev.data<float>(), r * n, c, rows.data<float>());
+      cuda::sum(rows.data<float>(), r * n, 1.0f, y.data<float>());
+    });
+    if (needs_grad({&logits}))
+      record("dense_soft_cross_entropy", y, [logits, targets, coef_dev, y, r, n, c]() {
+        MM_CUDA_CALL(cuda::weighted_xent_backward(logits.data<float>(), targets.data<float>(), coef_dev.data<float>(), r * n,
+                                                  c, y.grad().data<float>(), logits.grad_ref().data<float>()));
+      });
+    return y;
+  }
   // H of row q (= j * n + k) in double, with its gradient when grad != nullptr
   auto row_loss = [logits, targets, c](int64_t q, double* grad) {
     std::vector<double> z(c), tt(c);

@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--classes", type=int, default=100)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="probe's --device")
     args = ap.parse_args()
     width = args.width or {"preactresnet18": 64, "wrn16_8": 8}[args.model]
     torch.manual_seed(args.seed)
@@ -48,7 +49,7 @@ def main():
     labels = torch.randint(0, args.classes, (args.batch,), generator=gen)
     st_io.save(b, {"images": images, "labels": labels})
     subprocess.run([args.probe, "--model", args.model, "--num-classes", str(args.classes), "--weights", w,
-                    "--batch", b, "--out", o], check=True)
+                    "--batch", b, "--out", o, "--device", args.device], check=True)
     out, _ = st_io.load(o)
     results = {}
     for dtype in (torch.float64, torch.float32):

@@ -1,0 +1,129 @@
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/cuda/context.cuh"
+#include "engine/cuda/runtime.h"
+
+namespace mm::cuda {
+
+namespace {
+
+struct Context {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  cudnnHandle_t cudnn = nullptr;
+  bool tf32 = false;
+  Context() {
+    MM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    MM_CUBLAS_CHECK(cublasCreate(&cublas));
+    MM_CUBLAS_CHECK(cublasSetStream(cublas, stream));
+    MM_CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_PEDANTIC_MATH));
+    MM_CUDNN_CHECK(cudnnCreate(&cudnn));
+    MM_CUDNN_CHECK(cudnnSetStream(cudnn, stream));
+  }
+};
+
+Context& context() {
+  static Context c;  // made on first use, after the first allocation proved a GPU is there
+  return c;
+}
+
+class DeviceCache {
+ public:
+  void* get(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& blocks = free_[bytes];
+    if (blocks.empty()) return nullptr;
+    void* p = blocks.back();
+    blocks.pop_back();
+    return p;
+  }
+  void put(void* p, size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_[bytes].push_back(p);
+  }
+  void release_all() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [bytes, blocks] : free_)
+      for (void* p : blocks) cudaFree(p);
+    free_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+};
+
+DeviceCache& cache() {
+  static DeviceCache c;
+  return c;
+}
+
+// Rounds to 512 bytes so that similar sizes share blocks.
+size_t block_size(size_t bytes) { return bytes == 0 ? 512 : (bytes + 511) / 512 * 512; }
+
+template <class T>
+__global__ void fill_kernel(T* p, int64_t n, T value) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i < n) p[i] = value;
+}
+
+}  // namespace
+
+cudaStream_t stream() { return context().stream; }
+cublasHandle_t cublas() { return context().cublas; }
+cudnnHandle_t cudnn() { return context().cudnn; }
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no driver" error
+    return 0;
+  }
+  return n;
+}
+
+void* device_allocate(size_t bytes) {
+  const size_t block = block_size(bytes);
+  if (void* p = cache().get(block)) return p;
+  void* p = nullptr;
+  if (cudaMalloc(&p, block) != cudaSuccess) {
+    cudaGetLastError();
+    cache().release_all();  // give cached blocks back and try once more
+    MM_CUDA_CHECK(cudaMalloc(&p, block));
+  }
+  return p;
+}
+
+void device_free(void* ptr, size_t bytes) {
+  if (ptr) cache().put(ptr, block_size(bytes));
+}
+
+void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) {
+  const cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                                            : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+  MM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream()));
+  if (!dst_on_device || !src_on_device) MM_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+void fill(void* ptr, DType dtype, int64_t n, double value) {
+  if (n == 0) return;
+  switch (dtype) {
+    case DType::F32: fill_kernel<<<blocks_for(n), 256, 0, stream()>>>(static_cast<float*>(ptr), n, float(value)); break;
+    case DType::F64: fill_kernel<<<blocks_for(n), 256, 0, stream()>>>(static_cast<double*>(ptr), n, value); break;
+    case DType::I64: fill_kernel<<<blocks_for(n), 256, 0, stream()>>>(static_cast<int64_t*>(ptr), n, int64_t(value)); break;
+    case DType::U8: fill_kernel<<<blocks_for(n), 256, 0, stream()>>>(static_cast<uint8_t*>(ptr), n, uint8_t(value)); break;
+  }
+  MM_LAUNCH_CHECK();
+}
+
+void synchronize() { MM_CUDA_CHECK(cudaStreamSynchronize(stream())); }
+
+void allow_tf32(bool on) {
+  context().tf32 = on;
+  MM_CUBLAS_CHECK(cublasSetMathMode(cublas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+}
+bool tf32_allowed() { return context().tf32; }
+
+}  // namespace mm::cuda

@@ -1,0 +1,24 @@
+#pragma once
+// CUDA twins of the mixing kernels (float32), calling the same mixup/mix_math.h functions as
+// the CPU loops. Index tensors (perm, its inverse) are I64 on the device.
+#include <cstdint>
+
+namespace mm::cuda {
+
+void mix_pairs(const float* x, const int64_t* perm, float lam, int64_t N, int64_t row, float* y);
+void mix_pairs_backward(const float* dy, const int64_t* inverse_perm, float lam, int64_t N, int64_t row, float* dx);
+// box = (y0, x0, y1, x1) by value
+void cutmix_paste(const float* x, const int64_t* perm, const int64_t* box, int64_t N, int64_t H, int64_t W, int64_t C,
+                  float* y);
+void cutmix_paste_backward(const float* dy, const int64_t* perm, const int64_t* box, int64_t N, int64_t H, int64_t W,
+                           int64_t C, float* dx);
+// z: [m, r, d] -> attention [m, r]; cam_rows: [m, d] classifier rows of the labels, or null for GAP.
+void dense_attention(const float* z, const float* cam_rows, int64_t m, int64_t r, int64_t d, int kind, float* a);
+// attention [m, r], lambda [r, m, n] -> mtilde [r, m, n], s [r, n]
+void dense_weights(const float* attention, const float* lambda, int64_t r, int64_t m, int64_t n, float* mtilde, float* s);
+// Per-row soft cross-entropy scaled by coef[row]: loss_rows[q] = coef[q] H_q; backward dz += dloss coef[q] grad_q.
+void weighted_xent_rows(const float* z, const float* t, const float* coef, int64_t rows, int64_t C, float* loss_rows);
+void weighted_xent_backward(const float* z, const float* t, const float* coef, int64_t rows, int64_t C,
+                            const float* dloss, float* dz);
+
+}  // namespace mm::cuda

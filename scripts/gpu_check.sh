@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# One command for a machine with an NVIDIA GPU: configures for that GPU, builds, runs every test
+# (cuda ones included), checks probe on the GPU against PyTorch, runs bench on the GPU (and times
+# PyTorch on the same model and batch when python3 has torch), trains briefly on real data, and
+# prints one summary. Without the Debian -dev packages it unpacks .debs/ (scripts/fetch_debs.sh)
+# into a local prefix. Real data: DATA=dir of CIFAR-10 binary files (default .gpu_data/cifar10-subset,
+# see scripts/folder_to_cifar_bin.py). Logs go to $OUT (default gpu_check_out/).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-gpu_check_out}"
+mkdir -p "$out"
+summary="$out/summary.txt"
+: > "$summary"
+note() { echo "$*" | tee -a "$summary"; }
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '.')
+note "gpu: $(head -1 "$out/gpu.txt"), sm_$arch"
+
+cmake_args=(-DMM_CUDA=ON "-DMM_CUDA_ARCHS=$arch")
+if ! ( echo '#include <cblas.h>' | cpp -x c - >/dev/null 2>&1 ) && [ -d .debs ]; then
+  prefix="$PWD/.deps"
+  for f in .debs/*.deb; do dpkg -x "$f" "$prefix"; done
+  lib="$prefix/usr/lib/x86_64-linux-gnu"
+  cmake_args+=("-DCMAKE_PREFIX_PATH=$prefix/usr" "-DCMAKE_INCLUDE_PATH=$prefix/usr/include;$prefix/usr/include/x86_64-linux-gnu"
+               "-DCMAKE_LIBRARY_PATH=$lib;$lib/openblas-pthread")
+  export LD_LIBRARY_PATH="$lib:$lib/openblas-pthread:${LD_LIBRARY_PATH:-}"
+  note "dependencies: unpacked .debs into $prefix"
+fi
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+if ! cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}" > "$out/configure.log" 2>&1 ||
+   ! cmake --build build-gpu -j "$(nproc)" > "$out/build.log" 2>&1; then
+  note "BUILD FAILED (see $out/configure.log, $out/build.log)"; tail -30 "$out/build.log" "$out/configure.log"; exit 1
+fi
+note "build: ok"
+
+(cd build-gpu && ctest --output-on-failure -j 4 --timeout 1200) > "$out/ctest.log" 2>&1
+note "tests: $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
+grep -E "^\s*[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess)" "$out/ctest.log" | tee -a "$summary"
+note "cuda tests skipped: $(grep -c 'CUDA test skipped' "$out/ctest.log")"
+
+if python3 -c "import torch" 2>/dev/null; then
+  for model in preactresnet18 wrn16_8; do
+    python3 tests/reference/check_probe.py --probe build-gpu/probe --device cuda --model $model --batch 32 > "$out/probe_$model.log" 2>&1
+    note "probe on GPU vs PyTorch float64 ($model, full width, 100 classes): $(tail -1 "$out/probe_$model.log")"
+  done
+fi
+
+build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 --json "$out/bench.json" > "$out/bench.txt" 2>&1
+note "bench (GPU, preactresnet18 full width, batch 128, TF32):"
+sed -n '1,20p' "$out/bench.txt" | grep -v '^\[' | tee -a "$summary"
+if python3 -c "import torch" 2>/dev/null; then
+  for mode in "" "--amp"; do
+    python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 $mode 2>&1 | tail -1 | tee -a "$summary"
+  done
+fi
+
+data="${DATA:-.gpu_data/cifar10-subset}"
+if [ -f "$data/data_batch_1.bin" ]; then
+  for method in erm multimix "dense-multimix --distill"; do
+    tag=$(echo "$method" | tr ' ' '_' | tr -d '-')
+    build-gpu/train_cifar --data "$data" --dataset cifar10 --model preactresnet18 --epochs 3 --milestones 2 \
+      --batch-size 128 --device cuda --method $method --out "$out/train_$tag" --log-every 100 > "$out/train_$tag.log" 2>&1
+    note "train_cifar $method (GPU, $data, 3 epochs): $(grep -E '^epoch 3/3:|error' "$out/train_$tag.log" | tail -1)"
+  done
+else
+  note "no training data at $data: short training skipped"
+fi
+echo "==== summary"; cat "$summary"

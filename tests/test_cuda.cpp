@@ -1,0 +1,208 @@
+// CPU-vs-CUDA parity of every op (ctest label cuda). Without a GPU every test skips with a message.
+// Outputs and gradients are compared; the gradients are pre-filled with different garbage on the
+// two sides, so a backward that assigns instead of accumulating shows up.
+#include <functional>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "layers/state_dict.h"
+#include "mixup/dense.h"
+#include "mixup/ema.h"
+#include "mixup/method.h"
+#include "mixup/ops.h"
+#include "models/network.h"
+#include "tests/fixtures.h"
+
+namespace mm::testing {
+namespace {
+
+#define REQUIRE_GPU() \
+  if (!cuda_available()) GTEST_SKIP() << "no usable GPU (or no CUDA backend in this build): CUDA test skipped, not passed"
+
+Tensor random_float(const Shape& shape, Rng& rng, double lo = -1, double hi = 1) {
+  Tensor t = Tensor::empty(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = float(rng.uniform(lo, hi));
+  return t;
+}
+
+// Runs f on CPU inputs and on GPU copies; compares the outputs and, for inputs that require grad,
+// the gradients of sum(w * f(x)) for fixed random w.
+void check_parity(const std::function<Tensor(std::vector<Tensor>&)>& f, std::vector<Tensor> cpu_inputs, double tol = 1e-5) {
+  Rng rng(77);
+  std::vector<Tensor> gpu_inputs;
+  for (Tensor& x : cpu_inputs) {
+    Tensor g = x.clone().to(cuda_device());
+    if (x.requires_grad()) {
+      g.set_requires_grad(true);
+      x.grad_ref().fill(3.0);
+      g.grad_ref().fill(-5.0);
+    }
+    gpu_inputs.push_back(g);
+  }
+  Tensor out_cpu = f(cpu_inputs), out_gpu = f(gpu_inputs);
+  ASSERT_EQ(out_gpu.device(), cuda_device());
+  EXPECT_TRUE(close_relative(out_gpu, out_cpu, tol)) << "forward";
+  if (!out_cpu.requires_grad()) return;
+  Tensor w = random_float(out_cpu.shape(), rng);
+  backward(sum(mul(out_cpu, w)));
+  backward(sum(mul(out_gpu, w.to(cuda_device()))));
+  for (size_t k = 0; k < cpu_inputs.size(); ++k) {
+    if (!cpu_inputs[k].requires_grad()) continue;
+    Tensor dc = add(cpu_inputs[k].grad(), Tensor::full(cpu_inputs[k].shape(), -3.0));
+    Tensor dg = add(gpu_inputs[k].grad().to(cpu()), Tensor::full(cpu_inputs[k].shape(), 5.0));
+    EXPECT_TRUE(close_relative(dg, dc, tol, 1e-3)) << "gradient of input " << k;
+  }
+}
+
+Tensor leaf(Tensor t) { return t.set_requires_grad(true); }
+
+TEST(CudaParity, ElementWise) {
+  REQUIRE_GPU();
+  Rng rng(1);
+  check_parity([](auto& in) { return add(in[0], in[1]); }, {leaf(random_float({5, 7}, rng)), leaf(random_float({5, 7}, rng))});
+  check_parity([](auto& in) { return mul(in[0], in[1]); }, {leaf(random_float({300}, rng)), leaf(random_float({300}, rng))});
+  check_parity([](auto& in) { return scale(in[0], -1.5); }, {leaf(random_float({9}, rng))});
+  check_parity([](auto& in) { return relu(in[0]); }, {leaf(random_float({1000}, rng))});
+  check_parity([](auto& in) { return reshape(sum(in[0]), {1}); }, {leaf(random_float({4, 33}, rng))});
+  check_parity([](auto& in) { return reshape(mean(in[0]), {1}); }, {leaf(random_float({70000}, rng))});
+}
+
+TEST(CudaParity, LinearAndConvolution) {
+  REQUIRE_GPU();
+  Rng rng(2);
+  check_parity([](auto& in) { return linear(in[0], in[1], in[2]); },
+               {leaf(random_float({6, 10}, rng)), leaf(random_float({4, 10}, rng)), leaf(random_float({4}, rng))});
+  struct C { int H, Cin, Cout, k, stride, pad; bool bias; };
+  for (C c : {C{8, 3, 16, 3, 1, 1, false}, C{8, 16, 32, 3, 2, 1, true}, C{8, 16, 32, 1, 2, 0, false}, C{4, 32, 8, 1, 1, 0, true}}) {
+    std::vector<Tensor> in{leaf(random_float({3, c.H, c.H, c.Cin}, rng)), leaf(random_float({c.Cout, c.k, c.k, c.Cin}, rng))};
+    if (c.bias) in.push_back(leaf(random_float({c.Cout}, rng)));
+    check_parity([c](auto& t) { return conv2d(t[0], t[1], c.bias ? t[2] : Tensor(), c.stride, c.pad); }, in, 1e-5);
+  }
+}
+
+TEST(CudaParity, BatchNormTrainingAndEvaluation) {
+  REQUIRE_GPU();
+  Rng rng(3);
+  for (bool training : {true, false}) {
+    BatchNormBuffers cpu_b{random_float({8}, rng), random_float({8}, rng, 0.5, 2), Tensor::zeros({}, DType::I64)};
+    BatchNormBuffers gpu_b{cpu_b.running_mean.clone().to(cuda_device()), cpu_b.running_var.clone().to(cuda_device()),
+                           cpu_b.num_batches_tracked.clone().to(cuda_device())};
+    check_parity(
+        [&](auto& in) {
+          BatchNormBuffers& b = in[0].device().is_cuda() ? gpu_b : cpu_b;
+          return batch_norm(in[0], in[1], in[2], b, training, 0.1, 1e-5);
+        },
+        {leaf(random_float({4, 3, 3, 8}, rng, -2, 3)), leaf(random_float({8}, rng, 0.5, 1.5)), leaf(random_float({8}, rng))});
+    EXPECT_TRUE(close_relative(gpu_b.running_mean, cpu_b.running_mean, 1e-6));
+    EXPECT_TRUE(close_relative(gpu_b.running_var, cpu_b.running_var, 1e-6));
+    EXPECT_EQ(gpu_b.num_batches_tracked.item(), cpu_b.num_batches_tracked.item());
+  }
+}
+
+TEST(CudaParity, PoolingAndLosses) {
+  REQUIRE_GPU();
+  Rng rng(4);
+  check_parity([](auto& in) { return avg_pool(in[0], 2); }, {leaf(random_float({2, 4, 6, 5}, rng))});
+  check_parity([](auto& in) { return global_avg_pool(in[0]); }, {leaf(random_float({2, 4, 4, 5}, rng))});
+  Tensor labels = Tensor::from_vector<int64_t>({3, 0, 9, 9, 1}, {5});
+  check_parity([&](auto& in) { return reshape(cross_entropy(in[0], labels.to(in[0].device())), {1}); },
+               {leaf(random_float({5, 10}, rng, -4, 4))});
+  Tensor targets = random_float({5, 10}, rng, 0, 1);
+  check_parity([&](auto& in) { return reshape(soft_cross_entropy(in[0], targets.to(in[0].device())), {1}); },
+               {leaf(random_float({5, 10}, rng, -4, 4))});
+  check_parity([](auto& in) { return softmax(in[0]); }, {random_float({5, 10}, rng, -4, 4)});
+}
+
+TEST(CudaParity, MixingOps) {
+  REQUIRE_GPU();
+  Rng rng(5);
+  Tensor perm = Tensor::from_vector<int64_t>({2, 0, 3, 1}, {4}), box = Tensor::from_vector<int64_t>({1, 2, 5, 6}, {4});
+  check_parity([&](auto& in) { return mix_pairs(in[0], perm, 0.3); }, {leaf(random_float({4, 3, 5}, rng))});
+  check_parity([&](auto& in) { return cutmix_paste(in[0], perm, box); }, {leaf(random_float({4, 6, 7, 3}, rng))});
+  Tensor lambda = random_float({4, 9}, rng, 0, 1), weights = random_float({5, 4, 9}, rng, 0, 1);
+  check_parity([&](auto& in) { return interpolate(in[0], lambda.to(in[0].device())); }, {leaf(random_float({4, 6}, rng))});
+  check_parity([&](auto& in) { return interpolate_positions(in[0], weights.to(in[0].device())); },
+               {leaf(random_float({4, 5, 6}, rng))});
+  Tensor t = random_float({5, 9, 3}, rng, 0, 1), s = random_float({5, 9}, rng, 0, 1);
+  check_parity([&](auto& in) { return reshape(dense_soft_cross_entropy(in[0], t.to(in[0].device()), s.to(in[0].device())), {1}); },
+               {leaf(random_float({5, 9, 3}, rng, -2, 2))});
+  Tensor z = random_float({4, 5, 6}, rng), W = random_float({3, 6}, rng), y = Tensor::from_vector<int64_t>({0, 2, 1, 1}, {4});
+  for (Attention kind : {Attention::GapRelu, Attention::GapSoftmax, Attention::CamRelu, Attention::CamSoftmax, Attention::Uniform}) {
+    Tensor a_cpu = dense_attention(z, y, W, kind);
+    Tensor a_gpu = dense_attention(z.to(cuda_device()), y.to(cuda_device()), W.to(cuda_device()), kind);
+    EXPECT_TRUE(close_relative(a_gpu, a_cpu, 1e-5));
+    DenseWeights w_cpu = dense_weights(a_cpu, weights), w_gpu = dense_weights(a_gpu, weights.to(cuda_device()));
+    EXPECT_TRUE(close_relative(w_gpu.mtilde, w_cpu.mtilde, 1e-5));
+    EXPECT_TRUE(close_relative(w_gpu.s, w_cpu.s, 1e-5));
+  }
+}
+
+TEST(CudaParity, SgdAndEma) {
+  REQUIRE_GPU();
+  Rng rng(6);
+  Tensor p = random_float({100}, rng).set_requires_grad(true), g = random_float({100}, rng);
+  Tensor pg = p.clone().to(cuda_device()).set_requires_grad(true);
+  Sgd a({p}, SgdOptions{0.1, 0.9, 1e-4, true}), b({pg}, SgdOptions{0.1, 0.9, 1e-4, true});
+  for (int step = 0; step < 3; ++step) {
+    p.grad_ref().copy_from(g);
+    pg.grad_ref().copy_from(g);
+    a.step(0.1);
+    b.step(0.1);
+  }
+  EXPECT_TRUE(close_relative(pg, p, 1e-6));
+  auto s_cpu = make_network("preactresnet18", 2, 10, 1), t_cpu = make_network("preactresnet18", 2, 10, 2);
+  auto s_gpu = make_network("preactresnet18", 2, 10, 1), t_gpu = make_network("preactresnet18", 2, 10, 2);
+  s_gpu->to(cuda_device());
+  t_gpu->to(cuda_device());
+  ema_update(*t_cpu, *s_cpu, 0.9);
+  ema_update(*t_gpu, *s_gpu, 0.9);
+  const auto expected = state_dict(*t_cpu);
+  for (const auto& [name, t] : state_dict(*t_gpu)) EXPECT_TRUE(close_relative(t.to(cpu()), expected.at(name), 1e-6)) << name;
+}
+
+// Whole training steps on the GPU against the PyTorch fixtures of every method (both models).
+class CudaMethodFixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaMethodFixture, StepMatchesPyTorch) {
+  REQUIRE_GPU();
+  for (std::string model : {"preactresnet18", "wrn16_8"}) {
+    const TensorFile weights = load_fixture("method_" + model + "_weights", "1", "make_method_fixtures.py");
+    const TensorFile f = load_fixture("method_" + model + "_" + GetParam(), "1", "make_method_fixtures.py");
+    const int width = std::stoi(f.metadata.at("width")), classes = std::stoi(f.metadata.at("num_classes"));
+    auto net = make_network(model, width, classes, 0), teacher = make_network(model, width, classes, 0);
+    load_state_dict(*net, weights, "weights.");
+    load_state_dict(*teacher, weights, "teacher.");
+    net->to(cuda_device());
+    teacher->to(cuda_device());
+    MethodConfig config;
+    config.method = parse_method(f.metadata.at("method"));
+    config.distill = f.metadata.at("distill") == "1";
+    config.dense_resolution = std::stoi(f.metadata.at("dense_resolution"));
+    config.attention = parse_attention(f.metadata.at("attention"));
+    Draws d;
+    d.method = config.method;
+    if (f.has("lam")) d.lam = f.at("lam").item();
+    if (f.has("perm")) d.perm = f.at("perm");
+    if (f.has("layer")) d.layer = static_cast<int>(f.at("layer").item());
+    if (f.has("box")) d.box = f.at("box");
+    if (f.has("Lambda")) d.lambda = f.at("Lambda");
+    StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(f.at("images")).to(cuda_device()),
+                                 nchw_to_nhwc(f.at("images2")).to(cuda_device()), f.at("labels").to(cuda_device()), classes,
+                                 config, d);
+    EXPECT_NEAR(step.loss.item(), f.at("loss").item(), 1e-4 * std::abs(f.at("loss").item())) << model;
+    backward(step.loss);
+    for (const auto& nt : net->named_parameters())
+      EXPECT_TRUE(close_relative(to_file_layout(nt.tensor.grad().to(cpu()), nt.layout), f.at("grad." + nt.name), 1e-3, 1e-2))
+          << model << " grad." << nt.name;
+    for (const auto& nt : net->named_buffers())
+      EXPECT_TRUE(close_relative(nt.tensor.to(cpu()), f.at("state." + nt.name), 1e-4)) << model << " state." << nt.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, CudaMethodFixture,
+                         ::testing::Values("mixup", "manifold", "cutmix", "multimix", "dense", "dense_cam_softmax",
+                                           "multimix_distill", "dense_distill"));
+
+}  // namespace
+}  // namespace mm::testing
