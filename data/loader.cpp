@@ -1,0 +1,80 @@
+#include "data/loader.h"
+
+#include "data/augment.h"
+
+namespace mm {
+
+BatchLoader::BatchLoader(const Dataset& data, LoaderOptions options) : data_(data), options_(options) {
+  MM_CHECK(options.batch_size >= 1, "batch size must be positive, got {}", options.batch_size);
+  const int64_t n = data.size();
+  order_.resize(n);
+  for (int64_t i = 0; i < n; ++i) order_[i] = i;
+  if (options.shuffle) {
+    Rng rng = seeded_rng({options.seed, static_cast<uint64_t>(options.epoch), 0xFFFFFFFFull});
+    for (int64_t i = n - 1; i > 0; --i) std::swap(order_[i], order_[rng.below(i + 1)]);  // Fisher-Yates
+  }
+  num_batches_ = options.drop_last ? n / options.batch_size : (n + options.batch_size - 1) / options.batch_size;
+  num_workers_ = std::max(1, options.workers);
+  for (int w = 0; w < num_workers_; ++w) workers_.emplace_back([this, w] { work(w); });
+}
+
+BatchLoader::~BatchLoader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+Batch BatchLoader::make_batch(int64_t b) const {
+  const int64_t begin = b * options_.batch_size, end = std::min<int64_t>(begin + options_.batch_size, data_.size());
+  const int64_t B = end - begin, H = data_.images.dim(1), W = data_.images.dim(2);
+  Batch batch;
+  batch.images = Tensor::empty({B, H, W, 3});
+  if (options_.two_views) batch.images2 = Tensor::empty({B, H, W, 3});
+  batch.labels = Tensor::empty({B}, DType::I64);
+  for (int64_t k = 0; k < B; ++k) {
+    const int64_t index = order_[begin + k];
+    const uint8_t* src = data_.images.data<uint8_t>() + index * H * W * 3;
+    Rng rng = seeded_rng({options_.seed, static_cast<uint64_t>(options_.epoch), static_cast<uint64_t>(begin + k)});
+    for (Tensor* view : {&batch.images, &batch.images2}) {
+      if (!view->defined()) continue;
+      const CropFlip t = options_.augment ? draw_crop_flip(rng) : CropFlip{};
+      augment_normalise(src, static_cast<int>(H), static_cast<int>(W), t, view->data<float>() + k * H * W * 3);
+    }
+    batch.labels.data<int64_t>()[k] = data_.labels.data<int64_t>()[index];
+  }
+  return batch;
+}
+
+void BatchLoader::work(int64_t first) {
+  // Worker w prepares batches w, w + workers, w + 2 workers, ...
+  for (int64_t b = first; b < num_batches_; b += num_workers_) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || b < next_ + options_.prefetch; });
+      if (stopping_) return;
+    }
+    Batch batch = make_batch(b);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_[b] = std::move(batch);
+    }
+    changed_.notify_all();
+  }
+}
+
+bool BatchLoader::next(Batch& out) {
+  if (next_ >= num_batches_) return false;
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return ready_.count(next_) > 0; });
+  out = std::move(ready_[next_]);
+  ready_.erase(next_);
+  ++next_;
+  lock.unlock();
+  changed_.notify_all();
+  return true;
+}
+
+}  // namespace mm
