@@ -18,7 +18,8 @@ arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -
 note "gpu: $(head -1 "$out/gpu.txt"), sm_$arch"
 
 cmake_args=(-DMM_CUDA=ON "-DMM_CUDA_ARCHS=$arch")
-if ! ( echo '#include <cblas.h>' | cpp -x c - >/dev/null 2>&1 ) && [ -d .debs ]; then
+if [ -d .debs ] && ! dpkg-query -W -f='${Status}' libstb-dev libopenblas-dev libfmt-dev libgtest-dev 2>/dev/null |
+                     grep -q "install ok installed.*install ok installed.*install ok installed.*install ok installed"; then
   prefix="$PWD/.deps"
   for f in .debs/*.deb; do dpkg -x "$f" "$prefix"; done
   lib="$prefix/usr/lib/x86_64-linux-gnu"
@@ -31,7 +32,7 @@ generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 if ! cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}" > "$out/configure.log" 2>&1 ||
    ! cmake --build build-gpu -j "$(nproc)" > "$out/build.log" 2>&1; then
-  note "BUILD FAILED (see $out/configure.log, $out/build.log)"; tail -30 "$out/build.log" "$out/configure.log"; exit 1
+  note "BUILD FAILED (see $out/configure.log, $out/build.log)"; tail -n 30 "$out/configure.log"; tail -n 30 "$out/build.log"; exit 1
 fi
 note "build: ok"
 
