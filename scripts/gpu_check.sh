@@ -36,7 +36,8 @@ if ! cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${cma
 fi
 note "build: ok"
 
-(cd build-gpu && ctest --output-on-failure -j 4 --timeout 1200) > "$out/ctest.log" 2>&1
+# many small CPU tests: a few OpenMP threads each, several tests at once
+(cd build-gpu && OMP_NUM_THREADS=2 ctest --output-on-failure -j 8 --timeout 1200) > "$out/ctest.log" 2>&1
 note "tests: $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
 grep -E "^\s*[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess)" "$out/ctest.log" | tee -a "$summary"
 note "cuda tests skipped: $(grep -c 'CUDA test skipped' "$out/ctest.log")"
