@@ -81,21 +81,22 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
     MM_CHECK(label >= 0 && label < C, "cross_entropy: label {} of row {} is outside [0, {})", label, i, C);
   }
   if (device.is_cuda()) {
+    // The lambdas hold the tensors (not raw pointers), so the labels outlive the forward pass.
     MM_CUDA_CALL({
-      const float* z = logits.data<float>();
-      const int64_t* y = labels.data<int64_t>();
       return mean_row_loss_cuda(
-          logits, "cross_entropy", [=](float* rows) { cuda::xent_label_rows(z, y, N, C, rows); },
-          [=](const float* dloss, float scale, float* dz) { cuda::xent_label_backward(z, y, N, C, dloss, scale, dz); },
+          logits, "cross_entropy",
+          [=](float* rows) { cuda::xent_label_rows(logits.data<float>(), labels.data<int64_t>(), N, C, rows); },
+          [=](const float* dloss, float scale, float* dz) {
+            cuda::xent_label_backward(logits.data<float>(), labels.data<int64_t>(), N, C, dloss, scale, dz);
+          },
           needs_grad({&logits}));
     });
   }
-  const int64_t* y = labels.data<int64_t>();
   Tensor z = logits;
-  auto row = [z, y, C](int64_t i, double* grad) {
+  auto row = [z, host_labels, C](int64_t i, double* grad) {
     std::vector<double> zi(C);
     dispatch_floating(z.dtype(), "cross_entropy", [&](auto t) { row_to_double(z.data<decltype(t)>() + i * C, C, zi.data()); });
-    return math::softmax_xent_label_row<double>(zi.data(), y[i], C, grad);
+    return math::softmax_xent_label_row<double>(zi.data(), host_labels.data<int64_t>()[i], C, grad);
   };
   return mean_row_loss(logits, "cross_entropy", row, needs_grad({&logits}));
 }
@@ -109,10 +110,12 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& targets) {
   if (device.is_cuda()) {
     MM_CUDA_CALL({
       const int64_t N = logits.dim(0);
-      const float *z = logits.data<float>(), *t = targets.data<float>();
       return mean_row_loss_cuda(
-          logits, "soft_cross_entropy", [=](float* rows) { cuda::xent_soft_rows(z, t, N, C, rows); },
-          [=](const float* dloss, float scale, float* dz) { cuda::xent_soft_backward(z, t, N, C, dloss, scale, dz); },
+          logits, "soft_cross_entropy",
+          [=](float* rows) { cuda::xent_soft_rows(logits.data<float>(), targets.data<float>(), N, C, rows); },
+          [=](const float* dloss, float scale, float* dz) {
+            cuda::xent_soft_backward(logits.data<float>(), targets.data<float>(), N, C, dloss, scale, dz);
+          },
           needs_grad({&logits}));
     });
   }

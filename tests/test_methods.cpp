@@ -11,7 +11,11 @@
 namespace mm::testing {
 namespace {
 
-constexpr double kValueTol = 1e-5, kGradTol = 1e-4, kGradFloor = 1e-2;  // see test_models.cpp
+// See test_models.cpp. Gradients get 2e-3 here: a whole mixed step has many ReLU inputs within
+// float32 rounding of 0, and on some BLAS kernels one of them changes sign, which moves a few
+// gradients by ~1e-3 of their largest magnitude (seen with dense cam-softmax on WRN); a real
+// error in a method moves them by far more.
+constexpr double kValueTol = 1e-5, kGradTol = 2e-3, kGradFloor = 1e-2;
 
 struct Case {
   std::string model, name;
