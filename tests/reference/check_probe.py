@@ -23,8 +23,10 @@ import st_io  # noqa: E402
 from models import Network, randomise  # noqa: E402
 
 
-def rel_err(a, b):
-    return ((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(1e-12)).item()
+def rel_err(a, b, floor=1e-12):
+    """max |a - b| relative to max |b|, or to `floor` when b is smaller (gradients that are zero in
+    exact arithmetic, such as those of conv biases followed by batch norm, hold only rounding noise)."""
+    return ((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(floor)).item()
 
 
 def main():
@@ -65,7 +67,8 @@ def main():
     worst, failed = {"value": 0.0, "grad": 0.0}, 0
     for name, ref in results[torch.float64].items():
         kind = "grad" if name.startswith("grad.") else "value"
-        e, e_torch = rel_err(out[name], ref), rel_err(results[torch.float32][name], ref)
+        floor = 1e-2 if kind == "grad" else 1e-12
+        e, e_torch = rel_err(out[name], ref, floor), rel_err(results[torch.float32][name], ref, floor)
         worst[kind] = max(worst[kind], e)
         if e > max(1e-4 if kind == "value" else 1e-3, 2 * e_torch):
             failed += 1
