@@ -59,8 +59,9 @@ int run(int argc, char** argv) {
   const std::string model = flags.str("model");
   const int batch = static_cast<int>(flags.integer("batch-size")), classes = static_cast<int>(flags.integer("num-classes"));
   MM_CHECK(batch >= 2, "--batch-size must be at least 2");
-  auto net = make_network(model, static_cast<int>(flags.integer("width")), classes, 0);
-  auto teacher = make_network(model, static_cast<int>(flags.integer("width")), classes, 0);
+  const int width = flags.integer("width") > 0 ? static_cast<int>(flags.integer("width")) : default_width(model);
+  auto net = make_network(model, width, classes, 0);
+  auto teacher = make_network(model, width, classes, 0);
   Sgd sgd(net->parameters(), SgdOptions{});
   Rng rng(0);
   Tensor images = Tensor::empty({batch, 32, 32, 3}), images2 = Tensor::empty({batch, 32, 32, 3});
@@ -106,7 +107,7 @@ int run(int argc, char** argv) {
   }
 
   const double erm = results.front().images_per_s;
-  std::printf("%s width %ld, batch %d, %d classes, device %s\n", model.c_str(), flags.integer("width"), batch, classes,
+  std::printf("%s width %d, batch %d, %d classes, device %s\n", model.c_str(), width, batch, classes,
               device.str().c_str());
   std::printf("%-24s %12s %10s\n", "method", "images/s", "erm/this");
   std::string json = "[";
