@@ -1,6 +1,7 @@
 // bench: training throughput (images/s) of one full training step (forward, backward, SGD update)
 // on random data, for erm, MultiMix over n, dense MultiMix and dense + distillation, each with its
 // step cost relative to erm measured in the same run (the paper's Figure 5).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -48,7 +49,8 @@ int run(int argc, char** argv) {
   flags.add("num-classes", "100", "classes");
   flags.add("batch-size", "128", "mini-batch size m");
   flags.add("steps", "5", "timed steps per method");
-  flags.add("warmup", "1", "untimed steps per method");
+  flags.add("warmup", "1", "untimed steps per method before its first round");
+  flags.add("rounds", "3", "interleaved rounds; each method reports its median");
   flags.add("ns", "10,100,1000,10000,100000", "MultiMix n values to sweep");
   flags.add("device", "cpu", "cpu or cuda");
   flags.add("json", "", "also write the results as JSON to this file");
@@ -91,19 +93,30 @@ int run(int argc, char** argv) {
   dense.distill = true;
   runs.push_back({"dense+distill n=1000", dense});
 
+  // Rounds interleave the methods and each method reports its median round, so that a machine
+  // whose speed drifts (frequency, neighbours) shifts every method alike.
+  const int rounds = static_cast<int>(flags.integer("rounds"));
+  MM_CHECK(rounds >= 1, "--rounds must be positive");
+  std::vector<std::vector<double>> samples(runs.size());
+  for (int round = 0; round < rounds; ++round)
+    for (size_t k = 0; k < runs.size(); ++k) {
+      const MethodConfig& config = runs[k].second;
+      auto step = [&] {
+        // a whole training step, draws included
+        const Draws draws = sample_draws(config, *net, batch, 32, 32, rng);
+        backward(mixed_loss(*net, teacher.get(), images, images2, labels, classes, config, draws).loss);
+        sgd.step(0.1);
+        sgd.zero_grad();
+        if (config.distill) ema_update(*teacher, *net, 0.999);
+      };
+      samples[k].push_back(time_steps(round == 0 ? static_cast<int>(flags.integer("warmup")) : 0,
+                                      static_cast<int>(flags.integer("steps")), batch, step));
+      std::fprintf(stderr, "round %d %s: %.1f images/s\n", round + 1, runs[k].first.c_str(), samples[k].back());
+    }
   std::vector<Result> results;
-  for (const auto& [label, config] : runs) {
-    auto step = [&, &config = config] {
-      // a whole training step, draws included
-      const Draws draws = sample_draws(config, *net, batch, 32, 32, rng);
-      backward(mixed_loss(*net, teacher.get(), images, images2, labels, classes, config, draws).loss);
-      sgd.step(0.1);
-      sgd.zero_grad();
-      if (config.distill) ema_update(*teacher, *net, 0.999);
-    };
-    results.push_back({label, time_steps(static_cast<int>(flags.integer("warmup")),
-                                         static_cast<int>(flags.integer("steps")), batch, step)});
-    std::fprintf(stderr, "%s: %.1f images/s\n", label.c_str(), results.back().images_per_s);
+  for (size_t k = 0; k < runs.size(); ++k) {
+    std::sort(samples[k].begin(), samples[k].end());
+    results.push_back({runs[k].first, samples[k][samples[k].size() / 2]});
   }
 
   const double erm = results.front().images_per_s;
@@ -131,11 +144,4 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace mm
 
-int main(int argc, char** argv) {
-  try {
-    return mm::run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench: error: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return mm::run_app("bench", argc, argv, mm::run); }

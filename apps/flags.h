@@ -2,6 +2,7 @@
 // A small command-line parser shared by the apps: `--name value` and `--switch` flags, declared with
 // a default and a help line. Unknown flags, missing values and malformed numbers throw mm::Error
 // with one clear line; --help prints the usage.
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -119,5 +120,17 @@ class Flags {
   std::map<std::string, Spec> specs_;
   std::map<std::string, std::string> values_;
 };
+
+// An app's main: runs run(argc, argv) and turns any exception into one line on stderr and exit 1
+// (DESIGN.md "Style": never abort, never crash on bad input).
+template <class Run>
+int run_app(const char* name, int argc, char** argv, Run run) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s\n", name, e.what());
+    return 1;
+  }
+}
 
 }  // namespace mm

@@ -19,29 +19,6 @@ int infer_width(const std::string& model, const TensorFile& weights) {
   return static_cast<int>(weights.at("classifier.weight").dim(1) / 64);
 }
 
-// The draws of `method` as the batch file holds them (DESIGN.md "Interfaces").
-Draws read_draws(Method method, const TensorFile& batch) {
-  Draws d;
-  d.method = method;
-  switch (method) {
-    case Method::Erm: break;
-    case Method::Manifold:
-      d.layer = static_cast<int>(batch.at("layer").item());
-      [[fallthrough]];
-    case Method::Mixup:
-      d.lam = batch.at("lam").item();
-      d.perm = batch.at("perm");
-      break;
-    case Method::Cutmix:
-      d.perm = batch.at("perm");
-      d.box = batch.at("box");
-      break;
-    case Method::MultiMix:
-    case Method::DenseMultiMix: d.lambda = batch.at("Lambda"); break;
-  }
-  return d;
-}
-
 int run(int argc, char** argv) {
   Flags flags("probe", "One training-mode forward and backward of a model on a batch; writes logits, loss, "
                        "gradients and BN state.");
@@ -117,11 +94,4 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace mm
 
-int main(int argc, char** argv) {
-  try {
-    return mm::run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "probe: error: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return mm::run_app("probe", argc, argv, mm::run); }

@@ -260,11 +260,4 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace mm
 
-int main(int argc, char** argv) {
-  try {
-    return mm::run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "train_cifar: error: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return mm::run_app("train_cifar", argc, argv, mm::run); }

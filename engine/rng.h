@@ -36,17 +36,23 @@ class Rng {
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   // Uniform integer in [0, n), n > 0 (rejection-free multiply-shift; bias < 2^-64 * n).
   uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(next_u64()) * n) >> 64); }
-  // Standard normal (Box-Muller, one value per call).
+  // Standard normal (Box-Muller; the second value of each pair is kept for the next call).
   double normal() {
-    const double u1 = 1.0 - uniform(), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    const double u1 = 1.0 - uniform(), u2 = uniform(), radius = std::sqrt(-2.0 * std::log(u1));
+    spare_ = radius * std::sin(6.283185307179586 * u2);
+    has_spare_ = true;
+    return radius * std::cos(6.283185307179586 * u2);
   }
-  std::array<uint64_t, 4> state() const { return state_; }
-  void set_state(const std::array<uint64_t, 4>& s) { state_ = s; }
 
  private:
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::array<uint64_t, 4> state_{};
+  double spare_ = 0;
+  bool has_spare_ = false;
 };
 
 // A generator seeded from several numbers (seed, epoch, step, ...): the way every random draw of a

@@ -132,6 +132,28 @@ int64_t dense_positions(const Network& net, const MethodConfig& config, int64_t 
   return R * R;
 }
 
+Draws read_draws(Method method, const TensorFile& batch) {
+  Draws d;
+  d.method = method;
+  switch (method) {
+    case Method::Erm: break;
+    case Method::Manifold:
+      d.layer = static_cast<int>(batch.at("layer").item());
+      [[fallthrough]];
+    case Method::Mixup:
+      d.lam = batch.at("lam").item();
+      d.perm = batch.at("perm");
+      break;
+    case Method::Cutmix:
+      d.perm = batch.at("perm");
+      d.box = batch.at("box");
+      break;
+    case Method::MultiMix:
+    case Method::DenseMultiMix: d.lambda = batch.at("Lambda"); break;
+  }
+  return d;
+}
+
 Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng) {
   Draws d;
   d.method = config.method;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/rng.h"
+#include "engine/safetensors.h"
 #include "mixup/dense.h"
 #include "models/network.h"
 
@@ -39,6 +40,10 @@ struct Draws {
   Tensor box;        // I64 [4]: cutmix
   Tensor lambda;     // F32 [m, n] (multimix) or [r, m, n] (dense)
 };
+
+// The draws of `method` as a probe batch file holds them (DESIGN.md "Interfaces"): lam F32 [],
+// perm I64 [m], layer I64 [], box I64 [4], Lambda F32 [m, n] or [r, m, n].
+Draws read_draws(Method method, const TensorFile& batch);
 
 // m examples of H x W pixels. Dense draws need r, the positions after --dense-resolution.
 Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng);

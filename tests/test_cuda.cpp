@@ -185,13 +185,7 @@ TEST_P(CudaMethodFixture, StepMatchesPyTorch) {
     config.distill = f.metadata.at("distill") == "1";
     config.dense_resolution = std::stoi(f.metadata.at("dense_resolution"));
     config.attention = parse_attention(f.metadata.at("attention"));
-    Draws d;
-    d.method = config.method;
-    if (f.has("lam")) d.lam = f.at("lam").item();
-    if (f.has("perm")) d.perm = f.at("perm");
-    if (f.has("layer")) d.layer = static_cast<int>(f.at("layer").item());
-    if (f.has("box")) d.box = f.at("box");
-    if (f.has("Lambda")) d.lambda = f.at("Lambda");
+    const Draws d = read_draws(config.method, f);
     StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(f.at("images")).to(cuda_device()),
                                  nchw_to_nhwc(f.at("images2")).to(cuda_device()), f.at("labels").to(cuda_device()), classes,
                                  config, d);

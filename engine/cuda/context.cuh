@@ -32,4 +32,19 @@ cudnnHandle_t cudnn();
 inline unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + 255) / 256); }
 #define MM_LAUNCH_CHECK() MM_CUDA_CHECK(cudaGetLastError())
 
+template <class F>
+__global__ void map_kernel(int64_t n, F f) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i < n) f(i);
+}
+
+// Runs the device lambda f(i) for i in [0, n) on the engine's stream: the shape of most kernels
+// here, one thread per element calling the shared MM_HD math.
+template <class F>
+void map(int64_t n, F f) {
+  if (n == 0) return;
+  map_kernel<<<blocks_for(n), 256, 0, stream()>>>(n, f);
+  MM_LAUNCH_CHECK();
+}
+
 }  // namespace mm::cuda

@@ -13,22 +13,6 @@ namespace mm::cuda {
 
 namespace {
 
-__device__ inline int64_t thread_index() { return blockIdx.x * int64_t(blockDim.x) + threadIdx.x; }
-
-template <class F>
-__global__ void map_kernel(int64_t n, F f) {
-  const int64_t i = thread_index();
-  if (i < n) f(i);
-}
-
-// Runs f(i) for i in [0, n) on the engine's stream.
-template <class F>
-void map(int64_t n, F f) {
-  if (n == 0) return;
-  map_kernel<<<blocks_for(n), 256, 0, stream()>>>(n, f);
-  MM_LAUNCH_CHECK();
-}
-
 // A device scratch buffer that returns to the caching allocator when it goes out of scope.
 struct Scratch {
   float* p;
@@ -80,7 +64,6 @@ void fill_scalar_times(float* y, const float* scalar, float weight, int64_t n) {
   map(n, [=] __device__(int64_t i) { y[i] += weight * scalar[0]; });
 }
 void sum(const float* x, int64_t n, float weight, float* out) {
-  Scratch one(1);
   column_reduce(n, 1, [=] __device__(int64_t r, int64_t) { return double(x[r]); }, out, weight, false);
 }
 

@@ -7,20 +7,6 @@
 
 namespace mm::cuda {
 
-namespace {
-template <class F>
-__global__ void map_kernel(int64_t n, F f) {
-  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (i < n) f(i);
-}
-template <class F>
-void map(int64_t n, F f) {
-  if (n == 0) return;
-  map_kernel<<<blocks_for(n), 256, 0, stream()>>>(n, f);
-  MM_LAUNCH_CHECK();
-}
-}  // namespace
-
 void mix_pairs(const float* x, const int64_t* perm, float lam, int64_t N, int64_t row, float* y) {
   map(N * row, [=] __device__(int64_t q) {
     const int64_t i = q / row, e = q % row;
