@@ -103,7 +103,7 @@ int run(int argc, char** argv) {
       const MethodConfig& config = runs[k].second;
       auto step = [&] {
         // a whole training step, draws included
-        const Draws draws = sample_draws(config, *net, batch, 32, 32, rng);
+        const Draws draws = sample_draws(config, *net, batch, 32, 32, rng, device);
         backward(mixed_loss(*net, teacher.get(), images, images2, labels, classes, config, draws).loss);
         sgd.step(0.1);
         sgd.zero_grad();

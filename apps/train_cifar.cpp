@@ -213,7 +213,7 @@ int run(int argc, char** argv) {
       try {
         // this step's draws depend only on (seed, epoch, step): resumed runs repeat them exactly
         Rng rng = seeded_rng({seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(step), 0x6D6978ull});
-        const Draws draws = sample_draws(method, *net, b.labels.numel(), b.images.dim(1), b.images.dim(2), rng);
+        const Draws draws = sample_draws(method, *net, b.labels.numel(), b.images.dim(1), b.images.dim(2), rng, device);
         const Tensor images2 = b.images2.defined() ? b.images2.to(device) : Tensor();
         Tensor l = mixed_loss(*net, teacher.get(), b.images.to(device), images2, b.labels.to(device),
                               data.train.num_classes, method, draws).loss;

@@ -154,7 +154,8 @@ Draws read_draws(Method method, const TensorFile& batch) {
   return d;
 }
 
-Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng) {
+Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng,
+                   Device device) {
   Draws d;
   d.method = config.method;
   const bool multimix = d.method == Method::MultiMix || d.method == Method::DenseMultiMix;
@@ -175,11 +176,11 @@ Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, in
       d.box = sample_cutmix_box(rng, H, W, sample_beta(rng, 1.0, 1.0));
       break;
     case Method::MultiMix:
-      d.lambda = sample_dirichlet_lambda(rng.next_u64(), m, config.n, config.alpha_lo, config.alpha_hi);
+      d.lambda = sample_dirichlet_lambda(rng.next_u64(), m, config.n, config.alpha_lo, config.alpha_hi, device);
       break;
     case Method::DenseMultiMix:
       d.lambda = sample_dirichlet_lambda_per_position(rng.next_u64(), dense_positions(net, config, H, W), m, config.n,
-                                                      config.alpha_lo, config.alpha_hi);
+                                                      config.alpha_lo, config.alpha_hi, device);
       break;
   }
   return d;

@@ -46,7 +46,9 @@ struct Draws {
 Draws read_draws(Method method, const TensorFile& batch);
 
 // m examples of H x W pixels. Dense draws need r, the positions after --dense-resolution.
-Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng);
+// Lambda is sampled on `device` (cuRAND on the GPU); the small draws (lam, perm, box) on the host.
+Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng,
+                   Device device = cpu());
 
 // The number of dense positions r for an input of H x W (throws when the resolution does not
 // divide the final feature map).

@@ -18,12 +18,15 @@ Tensor sample_cutmix_box(Rng& rng, int64_t H, int64_t W, double lam);
 // The effective CutMix weight: 1 - box area / (H W).
 double cutmix_lambda(const Tensor& box, int64_t H, int64_t W);
 
-// MultiMix draws (paper 3.2): F32 [m, n]; column k ~ Dir(alpha_k 1_m), alpha_k ~ U[alpha_lo, alpha_hi],
-// through Gamma(alpha_k) draws normalised per column. Column k uses its own generator seeded from
-// (seed, k), so the columns are drawn in parallel and the result does not depend on threads.
-Tensor sample_dirichlet_lambda(uint64_t seed, int64_t m, int64_t n, double alpha_lo, double alpha_hi);
+// MultiMix draws (paper 3.2): F32 [m, n] on `device`; column k ~ Dir(alpha_k 1_m), alpha_k ~
+// U[alpha_lo, alpha_hi], through Gamma(alpha_k) draws normalised per column (math::sample_dirichlet_column,
+// the same code on both devices). Column k uses its own generator seeded from (seed, k): on the CPU
+// an Rng, on the GPU a cuRAND Philox subsequence, so the result does not depend on threads (and
+// differs between devices, as DESIGN.md allows).
+Tensor sample_dirichlet_lambda(uint64_t seed, int64_t m, int64_t n, double alpha_lo, double alpha_hi,
+                               Device device = cpu());
 // One such [m, n] draw per position: F32 [r, m, n] (dense MultiMix).
 Tensor sample_dirichlet_lambda_per_position(uint64_t seed, int64_t r, int64_t m, int64_t n, double alpha_lo,
-                                            double alpha_hi);
+                                            double alpha_hi, Device device = cpu());
 
 }  // namespace mm

@@ -11,6 +11,7 @@
 #include "mixup/ema.h"
 #include "mixup/method.h"
 #include "mixup/ops.h"
+#include "mixup/samplers.h"
 #include "models/network.h"
 #include "tests/fixtures.h"
 
@@ -164,6 +165,27 @@ TEST(CudaParity, SgdAndEma) {
   ema_update(*t_gpu, *s_gpu, 0.9);
   const auto expected = state_dict(*t_cpu);
   for (const auto& [name, t] : state_dict(*t_gpu)) EXPECT_TRUE(close_relative(t.to(cpu()), expected.at(name), 1e-6)) << name;
+}
+
+// The cuRAND Dirichlet sampler: columns on the simplex, moments of Dir(alpha 1_m), reproducible.
+TEST(CudaSamplers, DirichletOnTheGpu) {
+  REQUIRE_GPU();
+  const int m = 8, n = 40000;
+  for (double alpha : {0.5, 2.0}) {
+    Tensor l = sample_dirichlet_lambda(31, m, n, alpha, alpha, cuda_device());
+    ASSERT_EQ(l.device(), cuda_device());
+    const std::vector<double> v = l.to_doubles();
+    double s2 = 0;
+    for (int k = 0; k < n; ++k) {
+      double total = 0;
+      for (int i = 0; i < m; ++i) total += v[i * n + k], s2 += v[i * n + k] * v[i * n + k];
+      ASSERT_NEAR(total, 1.0, 1e-5);
+    }
+    const double var = s2 / (m * n) - 1.0 / (m * m), expected = (m - 1.0) / (m * m * (m * alpha + 1));
+    EXPECT_NEAR(var, expected, 0.03 * expected) << alpha;
+  }
+  EXPECT_EQ(sample_dirichlet_lambda_per_position(5, 3, 4, 9, 0.5, 2, cuda_device()).to_doubles(),
+            sample_dirichlet_lambda_per_position(5, 3, 4, 9, 0.5, 2, cuda_device()).to_doubles());
 }
 
 // Whole training steps on the GPU against the PyTorch fixtures of every method (both models).

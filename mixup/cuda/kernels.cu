@@ -1,8 +1,11 @@
 // CUDA kernels of the mixing ops; the arithmetic is mixup/mix_math.h and engine/math.h.
+#include <curand_kernel.h>
+
 #include "engine/cuda/context.cuh"
 #include "engine/cuda/runtime.h"
 #include "engine/math.h"
 #include "mixup/cuda/kernels.h"
+#include "mixup/gamma_math.h"
 #include "mixup/mix_math.h"
 
 namespace mm::cuda {
@@ -92,6 +95,24 @@ void weighted_xent_backward(const float* z, const float* t, const float* coef, i
     if (coef[q] > 0) dz[e] += dloss[0] * coef[q] * grad[e];
   });
   device_free(grad, rows * C * sizeof(float));
+}
+
+namespace {
+// A cuRAND Philox state with the interface math::sample_gamma expects.
+struct PhiloxGenerator {
+  curandStatePhilox4_32_10_t state;
+  __device__ double uniform() { return 1.0 - curand_uniform_double(&state); }  // [0, 1)
+  __device__ double normal() { return curand_normal_double(&state); }
+};
+}  // namespace
+
+void sample_dirichlet_columns(uint64_t seed, int64_t r, int64_t m, int64_t n, double lo, double hi, float* lambda) {
+  map(r * n, [=] __device__(int64_t q) {
+    PhiloxGenerator g;
+    curand_init(seed, q, 0, &g.state);
+    const int64_t j = q / n, k = q % n;
+    math::sample_dirichlet_column(g, int(m), lo, hi, lambda + j * m * n + k, n);
+  });
 }
 
 }  // namespace mm::cuda

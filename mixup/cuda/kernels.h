@@ -21,4 +21,8 @@ void weighted_xent_rows(const float* z, const float* t, const float* coef, int64
 void weighted_xent_backward(const float* z, const float* t, const float* coef, int64_t rows, int64_t C,
                             const float* dloss, float* dz);
 
+// lambda [r, m, n]: column (j, k) ~ Dir(alpha 1_m), alpha ~ U[lo, hi], from cuRAND Philox
+// subsequence j * n + k of `seed` (math::sample_dirichlet_column).
+void sample_dirichlet_columns(uint64_t seed, int64_t r, int64_t m, int64_t n, double lo, double hi, float* lambda);
+
 }  // namespace mm::cuda
