@@ -51,7 +51,7 @@ fi
 
 build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 --json "$out/bench.json" > "$out/bench.txt" 2>&1
 note "bench (GPU, preactresnet18 full width, batch 128, TF32):"
-sed -n '1,20p' "$out/bench.txt" | grep -v '^\[' | tee -a "$summary"
+sed -n '/^method/,/^\[/p' "$out/bench.txt" | grep -v '^\[' | tee -a "$summary"
 if python3 -c "import torch" 2>/dev/null; then
   for mode in "" "--amp"; do
     python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 $mode 2>&1 | tail -1 | tee -a "$summary"
