@@ -29,16 +29,9 @@ Tensor dense_attention(const Tensor& z, const Tensor& labels, const Tensor& clas
   }
   Tensor a = Tensor::empty({m, r}, z.dtype(), device);
   if (device.is_cuda()) {
-    Tensor cam_rows;  // [m, d]: u_i = W y_i, gathered on the host (m x d values)
-    if (cam) {
-      const Tensor W = classifier_weight.to(cpu()), y = labels.to(cpu());
-      cam_rows = Tensor::empty({m, d});
-      for (int64_t i = 0; i < m; ++i)
-        std::copy_n(W.data<float>() + y.data<int64_t>()[i] * d, d, cam_rows.data<float>() + i * d);
-      cam_rows = cam_rows.to(device);
-    }
     const int code = kind == Attention::Uniform ? 2 : (kind == Attention::GapSoftmax || kind == Attention::CamSoftmax) ? 1 : 0;
-    MM_CUDA_CALL(cuda::dense_attention(z.data<float>(), cam ? cam_rows.data<float>() : nullptr, m, r, d, code, a.data<float>()));
+    MM_CUDA_CALL(cuda::dense_attention(z.data<float>(), cam ? classifier_weight.data<float>() : nullptr,
+                                       cam ? labels.data<int64_t>() : nullptr, m, r, d, code, a.data<float>()));
     return a;
   }
   dispatch_floating(z.dtype(), "dense_attention", [&](auto t) {

@@ -43,4 +43,12 @@ template <class T> MM_HD T dense_column(const T* attention_j, int attention_stri
   return s;
 }
 
+// The loss weights of one position j of the dense soft cross-entropy (SPEC §3): row k gets
+// s_jk / (r sum_k s_jk), and every row 0 when the position has no weight at all.
+template <class S, class C> MM_HD void dense_row_coefficients(const S* s_j, int n, int r, C* coef_j) {
+  double total = 0;
+  for (int k = 0; k < n; ++k) total += s_j[k];
+  for (int k = 0; k < n; ++k) coef_j[k] = C(total > 0 ? s_j[k] / (r * total) : 0.0);
+}
+
 }  // namespace mm::math

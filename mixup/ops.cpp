@@ -218,35 +218,30 @@ Tensor dense_soft_cross_entropy(const Tensor& logits, const Tensor& targets, con
            "dense_soft_cross_entropy: dtypes differ");
   const Device device = common_device({&logits, &targets, &weights}, "dense_soft_cross_entropy");
   const int64_t r = logits.dim(0), n = logits.dim(1), c = logits.dim(2);
-  // coefficient of row (j, k): s_jk / (r sum_k s_jk), 0 for a position without weight
-  std::vector<double> coef(r * n, 0.0);
-  const Tensor host_weights = weights.to(cpu());
-  dispatch_floating(logits.dtype(), "dense_soft_cross_entropy", [&](auto t) {
-    using T = decltype(t);
-    const T* s = host_weights.data<T>();
-    for (int64_t j = 0; j < r; ++j) {
-      double total = 0;
-      for (int64_t k = 0; k < n; ++k) {
-        MM_CHECK(s[j * n + k] >= 0, "dense_soft_cross_entropy: negative weight");
-        total += s[j * n + k];
-      }
-      for (int64_t k = 0; k < n; ++k) coef[j * n + k] = total > 0 ? s[j * n + k] / (r * total) : 0.0;
-    }
-  });
   if (device.is_cuda()) {
-    Tensor coef_dev = Tensor::from_vector(std::vector<float>(coef.begin(), coef.end()), {r * n}).to(device);
+    // everything stays on the GPU: coefficients, row losses, their sum
+    Tensor coef = Tensor::empty({r * n}, DType::F32, device);
     Tensor rows = Tensor::empty({r * n}, DType::F32, device), y = Tensor::empty({}, DType::F32, device);
     MM_CUDA_CALL({
-      cuda::weighted_xent_rows(logits.data<float>(), targets.data<float>(), coef_dev.data<float>(), r * n, c, rows.data<float>());
+      cuda::dense_row_coefficients(weights.data<float>(), r, n, coef.data<float>());
+      cuda::weighted_xent_rows(logits.data<float>(), targets.data<float>(), coef.data<float>(), r * n, c, rows.data<float>());
       cuda::sum(rows.data<float>(), r * n, 1.0f, y.data<float>());
     });
     if (needs_grad({&logits}))
-      record("dense_soft_cross_entropy", y, [logits, targets, coef_dev, y, r, n, c]() {
-        MM_CUDA_CALL(cuda::weighted_xent_backward(logits.data<float>(), targets.data<float>(), coef_dev.data<float>(), r * n,
+      record("dense_soft_cross_entropy", y, [logits, targets, coef, y, r, n, c]() {
+        MM_CUDA_CALL(cuda::weighted_xent_backward(logits.data<float>(), targets.data<float>(), coef.data<float>(), r * n,
                                                   c, y.grad().data<float>(), logits.grad_ref().data<float>()));
       });
     return y;
   }
+  std::vector<double> coef(r * n, 0.0);
+  dispatch_floating(logits.dtype(), "dense_soft_cross_entropy", [&](auto t) {
+    using T = decltype(t);
+    const T* s = weights.data<T>();
+    for (int64_t q = 0; q < r * n; ++q) MM_CHECK(s[q] >= 0, "dense_soft_cross_entropy: negative weight");
+    for (int64_t j = 0; j < r; ++j)
+      math::dense_row_coefficients(s + j * n, static_cast<int>(n), static_cast<int>(r), coef.data() + j * n);
+  });
   // H of row q (= j * n + k) in double, with its gradient when grad != nullptr
   auto row_loss = [logits, targets, c](int64_t q, double* grad) {
     std::vector<double> z(c), tt(c);

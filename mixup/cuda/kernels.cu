@@ -45,7 +45,8 @@ void cutmix_paste_backward(const float* dy, const int64_t* perm, const int64_t* 
   });
 }
 
-void dense_attention(const float* z, const float* cam_rows, int64_t m, int64_t r, int64_t d, int kind, float* a) {
+void dense_attention(const float* z, const float* classifier_weight, const int64_t* labels, int64_t m, int64_t r,
+                     int64_t d, int kind, float* a) {
   // kind: 0 relu, 1 softmax, 2 uniform. One thread per example; r is small (16 by default).
   float* scores = static_cast<float*>(device_allocate(m * r * sizeof(float)));
   map(m, [=] __device__(int64_t i) {
@@ -54,8 +55,8 @@ void dense_attention(const float* z, const float* cam_rows, int64_t m, int64_t r
       float dot = 0;
       for (int64_t e = 0; e < d; ++e) {
         float u = 0;
-        if (cam_rows) {
-          u = cam_rows[i * d + e];
+        if (classifier_weight) {
+          u = classifier_weight[labels[i] * d + e];
         } else {
           for (int64_t k = 0; k < r; ++k) u += z[(i * r + k) * d + e];
           u /= float(r);
@@ -76,6 +77,10 @@ void dense_weights(const float* attention, const float* lambda, int64_t r, int64
     const int64_t j = q / n, k = q % n;
     s[q] = math::dense_column(attention + j, int(r), lambda + j * m * n + k, int(m), int(n), mtilde + j * m * n + k);
   });
+}
+
+void dense_row_coefficients(const float* s, int64_t r, int64_t n, float* coef) {
+  map(r, [=] __device__(int64_t j) { math::dense_row_coefficients(s + j * n, int(n), int(r), coef + j * n); });
 }
 
 void weighted_xent_rows(const float* z, const float* t, const float* coef, int64_t rows, int64_t C, float* loss_rows) {

@@ -12,10 +12,14 @@ void cutmix_paste(const float* x, const int64_t* perm, const int64_t* box, int64
                   float* y);
 void cutmix_paste_backward(const float* dy, const int64_t* perm, const int64_t* box, int64_t N, int64_t H, int64_t W,
                            int64_t C, float* dx);
-// z: [m, r, d] -> attention [m, r]; cam_rows: [m, d] classifier rows of the labels, or null for GAP.
-void dense_attention(const float* z, const float* cam_rows, int64_t m, int64_t r, int64_t d, int kind, float* a);
+// z: [m, r, d] -> attention [m, r]. CAM: u_i = classifier_weight[labels[i]] ([c, d], I64 [m]);
+// GAP when classifier_weight is null.
+void dense_attention(const float* z, const float* classifier_weight, const int64_t* labels, int64_t m, int64_t r,
+                     int64_t d, int kind, float* a);
 // attention [m, r], lambda [r, m, n] -> mtilde [r, m, n], s [r, n]
 void dense_weights(const float* attention, const float* lambda, int64_t r, int64_t m, int64_t n, float* mtilde, float* s);
+// s [r, n] -> coef [r * n] (math::dense_row_coefficients), one thread per position.
+void dense_row_coefficients(const float* s, int64_t r, int64_t n, float* coef);
 // Per-row soft cross-entropy scaled by coef[row]: loss_rows[q] = coef[q] H_q; backward dz += dloss coef[q] grad_q.
 void weighted_xent_rows(const float* z, const float* t, const float* coef, int64_t rows, int64_t C, float* loss_rows);
 void weighted_xent_backward(const float* z, const float* t, const float* coef, int64_t rows, int64_t C,
