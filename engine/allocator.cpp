@@ -2,11 +2,9 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <new>
-#include <unordered_map>
-#include <vector>
 
+#include "engine/block_cache.h"
 #include "engine/error.h"
 #ifdef MM_WITH_CUDA
 #include "engine/cuda/runtime.h"
@@ -19,35 +17,10 @@ namespace {
 [[noreturn]] void no_cuda() { throw Error("this build has no CUDA backend (configure with -DMM_CUDA=ON)"); }
 #endif
 
-// Host blocks are cached by exact size: a training step allocates the same shapes every step, so
-// after the first step no memory comes from (or goes back to) the kernel. Without this, every big
-// activation is a fresh mmap whose pages the kernel must zero, which cost a third of a CPU step.
-class HostCache {
- public:
-  void* get(size_t bytes) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = free_.find(bytes);
-    if (it == free_.end() || it->second.empty()) return nullptr;
-    void* p = it->second.back();
-    it->second.pop_back();
-    return p;
-  }
-  void put(void* p, size_t bytes) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    free_[bytes].push_back(p);
-  }
-  ~HostCache() {
-    for (auto& [bytes, blocks] : free_)
-      for (void* p : blocks) std::free(p);
-  }
-
- private:
-  std::mutex mutex_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
-};
-
-HostCache& host_cache() {
-  static HostCache cache;
+// Host blocks are cached (engine/block_cache.h). Without the cache, every big activation is a
+// fresh mmap whose pages the kernel must zero, which cost a third of a CPU step.
+BlockCache& host_cache() {
+  static BlockCache cache;  // lives until exit; the blocks go back with the process
   return cache;
 }
 

@@ -62,6 +62,16 @@ MM_HD T softmax_xent_label_row(const T* z, long long label, int classes, T* grad
   return lse - z[label];
 }
 
+// Numerically stable softmax of one row: p_c = exp(z_c - max z) / sum.
+template <class T>
+MM_HD void softmax_row(const T* z, int classes, T* p) {
+  T zmax = z[0];
+  for (int c = 1; c < classes; ++c) zmax = z[c] > zmax ? z[c] : zmax;
+  T total = 0;
+  for (int c = 0; c < classes; ++c) total += p[c] = exp(z[c] - zmax);
+  for (int c = 0; c < classes; ++c) p[c] /= total;
+}
+
 // SGD with momentum and weight decay, PyTorch's formulation (dampening 0):
 //   d = g + wd * p;  buf = first ? d : momentum * buf + d;  step = nesterov ? d + momentum * buf : buf
 //   p -= lr * step

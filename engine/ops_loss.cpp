@@ -146,13 +146,7 @@ Tensor softmax(const Tensor& logits) {
     const T* z = logits.data<T>();
     T* out = p.data<T>();
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < N; ++i) {
-      T zmax = z[i * C];
-      for (int64_t c = 1; c < C; ++c) zmax = std::max(zmax, z[i * C + c]);
-      T total = 0;
-      for (int64_t c = 0; c < C; ++c) total += out[i * C + c] = std::exp(z[i * C + c] - zmax);
-      for (int64_t c = 0; c < C; ++c) out[i * C + c] /= total;
-    }
+    for (int64_t i = 0; i < N; ++i) math::softmax_row(z + i * C, static_cast<int>(C), out + i * C);
   });
   return p;
 }

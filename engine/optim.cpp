@@ -19,9 +19,8 @@ void Sgd::step(double lr) {
     const bool first = !buffers_[k].defined();
     if (first) buffers_[k] = Tensor::empty(p.shape(), p.dtype(), device);
     if (device.is_cuda()) {
-      const SgdOptions& o = options_;
       MM_CUDA_CALL(cuda::sgd_update(p.data<float>(), g.data<float>(), buffers_[k].data<float>(), p.numel(), float(lr),
-                                    float(o.momentum), float(o.weight_decay), o.nesterov, first));
+                                    float(options_.momentum), float(options_.weight_decay), options_.nesterov, first));
       continue;
     }
     dispatch_floating(p.dtype(), "sgd", [&](auto t) {

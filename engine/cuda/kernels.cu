@@ -275,13 +275,7 @@ void xent_soft_backward(const float* z, const float* t, int64_t N, int64_t C, co
 }
 
 void softmax_rows(const float* z, int64_t N, int64_t C, float* p) {
-  map(N, [=] __device__(int64_t i) {
-    const float* zi = z + i * C;
-    float zmax = zi[0], total = 0;
-    for (int64_t c = 1; c < C; ++c) zmax = fmaxf(zmax, zi[c]);
-    for (int64_t c = 0; c < C; ++c) total += p[i * C + c] = expf(zi[c] - zmax);
-    for (int64_t c = 0; c < C; ++c) p[i * C + c] /= total;
-  });
+  map(N, [=] __device__(int64_t i) { math::softmax_row(z + i * C, int(C), p + i * C); });
 }
 
 // ---- optimiser -------------------------------------------------------------------------------------

@@ -1,7 +1,4 @@
-#include <mutex>
-#include <unordered_map>
-#include <vector>
-
+#include "engine/block_cache.h"
 #include "engine/cuda/context.cuh"
 #include "engine/cuda/runtime.h"
 
@@ -29,34 +26,8 @@ Context& context() {
   return c;
 }
 
-class DeviceCache {
- public:
-  void* get(size_t bytes) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto& blocks = free_[bytes];
-    if (blocks.empty()) return nullptr;
-    void* p = blocks.back();
-    blocks.pop_back();
-    return p;
-  }
-  void put(void* p, size_t bytes) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    free_[bytes].push_back(p);
-  }
-  void release_all() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [bytes, blocks] : free_)
-      for (void* p : blocks) cudaFree(p);
-    free_.clear();
-  }
-
- private:
-  std::mutex mutex_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
-};
-
-DeviceCache& cache() {
-  static DeviceCache c;
+BlockCache& cache() {
+  static BlockCache c;
   return c;
 }
 
@@ -90,7 +61,7 @@ void* device_allocate(size_t bytes) {
   void* p = nullptr;
   if (cudaMalloc(&p, block) != cudaSuccess) {
     cudaGetLastError();
-    cache().release_all();  // give cached blocks back and try once more
+    cache().release_all([](void* p) { cudaFree(p); });  // give cached blocks back, try once more
     MM_CUDA_CHECK(cudaMalloc(&p, block));
   }
   return p;
