@@ -108,6 +108,7 @@ Evaluation evaluate(Network& net, const Dataset& test, int batch_size) {
   LoaderOptions o;
   o.batch_size = batch_size;
   o.shuffle = o.augment = o.drop_last = false;
+  o.pinned = net.parameters().front().device().is_cuda();
   BatchLoader loader(test, o);
   Batch b;
   double loss_sum = 0;
@@ -202,55 +203,68 @@ int run(int argc, char** argv) {
     o.epoch = epoch;
     o.workers = static_cast<int>(flags.integer("workers"));
     o.two_views = method.distill;
+    o.pinned = device.is_cuda();
     BatchLoader loader(data.train, o);
     const auto start = Clock::now();
-    double loss_sum = 0;
+    // The loss stays where it was computed: a running sum of loss x batch size, read (which waits
+    // for the GPU) only when a progress line is printed and at the end of the epoch.
+    Tensor loss_sum;
     int64_t seen = 0, step = 0;
+    double last_print = 0;
+    auto stop = [&](const std::string& what) {
+      clear_tape();
+      return Error(fmt::format("epoch {} step {}: {}; stopping (the last good checkpoint stays in {})", epoch + 1, step,
+                               what, out));
+    };
+    auto mean_loss = [&] {
+      const double mean = loss_sum.item() / seen;
+      if (!std::isfinite(mean)) throw stop(fmt::format("the loss is {}", mean));
+      return mean;
+    };
     Batch b;
     net->train(true);
     while (loader.next(b)) {
-      double loss = 0;
+      ++step;
       try {
         // this step's draws depend only on (seed, epoch, step): resumed runs repeat them exactly
-        Rng rng = seeded_rng({seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(step), 0x6D6978ull});
+        Rng rng = seeded_rng({seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(step - 1), 0x6D6978ull});
         const Draws draws = sample_draws(method, *net, b.labels.numel(), b.images.dim(1), b.images.dim(2), rng, device);
         const Tensor images2 = b.images2.defined() ? b.images2.to(device) : Tensor();
-        Tensor l = mixed_loss(*net, teacher.get(), b.images.to(device), images2, b.labels.to(device),
-                              data.train.num_classes, method, draws).loss;
-        loss = l.item();
-        MM_CHECK(std::isfinite(loss), "the loss is {}", loss);
-        backward(l);
+        Tensor loss = mixed_loss(*net, teacher.get(), b.images.to(device), images2, b.labels.to(device),
+                                 data.train.num_classes, method, draws).loss;
+        backward(loss);
+        NoGrad no_grad;
+        const Tensor weighted = scale(loss, static_cast<double>(b.labels.numel()));
+        loss_sum = loss_sum.defined() ? add(loss_sum, weighted) : weighted;
       } catch (const Error& e) {
-        clear_tape();
-        throw Error(fmt::format("epoch {} step {}: {}; stopping (the last good checkpoint stays in {})", epoch + 1,
-                                step + 1, e.what(), out));
+        throw stop(e.what());
       }
       sgd.step(lr);
       sgd.zero_grad();
       if (teacher) ema_update(*teacher, *net, flags.number("ema"));
-      loss_sum += loss * b.labels.numel();
       seen += b.labels.numel();
-      ++step;
-      const double elapsed = seconds_since(start), ips = seen / elapsed;
-      const double eta = (loader.num_batches() - step) * elapsed / step;
-      if (tty || step % log_every == 0 || step == loader.num_batches()) {
+      const double elapsed = seconds_since(start);
+      if (step % log_every == 0 || step == loader.num_batches() || (tty && elapsed - last_print >= 0.5)) {
+        last_print = elapsed;
+        const double eta = (loader.num_batches() - step) * elapsed / step;
         std::printf("%sepoch %d/%d step %ld/%ld loss %.4f lr %.4g %.1f img/s ETA %.0fs%s", tty ? "\r" : "", epoch + 1,
-                    epochs, step, loader.num_batches(), loss_sum / seen, lr, ips, eta, tty ? "" : "\n");
+                    epochs, step, loader.num_batches(), mean_loss(), lr, seen / elapsed, eta, tty ? "" : "\n");
         std::fflush(stdout);
       }
     }
+    const double train_loss = mean_loss();
     const double train_seconds = seconds_since(start);
     const Evaluation ev = evaluate(*net, data.test, static_cast<int>(flags.integer("eval-batch-size")));
     const bool improved = ev.top1 > info.best_top1;
     info.best_top1 = std::max(info.best_top1, ev.top1);
     info.epoch = epoch + 1;
     std::printf("%sepoch %d/%d: train loss %.4f, test loss %.4f, top-1 %.2f%% (best %.2f%%), %.1f img/s, %.0fs\n",
-                tty ? "\n" : "", epoch + 1, epochs, loss_sum / seen, ev.loss, ev.top1, info.best_top1,
+                tty ? "\n" : "", epoch + 1, epochs, train_loss, ev.loss, ev.top1, info.best_top1,
                 seen / train_seconds, seconds_since(start));
     std::ofstream(out + "/metrics.jsonl", std::ios::app) << fmt::format(
         "{{\"epoch\":{},\"lr\":{:.6g},\"train_loss\":{:.9g},\"test_loss\":{:.9g},\"top1\":{:.4f},\"best_top1\":{:.4f},"
         "\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
-        epoch + 1, lr, loss_sum / seen, ev.loss, ev.top1, info.best_top1, seen / train_seconds, seconds_since(start));
+        epoch + 1, lr, train_loss, ev.loss, ev.top1, info.best_top1, seen / train_seconds, seconds_since(start));
     save_checkpoint(out + "/last.safetensors", *net, sgd, teacher.get(), info);
     if (improved) save_checkpoint(out + "/best.safetensors", *net, sgd, teacher.get(), info);
   }

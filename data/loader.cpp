@@ -30,10 +30,13 @@ BatchLoader::~BatchLoader() {
 Batch BatchLoader::make_batch(int64_t b) const {
   const int64_t begin = b * options_.batch_size, end = std::min<int64_t>(begin + options_.batch_size, data_.size());
   const int64_t B = end - begin, H = data_.images.dim(1), W = data_.images.dim(2);
+  auto empty = [&](const Shape& shape, DType dtype) {
+    return options_.pinned ? Tensor::empty_pinned(shape, dtype) : Tensor::empty(shape, dtype);
+  };
   Batch batch;
-  batch.images = Tensor::empty({B, H, W, 3});
-  if (options_.two_views) batch.images2 = Tensor::empty({B, H, W, 3});
-  batch.labels = Tensor::empty({B}, DType::I64);
+  batch.images = empty({B, H, W, 3}, DType::F32);
+  if (options_.two_views) batch.images2 = empty({B, H, W, 3}, DType::F32);
+  batch.labels = empty({B}, DType::I64);
   for (int64_t k = 0; k < B; ++k) {
     const int64_t index = order_[begin + k];
     const uint8_t* src = data_.images.data<uint8_t>() + index * H * W * 3;
@@ -56,10 +59,14 @@ void BatchLoader::work(int64_t first) {
       changed_.wait(lock, [&] { return stopping_ || b < next_ + options_.prefetch; });
       if (stopping_) return;
     }
-    Batch batch = make_batch(b);
-    {
+    try {
+      Batch batch = make_batch(b);
       std::lock_guard<std::mutex> lock(mutex_);
       ready_[b] = std::move(batch);
+    } catch (...) {  // an exception must not end the process from a worker thread
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!failure_) failure_ = std::current_exception();
+      stopping_ = true;
     }
     changed_.notify_all();
   }
@@ -68,7 +75,8 @@ void BatchLoader::work(int64_t first) {
 bool BatchLoader::next(Batch& out) {
   if (next_ >= num_batches_) return false;
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [&] { return ready_.count(next_) > 0; });
+  changed_.wait(lock, [&] { return ready_.count(next_) > 0 || failure_; });
+  if (!ready_.count(next_)) std::rethrow_exception(failure_);
   out = std::move(ready_[next_]);
   ready_.erase(next_);
   ++next_;

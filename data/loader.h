@@ -6,6 +6,7 @@
 // the batches do not depend on the number of workers or on timing, and a run resumed at an epoch
 // boundary sees exactly the batches an uninterrupted run would.
 #include <condition_variable>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -32,6 +33,7 @@ struct LoaderOptions {
   int epoch = 0;
   int workers = 2;
   int prefetch = 4;  // batches prepared ahead
+  bool pinned = false;  // page-locked batches (training on the GPU): their copies to it do not wait
 };
 
 class BatchLoader {
@@ -42,7 +44,7 @@ class BatchLoader {
   BatchLoader& operator=(const BatchLoader&) = delete;
 
   int64_t num_batches() const { return num_batches_; }
-  // The next batch of the epoch in order; false after the last.
+  // The next batch of the epoch in order; false after the last. Rethrows what a worker threw.
   bool next(Batch& out);
   // The example order of this epoch (for tests).
   const std::vector<int64_t>& order() const { return order_; }
@@ -62,6 +64,7 @@ class BatchLoader {
   std::mutex mutex_;
   std::condition_variable changed_;
   bool stopping_ = false;
+  std::exception_ptr failure_;  // the first exception of a worker, rethrown by next()
   std::vector<std::thread> workers_;
 };
 

@@ -52,6 +52,23 @@ void deallocate(void* ptr, size_t bytes, Device device) {
   host_cache().put(ptr, host_block_size(bytes));
 }
 
+void* allocate_pinned(size_t bytes) {
+#ifdef MM_WITH_CUDA
+  static const bool gpu = cuda_available();
+  if (gpu) return cuda::pinned_allocate(bytes);
+#endif
+  (void)bytes;
+  return nullptr;
+}
+
+void deallocate_pinned(void* ptr, size_t bytes) {
+#ifdef MM_WITH_CUDA
+  cuda::pinned_free(ptr, bytes);
+#else
+  (void)ptr, (void)bytes;
+#endif
+}
+
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   if (bytes == 0) return;
   if (dst_device.is_cpu() && src_device.is_cpu()) {

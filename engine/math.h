@@ -30,6 +30,13 @@ template <class T> MM_HD T running_update(T old, T batch, T momentum) {
   return (T(1) - momentum) * old + momentum * batch;
 }
 
+// Entry c of the one-hot row of `label` among `classes`. A label outside [0, classes) gives NaN
+// (the GPU cannot throw; a NaN row makes the loss NaN, which the training loop reports).
+template <class T> MM_HD T one_hot_entry(long long label, long long c, long long classes) {
+  if (label < 0 || label >= classes) return T(NAN);
+  return label == c ? T(1) : T(0);
+}
+
 // Numerically stable softmax cross-entropy of one row of `classes` logits against a target
 // distribution (soft targets; a hard label is a one-hot row):
 //   loss = -sum_c t_c log softmax(z)_c = logsumexp(z) * sum_c t_c - sum_c t_c z_c

@@ -132,6 +132,28 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& targets) {
   return mean_row_loss(logits, "soft_cross_entropy", row, needs_grad({&logits}));
 }
 
+Tensor one_hot(const Tensor& labels, int64_t classes) {
+  return one_hot_positions(labels, classes, 1).view({labels.numel(), classes});
+}
+
+Tensor one_hot_positions(const Tensor& labels, int64_t classes, int64_t copies) {
+  MM_CHECK(labels.ndim() == 1 && labels.dtype() == DType::I64, "one_hot: labels must be I64 [N], got {} {}",
+           dtype_name(labels.dtype()), shape_str(labels.shape()));
+  MM_CHECK(classes >= 1 && copies >= 1, "one_hot: {} classes, {} positions", classes, copies);
+  const int64_t N = labels.dim(0), C = classes;
+  Tensor y = Tensor::empty({N, copies, C}, DType::F32, labels.device());
+  if (labels.device().is_cuda()) {
+    MM_CUDA_CALL(cuda::one_hot(labels.data<int64_t>(), N, C, copies, y.data<float>()));
+    return y;
+  }
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t label = labels.data<int64_t>()[i];
+    MM_CHECK(label >= 0 && label < C, "one_hot: label {} of row {} is outside [0, {})", label, i, C);
+    for (int64_t q = 0; q < copies * C; ++q) y.data<float>()[i * copies * C + q] = math::one_hot_entry<float>(label, q % C, C);
+  }
+  return y;
+}
+
 Tensor softmax(const Tensor& logits) {
   MM_CHECK(logits.ndim() == 2, "softmax: logits must be [N, C], got {}", shape_str(logits.shape()));
   const Device device = common_device({&logits}, "softmax");

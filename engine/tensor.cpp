@@ -19,19 +19,29 @@ int64_t shape_numel(const Shape& s) {
   return n;
 }
 
-Storage::Storage(size_t nbytes, Device dev) : bytes(nbytes), device(dev) {
-  data = allocate(nbytes, dev);
+Storage::Storage(size_t nbytes, Device dev, bool want_pinned) : bytes(nbytes), device(dev) {
+  if (want_pinned && dev.is_cpu()) data = allocate_pinned(nbytes);
+  pinned = data != nullptr;
+  if (!pinned) data = allocate(nbytes, dev);
 }
-Storage::~Storage() { deallocate(data, bytes, device); }
+Storage::~Storage() {
+  if (pinned) deallocate_pinned(data, bytes);
+  else deallocate(data, bytes, device);
+}
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+namespace {
+Tensor new_tensor(const Shape& shape, DType dtype, Device device, bool pinned) {
   for (int64_t d : shape) MM_CHECK(d >= 0, "negative dimension in shape {}", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device, pinned);
   impl->shape = shape;
   impl->dtype = dtype;
   return Tensor(impl);
 }
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return new_tensor(shape, dtype, device, false); }
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) { return new_tensor(shape, dtype, cpu(), true); }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);

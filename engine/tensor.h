@@ -25,7 +25,9 @@ struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
   Device device;
-  Storage(size_t bytes, Device device);
+  bool pinned = false;  // page-locked host memory (engine/allocator.h)
+  // pinned: host memory that is page-locked when a GPU is there (ordinary memory otherwise).
+  Storage(size_t bytes, Device device, bool pinned = false);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -40,6 +42,9 @@ class Tensor {
 
   // Uninitialised memory. Requires: every dimension >= 0.
   static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = cpu());
+  // Host memory that is page-locked when a GPU is there: its copies to the GPU do not wait (so it
+  // must not be written again while a copy from it may be queued; freeing it is safe).
+  static Tensor empty_pinned(const Shape& shape, DType dtype = DType::F32);
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = cpu());
   static Tensor full(const Shape& shape, double value, DType dtype = DType::F32, Device device = cpu());
   // Copies host values into a new CPU tensor.

@@ -29,9 +29,13 @@ Tensor dense_attention(const Tensor& z, const Tensor& labels, const Tensor& clas
   }
   Tensor a = Tensor::empty({m, r}, z.dtype(), device);
   if (device.is_cuda()) {
-    const int code = kind == Attention::Uniform ? 2 : (kind == Attention::GapSoftmax || kind == Attention::CamSoftmax) ? 1 : 0;
-    MM_CUDA_CALL(cuda::dense_attention(z.data<float>(), cam ? classifier_weight.data<float>() : nullptr,
-                                       cam ? labels.data<int64_t>() : nullptr, m, r, d, code, a.data<float>()));
+    MM_CUDA_CALL({
+      const int code = kind == Attention::Uniform                                          ? 2
+                       : (kind == Attention::GapSoftmax || kind == Attention::CamSoftmax) ? 1
+                                                                                          : 0;
+      cuda::dense_attention(z.data<float>(), cam ? classifier_weight.data<float>() : nullptr,
+                            cam ? labels.data<int64_t>() : nullptr, m, r, d, code, a.data<float>());
+    });
     return a;
   }
   dispatch_floating(z.dtype(), "dense_attention", [&](auto t) {

@@ -28,28 +28,6 @@ namespace {
 // (PreAct-ResNet-18: H / 8, WRN-16-8: H / 4).
 int64_t feature_side(const Network& net, int64_t H) { return H >> (net.num_stages() - 1); }
 
-// labels I64 [m] (any device) -> one-hot rows [m, classes] on the same device.
-Tensor one_hot(const Tensor& labels, int classes) {
-  const Tensor host = labels.to(cpu());
-  Tensor y = Tensor::zeros({labels.numel(), classes});
-  for (int64_t i = 0; i < labels.numel(); ++i) {
-    const int64_t c = host.data<int64_t>()[i];
-    MM_CHECK(c >= 0 && c < classes, "label {} outside [0, {})", c, classes);
-    y.data<float>()[i * classes + c] = 1.0f;
-  }
-  return y.to(labels.device());
-}
-
-// Per-position targets: Y [m, c] -> [r, n, c], Ytilde^j = Mtilde^j^T Y (no gradient).
-Tensor dense_targets(const Tensor& y, const Tensor& mtilde) {
-  const int64_t m = y.dim(0), c = y.dim(1), r = mtilde.dim(0);
-  const Tensor host = y.to(cpu());
-  Tensor y_per_position = Tensor::empty({m, r, c});
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < r; ++j) std::copy_n(host.data<float>() + i * c, c, y_per_position.data<float>() + (i * r + j) * c);
-  return interpolate_positions(y_per_position.to(y.device()), mtilde);
-}
-
 // The final feature map pooled to R x R and flattened: [m, h, w, d] -> [m, r, d].
 Tensor dense_embedding(Network& net, const Tensor& x, int resolution) {
   Tensor f = net.features(x);
@@ -107,19 +85,17 @@ struct MixedForward {
   }
 };
 
-// The targets mixed like the inputs: [m, c] / [n, c] / [r, n, c].
-Tensor mixed_targets(const Tensor& y, const Draws& draws, const Tensor& mtilde, int64_t H, int64_t W) {
+// The one-hot targets of labels I64 [m] mixed like the inputs: [m, c] / [n, c] / [r, n, c].
+Tensor mixed_targets(const Tensor& labels, int classes, const Draws& draws, const Tensor& mtilde) {
   NoGrad no_grad;
   switch (draws.method) {
-    case Method::Erm: return y;
+    case Method::Erm: return one_hot(labels, classes);
     case Method::Mixup:
-    case Method::Manifold: return mix_pairs(y, draws.perm, draws.lam);
-    case Method::Cutmix: {
-      const double lam = cutmix_lambda(draws.box, H, W);  // the fraction of x_i that stays
-      return mix_pairs(y, draws.perm, lam);
-    }
-    case Method::MultiMix: return interpolate(y, draws.lambda);
-    case Method::DenseMultiMix: return dense_targets(y, mtilde);
+    case Method::Manifold:
+    case Method::Cutmix: return mix_pairs(one_hot(labels, classes), draws.perm, draws.lam);
+    case Method::MultiMix: return interpolate(one_hot(labels, classes), draws.lambda);
+    case Method::DenseMultiMix:  // Ytilde^j = Mtilde^j^T Y at every position j
+      return interpolate_positions(one_hot_positions(labels, classes, mtilde.dim(0)), mtilde);
   }
   return Tensor();
 }
@@ -132,21 +108,43 @@ int64_t dense_positions(const Network& net, const MethodConfig& config, int64_t 
   return R * R;
 }
 
+Draws Draws::to(Device device) const {
+  Draws d = *this;
+  for (Tensor* t : {&d.lam, &d.perm, &d.box, &d.lambda})
+    if (t->defined()) *t = t->to(device);
+  return d;
+}
+
 Draws read_draws(Method method, const TensorFile& batch) {
+  const Tensor& images = batch.at("images");
+  MM_CHECK(images.ndim() == 4, "{}: images must be [m, 3, H, W]", batch.source);
+  const int64_t m = images.dim(0), H = images.dim(2), W = images.dim(3);
+  auto lam = [&] {
+    const Tensor& l = batch.at("lam");
+    MM_CHECK(l.numel() == 1 && l.dtype() == DType::F32 && 0 <= l.item() && l.item() <= 1,
+             "{}: lam must be one F32 value in [0, 1]", batch.source);
+    return l.view({});
+  };
+  auto perm = [&] {
+    check_permutation(batch.at("perm"), m, batch.source.c_str());
+    return batch.at("perm");
+  };
   Draws d;
   d.method = method;
   switch (method) {
     case Method::Erm: break;
     case Method::Manifold:
       d.layer = static_cast<int>(batch.at("layer").item());
+      MM_CHECK(0 <= d.layer && d.layer <= 2, "{}: manifold layer {} is not 0, 1 or 2", batch.source, d.layer);
       [[fallthrough]];
     case Method::Mixup:
-      d.lam = batch.at("lam").item();
-      d.perm = batch.at("perm");
+      d.lam = lam();
+      d.perm = perm();
       break;
     case Method::Cutmix:
-      d.perm = batch.at("perm");
+      d.perm = perm();
       d.box = batch.at("box");
+      d.lam = Tensor::scalar(cutmix_lambda(d.box, H, W));  // checks the box
       break;
     case Method::MultiMix:
     case Method::DenseMultiMix: d.lambda = batch.at("Lambda"); break;
@@ -163,18 +161,21 @@ Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, in
   switch (d.method) {
     case Method::Erm: break;
     case Method::Mixup:
-      d.lam = sample_beta(rng, config.mixup_alpha, config.mixup_alpha);
-      d.perm = sample_permutation(rng, m);
+      d.lam = sample_beta(rng.next_u64(), 1, config.mixup_alpha, config.mixup_alpha, device).view({});
+      d.perm = sample_permutation(rng.next_u64(), m, device);
       break;
     case Method::Manifold:
-      d.lam = sample_beta(rng, 2.0, 2.0);
-      d.perm = sample_permutation(rng, m);
+      d.lam = sample_beta(rng.next_u64(), 1, 2.0, 2.0, device).view({});
+      d.perm = sample_permutation(rng.next_u64(), m, device);
       d.layer = static_cast<int>(rng.below(3));
       break;
-    case Method::Cutmix:
-      d.perm = sample_permutation(rng, m);
-      d.box = sample_cutmix_box(rng, H, W, sample_beta(rng, 1.0, 1.0));
+    case Method::Cutmix: {
+      d.perm = sample_permutation(rng.next_u64(), m, device);
+      CutmixDraw cutmix = sample_cutmix(rng.next_u64(), H, W, device);
+      d.box = cutmix.box;
+      d.lam = cutmix.lam;
       break;
+    }
     case Method::MultiMix:
       d.lambda = sample_dirichlet_lambda(rng.next_u64(), m, config.n, config.alpha_lo, config.alpha_hi, device);
       break;
@@ -189,9 +190,7 @@ Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, in
 StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, const Tensor& images2,
                       const Tensor& labels, int num_classes, const MethodConfig& config, const Draws& sampled) {
   MM_CHECK(!config.distill || (teacher && images2.defined()), "distillation needs a teacher and a second view");
-  Draws draws = sampled;  // Lambda goes where the images are (samplers run on the host for now)
-  if (draws.lambda.defined()) draws.lambda = draws.lambda.to(images.device());
-  const int64_t H = images.dim(1), W = images.dim(2);
+  const Draws draws = sampled.to(images.device());  // sampled draws are there already; read ones move
   MixedForward forward{config, draws, Tensor()};
   Tensor weights_s;  // dense: per-position column weights [r, n]
   Tensor logits;
@@ -211,7 +210,7 @@ StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, 
   } else {
     logits = forward(student, images);
   }
-  const Tensor targets = mixed_targets(one_hot(labels, num_classes), draws, forward.mtilde, H, W);
+  const Tensor targets = mixed_targets(labels, num_classes, draws, forward.mtilde);
   auto cross_entropy_with = [&](const Tensor& t) {
     return draws.method == Method::DenseMultiMix ? dense_soft_cross_entropy(logits, t, weights_s)
                                                  : soft_cross_entropy(logits, t);

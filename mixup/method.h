@@ -31,22 +31,26 @@ struct MethodConfig {
 };
 
 // One step's draws (DESIGN.md "Randomness"). `method` is what the step runs: with mix_prob < 1
-// a MultiMix run uses input mixup on some steps (paper 4.1).
+// a MultiMix run uses input mixup on some steps (paper 4.1). The tensors live where the step runs,
+// so a GPU step reads none of them back.
 struct Draws {
   Method method = Method::Erm;
-  double lam = 1.0;  // mixup, manifold
-  Tensor perm;       // I64 [m]: mixup, manifold, cutmix
-  int layer = 0;     // manifold: k in {0, 1, 2}
-  Tensor box;        // I64 [4]: cutmix
-  Tensor lambda;     // F32 [m, n] (multimix) or [r, m, n] (dense)
+  Tensor lam;     // F32 []: mixup, manifold, cutmix (the fraction of x_i that stays)
+  Tensor perm;    // I64 [m]: mixup, manifold, cutmix
+  int layer = 0;  // manifold: k in {0, 1, 2}
+  Tensor box;     // I64 [4]: cutmix
+  Tensor lambda;  // F32 [m, n] (multimix) or [r, m, n] (dense)
+  Draws to(Device device) const;
 };
 
 // The draws of `method` as a probe batch file holds them (DESIGN.md "Interfaces"): lam F32 [],
-// perm I64 [m], layer I64 [], box I64 [4], Lambda F32 [m, n] or [r, m, n].
+// perm I64 [m], layer I64 [], box I64 [4], Lambda F32 [m, n] or [r, m, n]; checked against the
+// batch's images F32 [m, 3, H, W] (permutation, box inside the image, lam in [0, 1]).
 Draws read_draws(Method method, const TensorFile& batch);
 
 // m examples of H x W pixels. Dense draws need r, the positions after --dense-resolution.
-// Lambda is sampled on `device` (cuRAND on the GPU); the small draws (lam, perm, box) on the host.
+// Everything is sampled on `device` (cuRAND on the GPU) from seeds drawn from rng; only the
+// method of the step (mix_prob) and the manifold layer, which decide what runs, stay on the host.
 Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng,
                    Device device = cpu());
 

@@ -9,6 +9,7 @@
 #include "engine/dispatch.h"
 #include "engine/math.h"
 #include "mixup/mix_math.h"
+#include "mixup/samplers.h"
 #ifdef MM_WITH_CUDA
 #include "mixup/cuda/kernels.h"
 #endif
@@ -17,56 +18,68 @@ namespace mm {
 
 namespace {
 
-// Checks that perm is a permutation of 0..N-1; returns it on the host.
-Tensor check_perm(const Tensor& perm, int64_t N, const char* op) {
+// The draws are checked where that is free, on the host. On the GPU they are trusted: they come
+// from the samplers (permutations and boxes by construction) or from read_draws, which checks them
+// before they move (a check there would stop the step to copy them back).
+void check_perm(const Tensor& perm, int64_t N, const char* op) {
   MM_CHECK(perm.dtype() == DType::I64 && perm.shape() == Shape{N}, "{}: perm must be I64 [{}], got {} {}", op, N,
            dtype_name(perm.dtype()), shape_str(perm.shape()));
-  Tensor host = perm.to(cpu());
-  std::vector<char> seen(N, 0);
-  for (int64_t i = 0; i < N; ++i) {
-    const int64_t p = host.data<int64_t>()[i];
-    MM_CHECK(p >= 0 && p < N && !seen[p], "{}: perm is not a permutation of 0..{}", op, N - 1);
-    seen[p] = 1;
-  }
-  return host;
+  if (perm.device().is_cpu()) check_permutation(perm, N, op);
 }
 
-Tensor inverse_permutation(const Tensor& host_perm) {
-  Tensor inverse = Tensor::empty(host_perm.shape(), DType::I64);
-  for (int64_t k = 0; k < host_perm.numel(); ++k) inverse.data<int64_t>()[host_perm.data<int64_t>()[k]] = k;
+// inverse[perm[k]] = k, on perm's device.
+Tensor inverse_permutation(const Tensor& perm) {
+  const int64_t N = perm.numel();
+  Tensor inverse = Tensor::empty({N}, DType::I64, perm.device());
+  if (perm.device().is_cuda()) {
+    MM_CUDA_CALL(cuda::inverse_permutation(perm.data<int64_t>(), N, inverse.data<int64_t>()));
+    return inverse;
+  }
+  for (int64_t k = 0; k < N; ++k) inverse.data<int64_t>()[perm.data<int64_t>()[k]] = k;
   return inverse;
 }
 
 }  // namespace
 
 Tensor mix_pairs(const Tensor& x, const Tensor& perm, double lam) {
+  return mix_pairs(x, perm, Tensor::scalar(lam, x.dtype(), x.device()));
+}
+
+Tensor mix_pairs(const Tensor& x, const Tensor& perm, const Tensor& lam) {
   MM_CHECK(x.ndim() >= 1, "mix_pairs: x must have a batch dimension");
   const int64_t N = x.dim(0), row = x.numel() / std::max<int64_t>(N, 1);
-  const Tensor host_perm = check_perm(perm, N, "mix_pairs");
+  check_perm(perm, N, "mix_pairs");
+  MM_CHECK(lam.numel() == 1 && (lam.dtype() == DType::F32 || lam.dtype() == DType::F64),
+           "mix_pairs: lam must be one floating value, got {} {}", dtype_name(lam.dtype()), shape_str(lam.shape()));
   const Device device = common_device({&x}, "mix_pairs");
   Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
-  const Tensor perm_here = host_perm.to(device);  // the permutation where x lives
-  const int64_t* p = perm_here.data<int64_t>();
+  const Tensor p = perm.to(device), l = lam.to(device);  // where x lives (already there in training)
+  // Row i receives lam dy_i from itself and (1 - lam) dy_k from the k with perm(k) = i; looping over
+  // destinations in the backward keeps each thread's (or GPU thread's) writes to its own elements.
+  const bool grad = needs_grad({&x});
   if (device.is_cuda()) {
-    MM_CUDA_CALL(cuda::mix_pairs(x.data<float>(), p, float(lam), N, row, y.data<float>()));
-  } else dispatch_floating(x.dtype(), "mix_pairs", [&](auto t) {
+    MM_CHECK(l.dtype() == DType::F32, "mix_pairs: lam must be F32 on the GPU");
+    MM_CUDA_CALL(cuda::mix_pairs(x.data<float>(), p.data<int64_t>(), l.data<float>(), N, row, y.data<float>()));
+    if (grad)
+      record("mix_pairs", y, [x, inverse = inverse_permutation(p), l, y, N, row]() {
+        MM_CUDA_CALL(cuda::mix_pairs_backward(y.grad().data<float>(), inverse.data<int64_t>(), l.data<float>(), N, row,
+                                              x.grad_ref().data<float>()));
+      });
+    return y;
+  }
+  const double lv = l.item();
+  const int64_t* pp = p.data<int64_t>();
+  dispatch_floating(x.dtype(), "mix_pairs", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
     T* py = y.data<T>();
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < N; ++i)
-      for (int64_t e = 0; e < row; ++e) py[i * row + e] = math::lerp(px[i * row + e], px[p[i] * row + e], T(lam));
+      for (int64_t e = 0; e < row; ++e) py[i * row + e] = math::lerp(px[i * row + e], px[pp[i] * row + e], T(lv));
   });
-  if (needs_grad({&x})) {
-    // Row i receives lam dy_i from itself and (1 - lam) dy_k from the k with perm(k) = i; looping
-    // over destinations keeps each thread's (or GPU thread's) writes to its own elements.
-    const Tensor inverse_here = inverse_permutation(host_perm).to(device);
-    record("mix_pairs", y, [x, inverse_here, y, lam, N, row]() {
+  if (grad) {
+    record("mix_pairs", y, [x, inverse_here = inverse_permutation(p), y, lv, N, row]() {
       const int64_t* inverse = inverse_here.data<int64_t>();
-      if (y.device().is_cuda()) {
-        MM_CUDA_CALL(cuda::mix_pairs_backward(y.grad().data<float>(), inverse, float(lam), N, row, x.grad_ref().data<float>()));
-        return;
-      }
       dispatch_floating(x.dtype(), "mix_pairs backward", [&](auto t) {
         using T = decltype(t);
         const T* dy = y.grad().data<T>();
@@ -74,7 +87,7 @@ Tensor mix_pairs(const Tensor& x, const Tensor& perm, double lam) {
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < N; ++i)
           for (int64_t e = 0; e < row; ++e)
-            dx[i * row + e] += T(lam) * dy[i * row + e] + (T(1) - T(lam)) * dy[inverse[i] * row + e];
+            dx[i * row + e] += T(lv) * dy[i * row + e] + (T(1) - T(lv)) * dy[inverse[i] * row + e];
       });
     });
   }
@@ -84,29 +97,25 @@ Tensor mix_pairs(const Tensor& x, const Tensor& perm, double lam) {
 Tensor cutmix_paste(const Tensor& x, const Tensor& perm, const Tensor& box) {
   MM_CHECK(x.ndim() == 4, "cutmix_paste: x must be [N, H, W, C], got {}", shape_str(x.shape()));
   const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
-  const Tensor host_perm = check_perm(perm, N, "cutmix_paste");
+  check_perm(perm, N, "cutmix_paste");
   MM_CHECK(box.dtype() == DType::I64 && box.shape() == Shape{4}, "cutmix_paste: box must be I64 [4]");
-  const Tensor host_box = box.to(cpu());
-  const int64_t* b = host_box.data<int64_t>();
-  MM_CHECK(0 <= b[0] && b[0] <= b[2] && b[2] <= H && 0 <= b[1] && b[1] <= b[3] && b[3] <= W,
-           "cutmix_paste: box ({}, {}, {}, {}) is not inside a {}x{} image", b[0], b[1], b[2], b[3], H, W);
+  if (box.device().is_cpu()) check_cutmix_box(box, H, W, "cutmix_paste");
   const Device device = common_device({&x}, "cutmix_paste");
   Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
+  const Tensor p = perm.to(device), b = box.to(device);  // where x lives (already there in training)
   if (device.is_cuda()) {
-    const Tensor perm_dev = host_perm.to(device), box_dev = host_box.to(device);
-    MM_CUDA_CALL(cuda::cutmix_paste(x.data<float>(), perm_dev.data<int64_t>(), box_dev.data<int64_t>(), N, H, W, C,
-                                    y.data<float>()));
+    MM_CUDA_CALL(cuda::cutmix_paste(x.data<float>(), p.data<int64_t>(), b.data<int64_t>(), N, H, W, C, y.data<float>()));
     if (needs_grad({&x}))
-      record("cutmix_paste", y, [x, y, perm_dev, box_dev, N, H, W, C]() {
-        MM_CUDA_CALL(cuda::cutmix_paste_backward(y.grad().data<float>(), perm_dev.data<int64_t>(), box_dev.data<int64_t>(),
-                                                 N, H, W, C, x.grad_ref().data<float>()));
+      record("cutmix_paste", y, [x, y, p, b, N, H, W, C]() {
+        MM_CUDA_CALL(cuda::cutmix_paste_backward(y.grad().data<float>(), p.data<int64_t>(), b.data<int64_t>(), N, H, W,
+                                                 C, x.grad_ref().data<float>()));
       });
     return y;
   }
   // source(i, y, x) = the example the value at (i, y, x) comes from
-  const std::vector<long long> bx(b, b + 4);
-  auto source = [p = host_perm.data<int64_t>(), host_perm, bx](int64_t i, int64_t yy, int64_t xx) {
-    return math::in_box(yy, xx, bx.data()) ? p[i] : i;
+  const std::vector<long long> bx(b.data<int64_t>(), b.data<int64_t>() + 4);
+  auto source = [pp = p.data<int64_t>(), p, bx](int64_t i, int64_t yy, int64_t xx) {
+    return math::in_box(yy, xx, bx.data()) ? pp[i] : i;
   };
   dispatch_floating(x.dtype(), "cutmix_paste", [&](auto t) {
     using T = decltype(t);
@@ -179,10 +188,9 @@ Tensor interpolate_positions(const Tensor& z, const Tensor& weights) {
   const Device device = common_device({&z, &weights}, "interpolate_positions");
   const int m = z.dim(0), r = z.dim(1), d = z.dim(2), n = weights.dim(2);
   Tensor out = Tensor::empty({r, n, d}, z.dtype(), device);
-  if (device.is_cuda()) {
-    for (int j = 0; j < r; ++j)
-      MM_CUDA_CALL(cuda::gemm(true, false, n, d, m, 1.0f, weights.data<float>() + int64_t(j) * m * n, n,
-                              z.data<float>() + int64_t(j) * d, r * d, 0.0f, out.data<float>() + int64_t(j) * n * d, d));
+  if (device.is_cuda()) {  // the same r GEMMs in one cuBLAS call
+    MM_CUDA_CALL(cuda::gemm_strided_batched(true, false, n, d, m, 1.0f, weights.data<float>(), n, int64_t(m) * n,
+                                            z.data<float>(), r * d, d, 0.0f, out.data<float>(), d, int64_t(n) * d, r));
   } else dispatch_floating(z.dtype(), "interpolate_positions", [&](auto t) {
     using T = decltype(t);
     // per position j: out[j] [n, d] = weights[j]^T [n, m] @ z[:, j, :] [m, d] (row stride r d)
@@ -193,10 +201,9 @@ Tensor interpolate_positions(const Tensor& z, const Tensor& weights) {
   if (needs_grad({&z})) {
     record("interpolate_positions", out, [z, weights, out, m, r, d, n]() {
       if (out.device().is_cuda()) {
-        for (int j = 0; j < r; ++j)
-          MM_CUDA_CALL(cuda::gemm(false, false, m, d, n, 1.0f, weights.data<float>() + int64_t(j) * m * n, n,
-                                  out.grad().data<float>() + int64_t(j) * n * d, d, 1.0f,
-                                  z.grad_ref().data<float>() + int64_t(j) * d, r * d));
+        MM_CUDA_CALL(cuda::gemm_strided_batched(false, false, m, d, n, 1.0f, weights.data<float>(), n, int64_t(m) * n,
+                                                out.grad().data<float>(), d, int64_t(n) * d, 1.0f,
+                                                z.grad_ref().data<float>(), r * d, d, r));
         return;
       }
       dispatch_floating(z.dtype(), "interpolate_positions backward", [&](auto t) {

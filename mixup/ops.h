@@ -7,9 +7,12 @@
 namespace mm {
 
 // Input / manifold mixup of a batch with a permutation of itself.
-// x: [N, ...], perm: I64 [N] (a permutation), lam in [0, 1] -> [N, ...]
+// x: [N, ...], perm: I64 [N] (a permutation), lam: one value in [0, 1] -> [N, ...]
 //   y_i = lam x_i + (1 - lam) x_perm(i)
 //   dx_i += lam dy_i;  dx_perm(i) += (1 - lam) dy_i
+// The draws may live on either device (they move to x's; sampled ones are made there already).
+// perm and box are checked when they are on the host (see check_perm in mixup/ops.cpp).
+Tensor mix_pairs(const Tensor& x, const Tensor& perm, const Tensor& lam);
 Tensor mix_pairs(const Tensor& x, const Tensor& perm, double lam);
 
 // CutMix: x with the box of x[perm] pasted in. x: [N, H, W, C] (NHWC), perm: I64 [N],

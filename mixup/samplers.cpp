@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "engine/dispatch.h"
-#include "mixup/gamma_math.h"
+#include "mixup/sampler_math.h"
 #ifdef MM_WITH_CUDA
 #include "mixup/cuda/kernels.h"
 #endif
@@ -17,30 +17,74 @@ double sample_gamma(Rng& rng, double alpha) {
 }
 
 double sample_beta(Rng& rng, double a, double b) {
-  const double x = sample_gamma(rng, a), y = sample_gamma(rng, b);
-  return x / (x + y);
+  MM_CHECK(a > 0 && b > 0, "beta: parameters must be positive, got {} and {}", a, b);
+  return math::sample_beta(rng, a, b);
 }
 
-Tensor sample_permutation(Rng& rng, int64_t m) {
-  Tensor perm = Tensor::empty({m}, DType::I64);
-  int64_t* p = perm.data<int64_t>();
-  for (int64_t i = 0; i < m; ++i) p[i] = i;
-  for (int64_t i = m - 1; i > 0; --i) std::swap(p[i], p[rng.below(i + 1)]);
+Tensor sample_beta(uint64_t seed, int64_t count, double a, double b, Device device) {
+  MM_CHECK(a > 0 && b > 0, "beta: parameters must be positive, got {} and {}", a, b);
+  Tensor out = Tensor::empty({count}, DType::F32, device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::sample_beta(seed, count, a, b, out.data<float>()));
+    return out;
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    Rng rng = seeded_rng({seed, static_cast<uint64_t>(i)});
+    out.data<float>()[i] = static_cast<float>(math::sample_beta(rng, a, b));
+  }
+  return out;
+}
+
+Tensor sample_permutation(uint64_t seed, int64_t m, Device device) {
+  MM_CHECK(m >= 1, "permutation: size must be positive, got {}", m);
+  Tensor perm = Tensor::empty({m}, DType::I64, device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::sample_permutation(seed, m, perm.data<int64_t>()));
+    return perm;
+  }
+  Rng rng = seeded_rng({seed});
+  math::sample_permutation(rng, m, perm.data<int64_t>());
   return perm;
 }
 
-Tensor sample_cutmix_box(Rng& rng, int64_t H, int64_t W, double lam) {
-  const double ratio = std::sqrt(1.0 - lam);
-  const int64_t cut_h = static_cast<int64_t>(H * ratio), cut_w = static_cast<int64_t>(W * ratio);
-  const int64_t cy = rng.below(H), cx = rng.below(W);
-  return Tensor::from_vector<int64_t>({std::clamp<int64_t>(cy - cut_h / 2, 0, H), std::clamp<int64_t>(cx - cut_w / 2, 0, W),
-                                       std::clamp<int64_t>(cy + cut_h / 2, 0, H), std::clamp<int64_t>(cx + cut_w / 2, 0, W)},
-                                      {4});
+CutmixDraw sample_cutmix(uint64_t seed, int64_t H, int64_t W, Device device) {
+  MM_CHECK(H >= 1 && W >= 1, "cutmix: image size {}x{} is empty", W, H);
+  CutmixDraw d{Tensor::empty({4}, DType::I64, device), Tensor::empty({}, DType::F32, device)};
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::sample_cutmix(seed, H, W, d.box.data<int64_t>(), d.lam.data<float>()));
+    return d;
+  }
+  Rng rng = seeded_rng({seed});
+  int64_t* box = d.box.data<int64_t>();
+  math::sample_cutmix_box(rng, H, W, math::sample_beta(rng, 1.0, 1.0), box);
+  d.lam.data<float>()[0] = static_cast<float>(math::cutmix_kept_fraction(box, H, W));
+  return d;
 }
 
 double cutmix_lambda(const Tensor& box, int64_t H, int64_t W) {
+  check_cutmix_box(box, H, W, "cutmix_lambda");
+  return math::cutmix_kept_fraction(box.data<int64_t>(), H, W);
+}
+
+void check_permutation(const Tensor& perm, int64_t m, const char* what) {
+  MM_CHECK(perm.dtype() == DType::I64 && perm.shape() == Shape{m}, "{}: perm must be I64 [{}], got {} {}", what, m,
+           dtype_name(perm.dtype()), shape_str(perm.shape()));
+  MM_CHECK(perm.device().is_cpu(), "{}: perm must be on the host to be checked", what);
+  std::vector<char> seen(m, 0);
+  for (int64_t i = 0; i < m; ++i) {
+    const int64_t p = perm.data<int64_t>()[i];
+    MM_CHECK(p >= 0 && p < m && !seen[p], "{}: perm is not a permutation of 0..{}", what, m - 1);
+    seen[p] = 1;
+  }
+}
+
+void check_cutmix_box(const Tensor& box, int64_t H, int64_t W, const char* what) {
+  MM_CHECK(box.dtype() == DType::I64 && box.shape() == Shape{4}, "{}: box must be I64 [4], got {} {}", what,
+           dtype_name(box.dtype()), shape_str(box.shape()));
+  MM_CHECK(box.device().is_cpu(), "{}: box must be on the host to be checked", what);
   const int64_t* b = box.data<int64_t>();
-  return 1.0 - double((b[2] - b[0]) * (b[3] - b[1])) / double(H * W);
+  MM_CHECK(0 <= b[0] && b[0] <= b[2] && b[2] <= H && 0 <= b[1] && b[1] <= b[3] && b[3] <= W,
+           "{}: box ({}, {}, {}, {}) is not inside a {}x{} image", what, b[0], b[1], b[2], b[3], W, H);
 }
 
 Tensor sample_dirichlet_lambda_per_position(uint64_t seed, int64_t r, int64_t m, int64_t n, double lo, double hi,

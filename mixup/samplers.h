@@ -6,17 +6,34 @@
 
 namespace mm {
 
+// Every sampler draws from generators seeded from its arguments, written once for both devices in
+// mixup/sampler_math.h: on the CPU an mm::Rng, on the GPU cuRAND Philox (so a step's draws are
+// made where they are used, with no copy, and differ between devices as DESIGN.md allows).
+
+// Host scalars (tests, statistics).
 // Gamma(alpha, 1), alpha > 0 (Marsaglia & Tsang; alpha < 1 through Gamma(alpha + 1) U^(1/alpha)).
 double sample_gamma(Rng& rng, double alpha);
 // Beta(a, b) = X / (X + Y), X ~ Gamma(a), Y ~ Gamma(b).
 double sample_beta(Rng& rng, double a, double b);
-// A uniformly random permutation of 0..m-1: I64 [m].
-Tensor sample_permutation(Rng& rng, int64_t m);
-// The CutMix box for mixing weight lam (Yun et al.): side ratio sqrt(1 - lam), centre uniform over
-// the image, clipped to it. I64 [4] = (y0, x0, y1, x1), half-open.
-Tensor sample_cutmix_box(Rng& rng, int64_t H, int64_t W, double lam);
-// The effective CutMix weight: 1 - box area / (H W).
+
+// `count` Beta(a, b) draws: F32 [count] on `device`; draw i from its own generator (seed, i).
+Tensor sample_beta(uint64_t seed, int64_t count, double a, double b, Device device = cpu());
+// A uniformly random permutation of 0..m-1: I64 [m] on `device`.
+Tensor sample_permutation(uint64_t seed, int64_t m, Device device = cpu());
+
+// One CutMix draw (Yun et al.): lam ~ Beta(1, 1), then a box with side ratio sqrt(1 - lam), centre
+// uniform over the H x W image, clipped to it.
+struct CutmixDraw {
+  Tensor box;  // I64 [4] = (y0, x0, y1, x1), half-open
+  Tensor lam;  // F32 []: the effective weight 1 - box area / (H W), the fraction of x_i that stays
+};
+CutmixDraw sample_cutmix(uint64_t seed, int64_t H, int64_t W, Device device = cpu());
+// The effective CutMix weight of a box on the host.
 double cutmix_lambda(const Tensor& box, int64_t H, int64_t W);
+
+// Checks of draws that come from outside (a probe batch file; the CPU mixing ops): host tensors only.
+void check_permutation(const Tensor& perm, int64_t m, const char* what);
+void check_cutmix_box(const Tensor& box, int64_t H, int64_t W, const char* what);
 
 // MultiMix draws (paper 3.2): F32 [m, n] on `device`; column k ~ Dir(alpha_k 1_m), alpha_k ~
 // U[alpha_lo, alpha_hi], through Gamma(alpha_k) draws normalised per column (math::sample_dirichlet_column,

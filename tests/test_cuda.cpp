@@ -1,6 +1,7 @@
 // CPU-vs-CUDA parity of every op (ctest label cuda). Without a GPU every test skips with a message.
 // Outputs and gradients are compared; the gradients are pre-filled with different garbage on the
 // two sides, so a backward that assigns instead of accumulating shows up.
+#include <cmath>
 #include <functional>
 
 #include "engine/autograd.h"
@@ -14,6 +15,7 @@
 #include "mixup/samplers.h"
 #include "models/network.h"
 #include "tests/fixtures.h"
+#include "tests/sampler_checks.h"
 
 namespace mm::testing {
 namespace {
@@ -118,6 +120,11 @@ TEST(CudaParity, PoolingAndLosses) {
   check_parity([&](auto& in) { return reshape(soft_cross_entropy(in[0], targets.to(in[0].device())), {1}); },
                {leaf(random_float({5, 10}, rng, -4, 4))});
   check_parity([](auto& in) { return softmax(in[0]); }, {random_float({5, 10}, rng, -4, 4)});
+  check_parity([](auto& in) { return one_hot_positions(in[0], 10, 3); }, {labels});
+  // a label outside [0, C) poisons its row on the GPU (the CPU throws)
+  const std::vector<double> poisoned = one_hot(Tensor::from_vector<int64_t>({1, 7}, {2}).to(cuda_device()), 4).to_doubles();
+  EXPECT_EQ(std::vector<double>(poisoned.begin(), poisoned.begin() + 4), (std::vector<double>{0, 1, 0, 0}));
+  for (int c = 4; c < 8; ++c) EXPECT_TRUE(std::isnan(poisoned[c]));
 }
 
 TEST(CudaParity, MixingOps) {
@@ -186,6 +193,14 @@ TEST(CudaSamplers, DirichletOnTheGpu) {
   }
   EXPECT_EQ(sample_dirichlet_lambda_per_position(5, 3, 4, 9, 0.5, 2, cuda_device()).to_doubles(),
             sample_dirichlet_lambda_per_position(5, 3, 4, 9, 0.5, 2, cuda_device()).to_doubles());
+}
+
+// The small cuRAND samplers obey the same laws as the CPU ones (tests/sampler_checks.h).
+TEST(CudaSamplers, BetaPermutationsAndBoxesOnTheGpu) {
+  REQUIRE_GPU();
+  expect_beta_moments(cuda_device());
+  expect_uniform_permutations(cuda_device());
+  expect_cutmix_boxes(cuda_device());
 }
 
 // Whole training steps on the GPU against the PyTorch fixtures of every method (both models).

@@ -111,6 +111,20 @@ TEST(Gradcheck, CrossEntropyHardLabels) {
   check_gradients([&](auto& in) { return cross_entropy(in[0], labels); }, {param(random_tensor({4, 5}, rng, -3, 3))});
 }
 
+// one_hot has no gradient; its values: hard labels as distributions, repeated per position.
+TEST(Ops, OneHot) {
+  Tensor labels = Tensor::from_vector<int64_t>({2, 0}, {2});
+  EXPECT_EQ(one_hot(labels, 3).to_doubles(), (std::vector<double>{0, 0, 1, 1, 0, 0}));
+  Tensor repeated = one_hot_positions(labels, 3, 2);
+  EXPECT_EQ(repeated.shape(), (Shape{2, 2, 3}));
+  EXPECT_EQ(repeated.to_doubles(), (std::vector<double>{0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0}));
+  EXPECT_THROW(one_hot(Tensor::from_vector<int64_t>({3}, {1}), 3), Error);
+  // cross_entropy on labels equals soft_cross_entropy on their one-hot rows
+  Rng rng(16);
+  Tensor z = random_tensor({2, 3}, rng, -2, 2).to(DType::F32);
+  EXPECT_NEAR(cross_entropy(z, labels).item(), soft_cross_entropy(z, one_hot(labels, 3)).item(), 1e-6);
+}
+
 TEST(Gradcheck, CrossEntropySoftTargets) {
   Rng rng(14);
   Tensor targets = random_tensor({3, 6}, rng, 0, 1);  // not normalised: the formula holds for any weights

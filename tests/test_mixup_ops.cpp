@@ -8,6 +8,7 @@
 #include "mixup/samplers.h"
 #include "tests/fixtures.h"
 #include "tests/gradcheck.h"
+#include "tests/sampler_checks.h"
 
 namespace mm::testing {
 namespace {
@@ -137,8 +138,8 @@ TEST(MixupEquivalences, MultiMixWithPairLambdaEqualsManifoldMixup) {
   Rng rng(4);
   Draws manifold;
   manifold.method = Method::Manifold;
-  manifold.perm = sample_permutation(rng, 6);
-  manifold.lam = 0.3;
+  manifold.perm = sample_permutation(rng.next_u64(), 6);
+  manifold.lam = Tensor::scalar(0.3);
   manifold.layer = 2;
   MethodConfig cm;
   cm.method = Method::Manifold;
@@ -244,28 +245,19 @@ TEST(Samplers, DirichletColumnMoments) {
   EXPECT_EQ(sample_dirichlet_lambda(5, 4, 7, 0.5, 2).to_doubles(), sample_dirichlet_lambda(5, 4, 7, 0.5, 2).to_doubles());
 }
 
-TEST(Samplers, PermutationsAndBoxes) {
-  Rng rng(12);
-  std::vector<double> position_sum(10, 0);
-  for (int t = 0; t < 2000; ++t) {
-    Tensor p = sample_permutation(rng, 10);
-    std::set<int64_t> seen(p.data<int64_t>(), p.data<int64_t>() + 10);
-    ASSERT_EQ(seen.size(), 10u);
-    ASSERT_EQ(*seen.begin(), 0);
-    ASSERT_EQ(*seen.rbegin(), 9);
-    for (int i = 0; i < 10; ++i) position_sum[i] += p.data<int64_t>()[i];
-  }
-  for (double s : position_sum) EXPECT_NEAR(s / 2000, 4.5, 0.3);  // uniform over positions
-  double lam_sum = 0;
-  for (int t = 0; t < 4000; ++t) {
-    const double lam = sample_beta(rng, 1, 1);
-    Tensor box = sample_cutmix_box(rng, 32, 32, lam);
-    const int64_t* b = box.data<int64_t>();
-    ASSERT_TRUE(0 <= b[0] && b[0] <= b[2] && b[2] <= 32 && 0 <= b[1] && b[1] <= b[3] && b[3] <= 32);
-    lam_sum += cutmix_lambda(box, 32, 32);
-  }
-  EXPECT_GT(lam_sum / 4000, 0.5);  // clipping at the border only shrinks boxes
-  EXPECT_LT(lam_sum / 4000, 0.75);
+TEST(Samplers, BetaPermutationsAndBoxes) {
+  expect_beta_moments(cpu());
+  expect_uniform_permutations(cpu());
+  expect_cutmix_boxes(cpu());
+}
+
+TEST(Samplers, DrawsFromFilesAreChecked) {
+  EXPECT_THROW(check_permutation(Tensor::from_vector<int64_t>({0, 2, 2}, {3}), 3, "f"), Error);
+  EXPECT_THROW(check_permutation(Tensor::from_vector<int64_t>({0, 1}, {2}), 3, "f"), Error);
+  EXPECT_NO_THROW(check_permutation(Tensor::from_vector<int64_t>({2, 0, 1}, {3}), 3, "f"));
+  EXPECT_THROW(check_cutmix_box(Tensor::from_vector<int64_t>({0, 0, 33, 4}, {4}), 32, 32, "f"), Error);
+  EXPECT_THROW(check_cutmix_box(Tensor::from_vector<int64_t>({5, 0, 4, 4}, {4}), 32, 32, "f"), Error);
+  EXPECT_DOUBLE_EQ(cutmix_lambda(Tensor::from_vector<int64_t>({0, 0, 16, 16}, {4}), 32, 32), 0.75);
 }
 
 TEST(Samplers, ScheduleMixesMultiMixAndMixup) {

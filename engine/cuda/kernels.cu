@@ -75,6 +75,14 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const fl
                               K, &alpha, B, ldb, A, lda, &beta, C, ldc));
 }
 
+void gemm_strided_batched(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                          int64_t stride_a, const float* B, int ldb, int64_t stride_b, float beta, float* C, int ldc,
+                          int64_t stride_c, int batch) {
+  MM_CUBLAS_CHECK(cublasSgemmStridedBatched(cublas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                            trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, B, ldb, stride_b, A,
+                                            lda, stride_a, &beta, C, ldc, stride_c, batch));
+}
+
 void column_sums(const float* x, int64_t rows, int64_t C, float* out, bool accumulate) {
   column_reduce(rows, C, [=] __device__(int64_t r, int64_t c) { return double(x[r * C + c]); }, out, 1.0f, accumulate);
 }
@@ -276,6 +284,10 @@ void xent_soft_backward(const float* z, const float* t, int64_t N, int64_t C, co
 
 void softmax_rows(const float* z, int64_t N, int64_t C, float* p) {
   map(N, [=] __device__(int64_t i) { math::softmax_row(z + i * C, int(C), p + i * C); });
+}
+
+void one_hot(const int64_t* labels, int64_t N, int64_t C, int64_t copies, float* y) {
+  map(N * copies * C, [=] __device__(int64_t q) { y[q] = math::one_hot_entry<float>(labels[q / (copies * C)], q % C, C); });
 }
 
 // ---- optimiser -------------------------------------------------------------------------------------

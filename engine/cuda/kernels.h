@@ -21,6 +21,11 @@ void sum(const float* x, int64_t n, float weight, float* out);                  
 // Row-major C [M, N] = alpha op(A) op(B) + beta C.
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
           int ldb, float beta, float* C, int ldc);
+// `batch` GEMMs as above; operand b of each starts stride_a, stride_b, stride_c elements after the
+// previous one (cublasSgemmStridedBatched).
+void gemm_strided_batched(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                          int64_t stride_a, const float* B, int ldb, int64_t stride_b, float beta, float* C, int ldc,
+                          int64_t stride_c, int batch);
 // out[c] (+)= sum over rows of x [rows, C].
 void column_sums(const float* x, int64_t rows, int64_t C, float* out, bool accumulate);
 // y [rows, C] += bias [C] broadcast over rows.
@@ -60,6 +65,8 @@ void xent_soft_rows(const float* z, const float* t, int64_t N, int64_t C, float*
 void xent_soft_backward(const float* z, const float* t, int64_t N, int64_t C, const float* dloss, float scale,
                         float* dz);
 void softmax_rows(const float* z, int64_t N, int64_t C, float* p);
+// y [N, copies, C]: row i repeated, one-hot of labels[i] (math::one_hot_entry).
+void one_hot(const int64_t* labels, int64_t N, int64_t C, int64_t copies, float* y);
 
 // ---- optimiser -------------------------------------------------------------------------------------
 void sgd_update(float* p, const float* g, float* buf, int64_t n, float lr, float momentum, float weight_decay,

@@ -1,3 +1,7 @@
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
 #include "engine/block_cache.h"
 #include "engine/cuda/context.cuh"
 #include "engine/cuda/runtime.h"
@@ -29,6 +33,55 @@ Context& context() {
 BlockCache& cache() {
   static BlockCache c;
   return c;
+}
+
+// Freed page-locked blocks by size, each with an event recorded on the stream when it was freed:
+// until the event has passed, a copy queued before the free may still be reading the block.
+class PinnedCache {
+ public:
+  void* get(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Block>& blocks = free_[bytes];
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const cudaError_t status = cudaEventQuery(blocks[i].freed);
+      if (status == cudaErrorNotReady) {
+        cudaGetLastError();  // "not ready" is an answer, not an error: leave no error behind
+        continue;
+      }
+      MM_CUDA_CHECK(status);
+      void* p = blocks[i].ptr;
+      cudaEventDestroy(blocks[i].freed);
+      blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(i));
+      return p;
+    }
+    return nullptr;
+  }
+  // Called from destructors: never throws. A block whose event cannot be recorded is released.
+  void put(void* p, size_t bytes, cudaStream_t stream) {
+    cudaEvent_t freed = nullptr;
+    if (cudaEventCreateWithFlags(&freed, cudaEventDisableTiming) != cudaSuccess ||
+        cudaEventRecord(freed, stream) != cudaSuccess) {
+      cudaGetLastError();
+      if (freed) cudaEventDestroy(freed);
+      cudaFreeHost(p);  // blocks until the copies from it are done
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_[bytes].push_back({p, freed});
+  }
+
+ private:
+  struct Block {
+    void* ptr;
+    cudaEvent_t freed;
+  };
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<Block>> free_;
+};
+
+PinnedCache& pinned_cache() {
+  static PinnedCache* c = new PinnedCache;  // never destroyed: tensors may outlive static destructors
+  return *c;
 }
 
 // Rounds to 512 bytes so that similar sizes share blocks.
@@ -71,11 +124,23 @@ void device_free(void* ptr, size_t bytes) {
   if (ptr) cache().put(ptr, block_size(bytes));
 }
 
+void* pinned_allocate(size_t bytes) {
+  const size_t block = block_size(bytes);
+  if (void* p = pinned_cache().get(block)) return p;
+  void* p = nullptr;
+  MM_CUDA_CHECK(cudaHostAlloc(&p, block, cudaHostAllocDefault));
+  return p;
+}
+
+void pinned_free(void* ptr, size_t bytes) {
+  if (ptr) pinned_cache().put(ptr, block_size(bytes), stream());
+}
+
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) {
   const cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                                             : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
   MM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream()));
-  if (!dst_on_device || !src_on_device) MM_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  if (!dst_on_device) MM_CUDA_CHECK(cudaStreamSynchronize(stream()));  // the host reads dst next
 }
 
 void fill(void* ptr, DType dtype, int64_t n, double value) {

@@ -13,7 +13,13 @@ int device_count();  // 0 when no usable GPU (or no driver)
 // cudaMalloc after the first one.
 void* device_allocate(size_t bytes);
 void device_free(void* ptr, size_t bytes);
-// Copies on the engine's stream; copies to the host wait for it.
+// Page-locked host blocks, cached too. A freed block may still be the source of a copy queued on
+// the stream, so it is handed out again only after the stream has passed the point of the free.
+void* pinned_allocate(size_t bytes);
+void pinned_free(void* ptr, size_t bytes);
+// Copies on the engine's stream. Host-to-device copies from pinned memory return at once; from
+// pageable memory the driver stages the source first and may wait for the stream. Either way the
+// source may be reused when copy() returns. Copies to the host wait for the stream.
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes);
 void fill(void* ptr, DType dtype, int64_t n, double value);
 void synchronize();

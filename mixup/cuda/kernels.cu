@@ -5,23 +5,41 @@
 #include "engine/cuda/runtime.h"
 #include "engine/math.h"
 #include "mixup/cuda/kernels.h"
-#include "mixup/gamma_math.h"
+#include "mixup/sampler_math.h"
 #include "mixup/mix_math.h"
 
 namespace mm::cuda {
 
-void mix_pairs(const float* x, const int64_t* perm, float lam, int64_t N, int64_t row, float* y) {
+namespace {
+// A cuRAND Philox state with the interface mixup/sampler_math.h expects.
+struct PhiloxGenerator {
+  curandStatePhilox4_32_10_t state;
+  __device__ double uniform() { return 1.0 - curand_uniform_double(&state); }  // [0, 1)
+  __device__ double normal() { return curand_normal_double(&state); }
+  __device__ unsigned long long below(unsigned long long n) {  // [0, n)
+    const auto k = static_cast<unsigned long long>(uniform() * double(n));
+    return k < n ? k : n - 1;
+  }
+};
+}  // namespace
+
+void mix_pairs(const float* x, const int64_t* perm, const float* lam, int64_t N, int64_t row, float* y) {
   map(N * row, [=] __device__(int64_t q) {
     const int64_t i = q / row, e = q % row;
-    y[q] = math::lerp(x[q], x[perm[i] * row + e], lam);
+    y[q] = math::lerp(x[q], x[perm[i] * row + e], lam[0]);
   });
 }
 
-void mix_pairs_backward(const float* dy, const int64_t* inverse_perm, float lam, int64_t N, int64_t row, float* dx) {
+void mix_pairs_backward(const float* dy, const int64_t* inverse_perm, const float* lam, int64_t N, int64_t row,
+                        float* dx) {
   map(N * row, [=] __device__(int64_t q) {
     const int64_t i = q / row, e = q % row;
-    dx[q] += lam * dy[q] + (1.0f - lam) * dy[inverse_perm[i] * row + e];
+    dx[q] += lam[0] * dy[q] + (1.0f - lam[0]) * dy[inverse_perm[i] * row + e];
   });
+}
+
+void inverse_permutation(const int64_t* perm, int64_t N, int64_t* inverse) {
+  map(N, [=] __device__(int64_t k) { inverse[perm[k]] = k; });
 }
 
 void cutmix_paste(const float* x, const int64_t* perm, const int64_t* box, int64_t N, int64_t H, int64_t W, int64_t C,
@@ -47,29 +65,34 @@ void cutmix_paste_backward(const float* dy, const int64_t* perm, const int64_t* 
 
 void dense_attention(const float* z, const float* classifier_weight, const int64_t* labels, int64_t m, int64_t r,
                      int64_t d, int kind, float* a) {
-  // kind: 0 relu, 1 softmax, 2 uniform. One thread per example; r is small (16 by default).
-  float* scores = static_cast<float*>(device_allocate(m * r * sizeof(float)));
-  map(m, [=] __device__(int64_t i) {
-    float* q = scores + i * r;
-    for (int64_t j = 0; j < r; ++j) {
-      float dot = 0;
-      for (int64_t e = 0; e < d; ++e) {
-        float u = 0;
-        if (classifier_weight) {
-          u = classifier_weight[labels[i] * d + e];
-        } else {
-          for (int64_t k = 0; k < r; ++k) u += z[(i * r + k) * d + e];
-          u /= float(r);
-        }
-        dot += z[(i * r + j) * d + e] * u;
-      }
-      q[j] = dot;
+  // Three passes, each with enough threads to fill the GPU: the query u_i [m, d] (CAM: the
+  // classifier row of the label; GAP: the mean over positions), the scores q_ij = z_ij . u_i
+  // [m, r], and per example the normalisation (kind: 0 relu, 1 softmax, 2 uniform).
+  float* u = static_cast<float*>(device_allocate(m * d * sizeof(float)));
+  float* q = static_cast<float*>(device_allocate(m * r * sizeof(float)));
+  map(m * d, [=] __device__(int64_t p) {
+    const int64_t i = p / d, e = p % d;
+    if (classifier_weight) {
+      u[p] = classifier_weight[labels[i] * d + e];
+    } else {
+      float total = 0;
+      for (int64_t j = 0; j < r; ++j) total += z[(i * r + j) * d + e];
+      u[p] = total / float(r);
     }
-    if (kind == 0) math::normalise_relu(q, int(r), a + i * r);
-    else if (kind == 1) math::normalise_softmax(q, int(r), a + i * r);
+  });
+  map(m * r, [=] __device__(int64_t p) {
+    const int64_t i = p / r;
+    float dot = 0;
+    for (int64_t e = 0; e < d; ++e) dot += z[p * d + e] * u[i * d + e];
+    q[p] = dot;
+  });
+  map(m, [=] __device__(int64_t i) {
+    if (kind == 0) math::normalise_relu(q + i * r, int(r), a + i * r);
+    else if (kind == 1) math::normalise_softmax(q + i * r, int(r), a + i * r);
     else for (int64_t j = 0; j < r; ++j) a[i * r + j] = 1.0f / float(r);
   });
-  device_free(scores, m * r * sizeof(float));
+  device_free(u, m * d * sizeof(float));  // reuse is ordered after these kernels (one stream)
+  device_free(q, m * r * sizeof(float));
 }
 
 void dense_weights(const float* attention, const float* lambda, int64_t r, int64_t m, int64_t n, float* mtilde, float* s) {
@@ -102,14 +125,32 @@ void weighted_xent_backward(const float* z, const float* t, const float* coef, i
   device_free(grad, rows * C * sizeof(float));
 }
 
-namespace {
-// A cuRAND Philox state with the interface math::sample_gamma expects.
-struct PhiloxGenerator {
-  curandStatePhilox4_32_10_t state;
-  __device__ double uniform() { return 1.0 - curand_uniform_double(&state); }  // [0, 1)
-  __device__ double normal() { return curand_normal_double(&state); }
-};
-}  // namespace
+
+void sample_beta(uint64_t seed, int64_t count, double a, double b, float* out) {
+  map(count, [=] __device__(int64_t i) {
+    PhiloxGenerator g;
+    curand_init(seed, i, 0, &g.state);
+    out[i] = float(math::sample_beta(g, a, b));
+  });
+}
+
+// One thread for each of the next two: m is the batch size, and Fisher-Yates is sequential.
+void sample_permutation(uint64_t seed, int64_t m, int64_t* perm) {
+  map(1, [=] __device__(int64_t) {
+    PhiloxGenerator g;
+    curand_init(seed, 0, 0, &g.state);
+    math::sample_permutation(g, m, perm);
+  });
+}
+
+void sample_cutmix(uint64_t seed, int64_t H, int64_t W, int64_t* box, float* lam) {
+  map(1, [=] __device__(int64_t) {
+    PhiloxGenerator g;
+    curand_init(seed, 0, 0, &g.state);
+    math::sample_cutmix_box(g, H, W, math::sample_beta(g, 1.0, 1.0), box);
+    lam[0] = float(math::cutmix_kept_fraction(box, H, W));
+  });
+}
 
 void sample_dirichlet_columns(uint64_t seed, int64_t r, int64_t m, int64_t n, double lo, double hi, float* lambda) {
   map(r * n, [=] __device__(int64_t q) {

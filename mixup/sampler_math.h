@@ -1,0 +1,85 @@
+#pragma once
+// The samplers of the mixup family, written once for the host (mm::Rng) and the GPU (a cuRAND
+// state): G is any generator with uniform() in [0, 1), normal() ~ N(0, 1) and below(n) in [0, n).
+//
+// Gamma(alpha, 1):
+// Marsaglia & Tsang (2000): d = alpha - 1/3, v = (1 + c x)^3 with x ~ N(0, 1); the squeeze test
+// accepts most draws without a logarithm; alpha < 1 through Gamma(alpha + 1) U^(1/alpha).
+#include <cmath>
+
+#include "engine/hd.h"
+
+namespace mm::math {
+
+template <class G>
+MM_HD double sample_gamma(G& g, double alpha) {
+  double boost = 1.0;
+  if (alpha < 1.0) {
+    boost = pow(1.0 - g.uniform(), 1.0 / alpha);
+    alpha += 1.0;
+  }
+  const double d = alpha - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+  while (true) {
+    const double x = g.normal(), t = 1.0 + c * x;
+    if (t <= 0) continue;
+    const double v = t * t * t, u = 1.0 - g.uniform(), x2 = x * x;
+    if (u < 1.0 - 0.0331 * x2 * x2) return d * v * boost;
+    if (log(u) < 0.5 * x2 + d - d * v + d * log(v)) return d * v * boost;
+  }
+}
+
+// One Dirichlet(alpha 1_m) column with alpha ~ U[lo, hi] (SPEC §3): m Gamma draws, normalised.
+// Writes col[i * stride], i < m.
+template <class G, class T>
+MM_HD void sample_dirichlet_column(G& g, int m, double lo, double hi, T* col, long long stride) {
+  const double alpha = lo + (hi - lo) * g.uniform();
+  double total = 0;
+  for (int i = 0; i < m; ++i) {
+    const double x = sample_gamma(g, alpha);
+    col[i * stride] = T(x);
+    total += x;
+  }
+  for (int i = 0; i < m; ++i) col[i * stride] = T(double(col[i * stride]) / total);
+}
+
+// Beta(a, b) = X / (X + Y), X ~ Gamma(a), Y ~ Gamma(b).
+template <class G>
+MM_HD double sample_beta(G& g, double a, double b) {
+  const double x = sample_gamma(g, a), y = sample_gamma(g, b);
+  return x / (x + y);
+}
+
+// A uniformly random permutation of 0..m-1 (Fisher-Yates) into p[0..m).
+template <class G, class I>
+MM_HD void sample_permutation(G& g, long long m, I* p) {
+  for (long long i = 0; i < m; ++i) p[i] = I(i);
+  for (long long i = m - 1; i > 0; --i) {
+    const long long j = static_cast<long long>(g.below(static_cast<unsigned long long>(i + 1)));
+    const I t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+}
+
+MM_HD long long clamp_to(long long v, long long hi) { return v < 0 ? 0 : v > hi ? hi : v; }
+
+// The CutMix box (Yun et al.) for mixing weight lam: side ratio sqrt(1 - lam), centre uniform over
+// the H x W image, clipped to it. box = (y0, x0, y1, x1), half-open.
+template <class G, class I>
+MM_HD void sample_cutmix_box(G& g, long long H, long long W, double lam, I* box) {
+  const double ratio = sqrt(1.0 - lam);
+  const long long cut_h = static_cast<long long>(H * ratio), cut_w = static_cast<long long>(W * ratio);
+  const long long cy = static_cast<long long>(g.below(H)), cx = static_cast<long long>(g.below(W));
+  box[0] = I(clamp_to(cy - cut_h / 2, H));
+  box[1] = I(clamp_to(cx - cut_w / 2, W));
+  box[2] = I(clamp_to(cy + cut_h / 2, H));
+  box[3] = I(clamp_to(cx + cut_w / 2, W));
+}
+
+// The effective CutMix weight, the fraction of x_i that stays: 1 - box area / (H W).
+template <class I>
+MM_HD double cutmix_kept_fraction(const I* box, long long H, long long W) {
+  return 1.0 - double((box[2] - box[0]) * (box[3] - box[1])) / double(H * W);
+}
+
+}  // namespace mm::math
