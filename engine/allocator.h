@@ -12,7 +12,8 @@ namespace mm {
 
 void* allocate(size_t bytes, Device device);
 void deallocate(void* ptr, size_t bytes, Device device);
-// Page-locked host memory, or nullptr where there is none (no CUDA backend or no GPU).
+// Page-locked host memory, or nullptr where there is none (no CUDA backend, no GPU, or the
+// system's page-locked memory is used up); Storage then falls back to ordinary host memory.
 void* allocate_pinned(size_t bytes);
 void deallocate_pinned(void* ptr, size_t bytes);
 // Copies bytes between any two devices. Copies to the GPU are queued on the stream (the source may

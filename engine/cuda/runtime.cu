@@ -128,7 +128,10 @@ void* pinned_allocate(size_t bytes) {
   const size_t block = block_size(bytes);
   if (void* p = pinned_cache().get(block)) return p;
   void* p = nullptr;
-  MM_CUDA_CHECK(cudaHostAlloc(&p, block, cudaHostAllocDefault));
+  if (cudaHostAlloc(&p, block, cudaHostAllocDefault) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;  // page-locked memory is limited: the caller falls back to pageable memory
+  }
   return p;
 }
 

@@ -15,7 +15,7 @@ void* device_allocate(size_t bytes);
 void device_free(void* ptr, size_t bytes);
 // Page-locked host blocks, cached too. A freed block may still be the source of a copy queued on
 // the stream, so it is handed out again only after the stream has passed the point of the free.
-void* pinned_allocate(size_t bytes);
+void* pinned_allocate(size_t bytes);  // nullptr when the system has no page-locked memory left
 void pinned_free(void* ptr, size_t bytes);
 // Copies on the engine's stream. Host-to-device copies from pinned memory return at once; from
 // pageable memory the driver stages the source first and may wait for the stream. Either way the
