@@ -22,21 +22,9 @@ Tensor mean_row_loss(const Tensor& logits, const char* op, RowLoss row_loss_floa
   dispatch_floating(logits.dtype(), op, [&](auto t) { y.data<decltype(t)>()[0] = decltype(t)(loss); });
   MM_CHECK(std::isfinite(loss), "{}: the loss is {} (non-finite logits?)", op, loss);
   if (record_grad) {
-    record(op, y, [logits, y, N, C, row_loss_float]() mutable {
+    record(op, y, [logits, y, N, C, row_loss_float]() {
       const double dy = y.grad().item() / N;
-      dispatch_floating(logits.dtype(), "cross_entropy backward", [&](auto t) {
-        using T = decltype(t);
-        T* dz = logits.grad_ref().data<T>();
-#pragma omp parallel
-        {
-          std::vector<double> g(C);
-#pragma omp for schedule(static)
-          for (int64_t i = 0; i < N; ++i) {
-            row_loss_float(i, g.data());
-            for (int64_t c = 0; c < C; ++c) dz[i * C + c] += T(dy * g[c]);
-          }
-        }
-      });
+      accumulate_row_gradients(logits, N, C, row_loss_float, [dy](int64_t) { return dy; });
     });
   }
   return y;

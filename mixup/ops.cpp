@@ -266,20 +266,7 @@ Tensor dense_soft_cross_entropy(const Tensor& logits, const Tensor& targets, con
   if (needs_grad({&logits})) {
     record("dense_soft_cross_entropy", y, [logits, y, coef, row_loss, r, n, c]() {
       const double dy = y.grad().item();
-      dispatch_floating(logits.dtype(), "dense_soft_cross_entropy backward", [&](auto t) {
-        using T = decltype(t);
-        T* dz = logits.grad_ref().data<T>();
-#pragma omp parallel
-        {
-          std::vector<double> g(c);
-#pragma omp for schedule(static)
-          for (int64_t q = 0; q < r * n; ++q) {
-            if (coef[q] == 0) continue;
-            row_loss(q, g.data());
-            for (int64_t e = 0; e < c; ++e) dz[q * c + e] += T(dy * coef[q] * g[e]);
-          }
-        }
-      });
+      accumulate_row_gradients(logits, r * n, c, row_loss, [&](int64_t q) { return dy * coef[q]; });
     });
   }
   return y;
