@@ -7,6 +7,11 @@
 // d loss/d loss = 1 and runs the entries in reverse order, then clears the tape, which frees the
 // activations the closures saved. Gradients of non-leaf tensors are freed once consumed; leaves
 // (parameters, inputs marked with set_requires_grad) keep theirs until zero_grad().
+//
+// The tape runs once, and all of it: a second graph recorded before backward() of the first is
+// released with it. Its results (and every recorded result of the first graph) are then marked
+// released, and an op that would build a new graph on one of them throws instead of silently
+// dropping the gradient that should have flowed through it. Compute such a result again.
 #include <functional>
 #include <string>
 #include <vector>
@@ -30,6 +35,7 @@ class NoGrad {
 bool grad_enabled();
 
 // True when grad mode is on and any of the inputs requires grad: the op must record.
+// Throws when grad mode is on and an input is a recorded result whose graph was released.
 bool needs_grad(std::initializer_list<const Tensor*> inputs);
 
 // Marks `output` as a non-leaf that requires grad and records `backward` for it.
@@ -37,6 +43,7 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs);
 void record(const char* op, Tensor& output, std::function<void()> backward);
 
 // Runs the tape backwards from `loss` (any shape; seeded with ones) and clears it.
+// Requires: loss was recorded since the last backward() or clear_tape().
 void backward(const Tensor& loss);
 
 // Drops every recorded entry without running it (e.g. after an evaluation that recorded).

@@ -113,6 +113,9 @@ struct TensorImpl {
   DType dtype = DType::F32;
   bool requires_grad = false;
   bool is_leaf = true;  // false for results of recorded ops
+  // A recorded result whose tape entry is gone (backward() or clear_tape() ran): no gradient can
+  // flow through it any more, so using it in a new graph is an error (engine/autograd.h).
+  bool graph_released = false;
   std::unique_ptr<Tensor> grad;
 };
 
