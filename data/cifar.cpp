@@ -1,5 +1,6 @@
 // CIFAR-10/100 binary files (SPEC §2).
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "data/dataset.h"
@@ -55,18 +56,35 @@ Dataset read_cifar(const std::vector<std::string>& files, int64_t label_offset, 
   return d;
 }
 
+// The log name of a split pair; a copy smaller than the official files (a test's, a subset) says so.
+std::string describe(const std::string& what, const DataSplits& s) {
+  if (s.train.size() == 50000 && s.test.size() == 10000) return what;
+  return fmt::format("{} ({} training and {} test images; the official files hold 50000 and 10000)", what,
+                     s.train.size(), s.test.size());
+}
+
 }  // namespace
 
 DataSplits load_cifar10(const std::string& dir) {
-  std::vector<std::string> train;
-  for (int i = 1; i <= 5; ++i) train.push_back(dir + "/data_batch_" + std::to_string(i) + ".bin");
-  return {read_cifar(train, 0, 1, 10), read_cifar({dir + "/test_batch.bin"}, 0, 1, 10),
-          "CIFAR-10 from " + dir};
+  std::vector<std::string> files;
+  for (int i = 1; i <= 5; ++i) files.push_back(dir + "/data_batch_" + std::to_string(i) + ".bin");
+  DataSplits s{read_cifar(files, 0, 1, 10), read_cifar({dir + "/test_batch.bin"}, 0, 1, 10), ""};
+  // The six files hold 10 000 records each. Smaller copies are accepted when all six agree, so a
+  // file cut short exactly at a record boundary is still caught.
+  files.push_back(dir + "/test_batch.bin");
+  for (const std::string& f : files)
+    MM_CHECK(std::filesystem::file_size(f) == std::filesystem::file_size(files[0]),
+             "CIFAR-10 files differ in size ('{}' has {} bytes, '{}' has {}): the six files hold the same "
+             "number of records, so one of them is truncated",
+             files[0], std::filesystem::file_size(files[0]), f, std::filesystem::file_size(f));
+  s.name = describe("CIFAR-10 from " + dir, s);
+  return s;
 }
 
 DataSplits load_cifar100(const std::string& dir) {
-  return {read_cifar({dir + "/train.bin"}, 1, 2, 100), read_cifar({dir + "/test.bin"}, 1, 2, 100),
-          "CIFAR-100 from " + dir};
+  DataSplits s{read_cifar({dir + "/train.bin"}, 1, 2, 100), read_cifar({dir + "/test.bin"}, 1, 2, 100), ""};
+  s.name = describe("CIFAR-100 from " + dir, s);
+  return s;
 }
 
 Dataset Dataset::subset(int64_t n) const {

@@ -1,6 +1,6 @@
 """Converts an image folder root/{train,test}/<class>/*.jpg of 32x32 images to the CIFAR-10 binary
 format (data_batch_1..5.bin, test_batch.bin), taking `--per-class` train and `--test-per-class` test
-images of each class. Used to carry a small real-data subset to a GPU machine.
+images of each class (per-class = 5 x test-per-class: six files of equal size). Used to carry a small real-data subset to a GPU machine.
 
   python3 scripts/folder_to_cifar_bin.py ../shared/data/cifar10-jpeg OUT_DIR --per-class 500 --test-per-class 100
 """
@@ -30,6 +30,9 @@ def main():
     ap.add_argument("--per-class", type=int, default=500)
     ap.add_argument("--test-per-class", type=int, default=100)
     a = ap.parse_args()
+    # the six CIFAR-10 files hold the same number of records (data/cifar.cpp checks it)
+    if a.per_class != 5 * a.test_per_class:
+        ap.error("--per-class must be 5 x --test-per-class: the six CIFAR-10 files are of equal size")
     os.makedirs(a.out, exist_ok=True)
     train = records(a.root, "train", a.per_class)
     np.random.default_rng(0).shuffle(train)

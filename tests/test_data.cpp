@@ -57,6 +57,8 @@ TEST(Cifar, Cifar10RecordsBecomeNhwcImages) {
   // example 4 = file 2, record 1: label (2 + 1) % 10, seed 21; pixel (y=5, x=7), channel 2
   EXPECT_EQ(s.train.labels.data<int64_t>()[4], 3);
   EXPECT_EQ(s.train.images.data<uint8_t>()[((4 * 32 + 5) * 32 + 7) * 3 + 2], (2 * 50 + 5 + 7 + 21) % 256);
+  EXPECT_NE(s.name.find("15 training and 3 test images; the official files hold 50000 and 10000"), std::string::npos)
+      << s.name;
 }
 
 TEST(Cifar, CorruptFilesFailWithTheirName) {
@@ -65,6 +67,13 @@ TEST(Cifar, CorruptFilesFailWithTheirName) {
   try {
     load_cifar10(dir);
     FAIL() << "a truncated file loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("data_batch_3.bin"), std::string::npos) << e.what();
+  }
+  fs::resize_file(dir + "/data_batch_3.bin", 3073);  // cut at a record boundary: one file holds fewer
+  try {
+    load_cifar10(dir);
+    FAIL() << "a file cut at a record boundary loaded";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("data_batch_3.bin"), std::string::npos) << e.what();
   }
