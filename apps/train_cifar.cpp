@@ -20,6 +20,7 @@
 #include "data/loader.h"
 #include "engine/autograd.h"
 #include "engine/json.h"
+#include "engine/metrics.h"
 #include "engine/optim.h"
 #include "mixup/ema.h"
 #include "mixup/method.h"
@@ -98,10 +99,10 @@ MethodConfig method_config(const Flags& f) {
 }
 
 struct Evaluation {
-  double loss = 0, top1 = 0;
+  double loss = 0, top1 = 0, top5 = 0;
 };
 
-// Test loss and top-1 accuracy (%), evaluation-mode BN, no gradients.
+// Test loss and top-1 and top-5 accuracy (%), evaluation-mode BN, no gradients.
 Evaluation evaluate(Network& net, const Dataset& test, int batch_size) {
   NoGrad no_grad;
   net.train(false);
@@ -112,19 +113,16 @@ Evaluation evaluate(Network& net, const Dataset& test, int batch_size) {
   BatchLoader loader(test, o);
   Batch b;
   double loss_sum = 0;
-  int64_t correct = 0;
+  int64_t top1 = 0, top5 = 0;
   const Device device = net.parameters().front().device();
   while (loader.next(b)) {
-    Tensor logits = net.forward(b.images.to(device));
-    const int64_t B = logits.dim(0), C = logits.dim(1);
-    loss_sum += cross_entropy(logits, b.labels.to(device)).item() * B;
-    logits = logits.to(cpu());
-    const float* z = logits.data<float>();
-    for (int64_t i = 0; i < B; ++i)
-      correct += std::max_element(z + i * C, z + (i + 1) * C) - (z + i * C) == b.labels.data<int64_t>()[i];
+    const Tensor logits = net.forward(b.images.to(device)).to(cpu());
+    loss_sum += cross_entropy(logits, b.labels).item() * logits.dim(0);
+    top1 += count_top_k(logits, b.labels, 1);
+    top5 += count_top_k(logits, b.labels, 5);
   }
   net.train(true);
-  return {loss_sum / test.size(), 100.0 * correct / test.size()};
+  return {loss_sum / test.size(), 100.0 * top1 / test.size(), 100.0 * top5 / test.size()};
 }
 
 std::string config_json(const Flags& flags, const std::vector<std::string>& names) {
@@ -258,13 +256,13 @@ int run(int argc, char** argv) {
     const bool improved = ev.top1 > info.best_top1;
     info.best_top1 = std::max(info.best_top1, ev.top1);
     info.epoch = epoch + 1;
-    std::printf("%sepoch %d/%d: train loss %.4f, test loss %.4f, top-1 %.2f%% (best %.2f%%), %.1f img/s, %.0fs\n",
-                tty ? "\n" : "", epoch + 1, epochs, train_loss, ev.loss, ev.top1, info.best_top1,
+    std::printf("%sepoch %d/%d: train loss %.4f, test loss %.4f, top-1 %.2f%% (best %.2f%%), top-5 %.2f%%, %.1f img/s, %.0fs\n",
+                tty ? "\n" : "", epoch + 1, epochs, train_loss, ev.loss, ev.top1, info.best_top1, ev.top5,
                 seen / train_seconds, seconds_since(start));
     std::ofstream(out + "/metrics.jsonl", std::ios::app) << fmt::format(
-        "{{\"epoch\":{},\"lr\":{:.6g},\"train_loss\":{:.9g},\"test_loss\":{:.9g},\"top1\":{:.4f},\"best_top1\":{:.4f},"
-        "\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
-        epoch + 1, lr, train_loss, ev.loss, ev.top1, info.best_top1, seen / train_seconds, seconds_since(start));
+        "{{\"epoch\":{},\"lr\":{:.6g},\"train_loss\":{:.9g},\"test_loss\":{:.9g},\"top1\":{:.4f},\"top5\":{:.4f},"
+        "\"best_top1\":{:.4f},\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
+        epoch + 1, lr, train_loss, ev.loss, ev.top1, ev.top5, info.best_top1, seen / train_seconds, seconds_since(start));
     save_checkpoint(out + "/last.safetensors", *net, sgd, teacher.get(), info);
     if (improved) save_checkpoint(out + "/best.safetensors", *net, sgd, teacher.get(), info);
   }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/autograd.h"
+#include "engine/metrics.h"
 #include "engine/ops.h"
 #include "layers/module.h"
 
@@ -60,9 +61,44 @@ TEST(Autograd, GradientWithRespectToInputAccumulatesOverCalls) {
   EXPECT_FALSE(x.grad().defined());
 }
 
+// The tape runs once: a graph recorded before another graph's backward() is released with it, and
+// building on it (or calling backward on it) throws instead of giving a gradient that misses a path.
+TEST(Autograd, GraphsReleasedByBackwardCannotBeReused) {
+  Tensor x = Tensor::from_vector<float>({1, -2, 3}, {3}).set_requires_grad(true);
+  Tensor first = sum(scale(x, 2.0));
+  Tensor hidden = relu(x);
+  Tensor second = sum(hidden);
+  backward(first);
+  EXPECT_EQ(x.grad().to_doubles(), (std::vector<double>{2, 2, 2}));
+  EXPECT_THROW(backward(second), Error);
+  EXPECT_THROW(sum(hidden), Error);
+  EXPECT_EQ(tape_size(), 0u);
+  {
+    NoGrad no_grad;  // reading released values without recording is fine
+    EXPECT_EQ(sum(hidden).item(), 4.0);
+  }
+  backward(sum(relu(x)));  // computed again: a fresh graph
+  EXPECT_EQ(x.grad().to_doubles(), (std::vector<double>{3, 2, 3}));
+  Tensor dropped = relu(x);
+  clear_tape();
+  EXPECT_THROW(backward(sum(dropped)), Error);
+}
+
 TEST(Autograd, BackwardWithoutRecordedOpsIsAnError) {
   Tensor x = Tensor::full({2}, 1.0);
   EXPECT_THROW(backward(sum(x)), Error);
+}
+
+TEST(Metrics, TopKCountsLabelsAmongTheHighestLogits) {
+  // row 0: label 2 ranks first; row 1: label 0 ranks third; row 2: a tie goes to the smaller index
+  Tensor z = Tensor::from_vector<float>({0.1f, 0.2f, 0.9f, 0.0f, /**/ 0.5f, 0.7f, -1.0f, 0.6f, /**/ 0.3f, 0.3f, 0.3f, 0.3f},
+                                        {3, 4});
+  Tensor y = Tensor::from_vector<int64_t>({2, 0, 1}, {3});
+  EXPECT_EQ(count_top_k(z, y, 1), 1);
+  EXPECT_EQ(count_top_k(z, y, 2), 2);
+  EXPECT_EQ(count_top_k(z, y, 3), 3);
+  EXPECT_EQ(count_top_k(z, y, 5), 3);
+  EXPECT_THROW(count_top_k(z, Tensor::from_vector<int64_t>({2, 0, 4}, {3}), 1), Error);
 }
 
 TEST(Ops, ShapeErrorsAreClear) {

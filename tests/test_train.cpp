@@ -79,9 +79,9 @@ TEST(TrainCifar, ResumedRunEqualsUninterruptedRun) {
   auto m_full = metrics(full), m_part = metrics(part);
   ASSERT_EQ(m_full.size(), 2u);
   ASSERT_EQ(m_part.size(), 2u);
-  for (const char* key : {"train_loss", "test_loss", "top1", "lr"})
+  for (const char* key : {"train_loss", "test_loss", "top1", "top5", "lr"})
     EXPECT_EQ(m_full[1].at(key).number, m_part[1].at(key).number) << key;
-  for (const char* key : {"epoch", "lr", "train_loss", "test_loss", "top1", "best_top1", "img_per_s", "seconds"})
+  for (const char* key : {"epoch", "lr", "train_loss", "test_loss", "top1", "top5", "best_top1", "img_per_s", "seconds"})
     EXPECT_TRUE(m_full[0].has(key)) << key;
   EXPECT_TRUE(fs::exists(full + "/best.safetensors"));
   const TensorFile last = load_safetensors(full + "/last.safetensors");
@@ -169,6 +169,8 @@ TEST(TrainCifarSlow, LearnsRealCifar10WellAboveChance) {
   auto m = metrics(out);
   ASSERT_EQ(m.size(), 1u);
   EXPECT_GT(m[0].at("top1").number, 25.0) << r.out;  // chance is 10 %
+  EXPECT_GT(m[0].at("top5").number, 65.0) << r.out;  // chance is 50 %
+  EXPECT_GE(m[0].at("top5").number, m[0].at("top1").number) << r.out;
 }
 
 }  // namespace
