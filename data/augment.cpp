@@ -1,5 +1,7 @@
 #include "data/augment.h"
 
+#include "engine/ops.h"
+
 namespace mm {
 
 CropFlip draw_crop_flip(Rng& rng) {
@@ -20,6 +22,25 @@ void augment_normalise(const uint8_t* src, int H, int W, CropFlip t, float* dst)
         dst[(y * W + x) * 3 + c] = (v - kMean[c]) / kStd[c];
       }
     }
+}
+
+Tensor pixels_of(const Tensor& images, int64_t begin, int64_t end) {
+  MM_CHECK(images.dtype() == DType::U8 && images.ndim() == 4 && images.dim(3) == 3,
+           "pixels_of: images must be U8 [N, H, W, 3], got {} {}", dtype_name(images.dtype()), shape_str(images.shape()));
+  const Tensor rows = images.slice_rows(begin, end);
+  Tensor x = Tensor::empty(rows.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = rows.data<uint8_t>()[i] / 255.0f;
+  return x;
+}
+
+Tensor normalise_pixels(const Tensor& x) {
+  MM_CHECK(x.ndim() == 4 && x.dim(3) == 3, "normalise_pixels: x must be [N, H, W, 3], got {}", shape_str(x.shape()));
+  Tensor inv_std = Tensor::empty(x.shape()), shift = Tensor::empty(x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    inv_std.data<float>()[i] = 1.0f / kStd[i % 3];
+    shift.data<float>()[i] = -kMean[i % 3] / kStd[i % 3];
+  }
+  return add(mul(x, inv_std.to(x.device())), shift.to(x.device()));
 }
 
 }  // namespace mm

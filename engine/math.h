@@ -15,6 +15,15 @@ using std::log;
 template <class T> MM_HD T relu(T x) { return x > T(0) ? x : T(0); }
 template <class T> MM_HD T relu_backward(T y, T dy) { return y > T(0) ? dy : T(0); }
 
+// One step of a sign-gradient attack in [0, 1] pixel space (FGSM, PGD): move x by `step` along the
+// sign of the loss gradient g, project onto the L-infinity ball of `radius` around the clean x0,
+// then onto the valid pixels [0, 1]. A zero gradient leaves x where it is.
+template <class T> MM_HD T projected_sign_step(T x, T x0, T g, T step, T radius) {
+  const T moved = x + (g > T(0) ? step : g < T(0) ? -step : T(0));
+  const T in_ball = moved < x0 - radius ? x0 - radius : moved > x0 + radius ? x0 + radius : moved;
+  return in_ball < T(0) ? T(0) : in_ball > T(1) ? T(1) : in_ball;
+}
+
 // Batch norm on one element: xhat = (x - mean) * invstd, y = gamma * xhat + beta.
 template <class T> MM_HD T bn_apply(T x, T mean, T invstd, T gamma, T beta) {
   return (x - mean) * invstd * gamma + beta;

@@ -21,6 +21,9 @@ Tensor reshape(const Tensor& x, const Shape& shape);
 // x: any -> [] (scalar).             d/dx = dy everywhere (mean: dy / numel)
 Tensor sum(const Tensor& x);
 Tensor mean(const Tensor& x);
+// Not differentiable (an attack's update, models/attacks.h). x, x0, g: same shape, values in pixel
+// space -> clip(clip(x + step sign(g), x0 - radius, x0 + radius), 0, 1) (math::projected_sign_step).
+Tensor projected_sign_step(const Tensor& x, const Tensor& x0, const Tensor& g, double step, double radius);
 
 // ---- linear (engine/ops_linear.cpp) ----------------------------------------------------------------
 // x: [N, in], w: [out, in], b: [out] or undefined -> y: [N, out],  y = x w^T + b

@@ -129,6 +129,25 @@ Tensor relu(const Tensor& x) {
   return y;
 }
 
+Tensor projected_sign_step(const Tensor& x, const Tensor& x0, const Tensor& g, double step, double radius) {
+  check_same_shape(x, x0, "projected_sign_step");
+  check_same_shape(x, g, "projected_sign_step");
+  const Device device = common_device({&x, &x0, &g}, "projected_sign_step");
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::projected_sign_step(x.data<float>(), x0.data<float>(), g.data<float>(), float(step),
+                                           float(radius), y.data<float>(), y.numel()));
+    return y;
+  }
+  dispatch_floating(x.dtype(), "projected_sign_step", [&](auto t) {
+    using T = decltype(t);
+    const T *px = x.data<T>(), *p0 = x0.data<T>(), *pg = g.data<T>();
+    map_into(y.data<T>(), y.numel(), false,
+             [=](int64_t i) { return math::projected_sign_step(px[i], p0[i], pg[i], T(step), T(radius)); });
+  });
+  return y;
+}
+
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Tensor y = x.view(shape);
   if (needs_grad({&x})) record("reshape", y, [x, y]() { accumulate(x.grad_ref(), y.grad().view(x.shape()), 1.0); });

@@ -24,9 +24,8 @@ void save_checkpoint(const std::string& path, const Network& net, const Sgd& sgd
                     {"config", info.config_json}});
 }
 
-CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, Network* teacher,
-                               const std::string& model, int width, int num_classes) {
-  const TensorFile file = load_safetensors(path);
+namespace {
+CheckpointInfo read_info(const TensorFile& file, const std::string& path) {
   auto meta = [&](const char* key) {
     auto it = file.metadata.find(key);
     MM_CHECK(it != file.metadata.end(), "{}: not a train_cifar checkpoint (no '{}' in its metadata)", path, key);
@@ -34,8 +33,15 @@ CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, 
   };
   MM_CHECK(meta("format") == kCheckpointFormat, "{}: checkpoint format '{}', expected '{}'", path, meta("format"),
            kCheckpointFormat);
-  CheckpointInfo info{meta("model"), std::stoi(meta("width")), std::stoi(meta("num_classes")), std::stoi(meta("epoch")),
-                      std::stod(meta("best_top1")), std::stoull(meta("seed")), meta("config")};
+  return {meta("model"), std::stoi(meta("width")), std::stoi(meta("num_classes")), std::stoi(meta("epoch")),
+          std::stod(meta("best_top1")), std::stoull(meta("seed")), meta("config")};
+}
+}  // namespace
+
+CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, Network* teacher,
+                               const std::string& model, int width, int num_classes) {
+  const TensorFile file = load_safetensors(path);
+  const CheckpointInfo info = read_info(file, path);
   MM_CHECK(info.model == model && info.width == width && info.num_classes == num_classes,
            "{}: checkpoint of {} width {} with {} classes, but this run is {} width {} with {} classes", path,
            info.model, info.width, info.num_classes, model, width, num_classes);
@@ -59,6 +65,16 @@ CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, 
     if (buffers[k].defined()) check_shape(buffers[k], params[k].tensor.shape(), key.c_str());
   }
   return info;
+}
+
+std::unique_ptr<Network> load_checkpoint_network(const std::string& path, bool teacher, CheckpointInfo* info) {
+  const CheckpointInfo meta = read_info(load_safetensors(path), path);
+  auto student = make_network(meta.model, meta.width, meta.num_classes, 0);
+  std::unique_ptr<Network> ema = teacher ? make_network(meta.model, meta.width, meta.num_classes, 0) : nullptr;
+  Sgd unused(student->parameters(), SgdOptions{});
+  load_checkpoint(path, *student, unused, ema.get(), meta.model, meta.width, meta.num_classes);
+  if (info) *info = meta;
+  return teacher ? std::move(ema) : std::move(student);
 }
 
 }  // namespace mm

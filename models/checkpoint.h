@@ -5,6 +5,7 @@
 // "teacher.<name>", and metadata: format, model, width, num_classes, epoch (completed epochs),
 // best_top1, seed and the full config as JSON. Written atomically.
 #include <map>
+#include <memory>
 #include <string>
 
 #include "engine/optim.h"
@@ -30,5 +31,10 @@ void save_checkpoint(const std::string& path, const Network& net, const Sgd& sgd
 // checkpoint or was written for another model, width or number of classes.
 CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, Network* teacher,
                                const std::string& model, int width, int num_classes);
+
+// The network a checkpoint holds, built to the model, width and classes of its metadata: the
+// student, or with `teacher` its EMA teacher (an error when the run did not distil). For evaluation;
+// info (may be null) receives the metadata.
+std::unique_ptr<Network> load_checkpoint_network(const std::string& path, bool teacher, CheckpointInfo* info);
 
 }  // namespace mm

@@ -27,11 +27,14 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-Outcome train(const std::string& args) {
+// Runs an app as a user would; its exit status and what it printed.
+Outcome run_app(const std::string& app, const std::string& args) {
   const std::string log = ::testing::TempDir() + "mm_train_log";
-  const int status = std::system((std::string(MM_TRAIN_CIFAR) + " " + args + " > " + log + ".out 2> " + log + ".err").c_str());
+  const int status = std::system((app + " " + args + " > " + log + ".out 2> " + log + ".err").c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_file(log + ".out"), read_file(log + ".err")};
 }
+Outcome train(const std::string& args) { return run_app(MM_TRAIN_CIFAR, args); }
+Outcome evaluate(const std::string& args) { return run_app(MM_EVALUATE, args); }
 
 std::vector<json::Value> metrics(const std::string& dir) {
   std::vector<json::Value> out;
@@ -126,6 +129,37 @@ TEST(TrainCifar, MismatchedCheckpointAndNanLossStopCleanly) {
   Outcome r = train("--data " + data + kTiny + " --epochs 2 --lr 1e30 --out " + out + " --resume " + out + "/last.safetensors");
   expect_clean_failure(r, "loss");
   EXPECT_EQ(load_safetensors(out + "/last.safetensors").metadata.at("epoch"), "1");
+}
+
+// evaluate reads a checkpoint and the data it was trained on, and reports every measure of SPEC §4.
+TEST(Evaluate, ReportsAccuracyRobustnessOodAndEmbeddings) {
+  const std::string data = tiny_cifar(20), out = fresh_dir("eval");
+  ASSERT_EQ(train("--data " + data + kTiny + " --epochs 1 --distill --method multimix --n 32 --out " + out).status, 0);
+  const std::string ckpt = " --checkpoint " + out + "/last.safetensors";
+  Outcome r = evaluate(ckpt + " --pgd-steps 2 --batch-size 7 --ood-dataset cifar10 --ood-data " + data + " --out " + out +
+                       "/eval.json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json::Value v = json::parse(read_file(out + "/eval.json"));
+  for (const char* key : {"top1", "top5", "fgsm_error", "pgd_error", "ood_detection_accuracy", "ood_auroc", "ood_aupr_in",
+                          "ood_aupr_out"}) {
+    EXPECT_GE(v.at(key).number, 0) << key;
+    EXPECT_LE(v.at(key).number, 100) << key;
+  }
+  EXPECT_GE(v.at("top5").number, v.at("top1").number);
+  EXPECT_EQ(v.at("ood_auroc").number, 50);  // the OOD split is the test split itself: no better than chance
+  EXPECT_GE(v.at("alignment").number, 0);
+  EXPECT_LE(v.at("alignment").number, 4);  // squared distances of unit vectors
+  EXPECT_LE(v.at("uniformity").number, 0);
+  // the teacher is there too; the test accuracy is the one train_cifar logged for the student
+  ASSERT_EQ(evaluate(ckpt + " --teacher --attacks none --out " + out + "/teacher.json").status, 0);
+  EXPECT_FALSE(json::parse(read_file(out + "/teacher.json")).has("fgsm_error"));
+  EXPECT_NEAR(v.at("top1").number, metrics(out)[0].at("top1").number, 1e-3);
+  expect_clean_failure(evaluate(ckpt + " --attacks cw"), "cw");
+  expect_clean_failure(evaluate(" --checkpoint " + data + "/test_batch.bin"), "test_batch.bin");
+  expect_clean_failure(evaluate(ckpt + " --ood-data /nonexistent"), "/nonexistent");
+  expect_clean_failure(evaluate(""), "--checkpoint");
+  ASSERT_EQ(train("--data " + data + kTiny + " --epochs 1 --out " + out + "_plain").status, 0);
+  expect_clean_failure(evaluate(" --teacher --checkpoint " + out + "_plain/last.safetensors"), "teacher");
 }
 
 // Every method trains with finite loss that goes down over three short epochs.

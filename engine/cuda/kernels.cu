@@ -57,6 +57,10 @@ void mul_accumulate(const float* a, const float* b, float* y, int64_t n) {
   map(n, [=] __device__(int64_t i) { y[i] += a[i] * b[i]; });
 }
 void relu(const float* x, float* y, int64_t n) { map(n, [=] __device__(int64_t i) { y[i] = math::relu(x[i]); }); }
+void projected_sign_step(const float* x, const float* x0, const float* g, float step, float radius, float* y,
+                         int64_t n) {
+  map(n, [=] __device__(int64_t i) { y[i] = math::projected_sign_step(x[i], x0[i], g[i], step, radius); });
+}
 void relu_backward(const float* y, const float* dy, float* dx, int64_t n) {
   map(n, [=] __device__(int64_t i) { dx[i] += math::relu_backward(y[i], dy[i]); });
 }

@@ -13,7 +13,10 @@ void scale(const float* a, float s, float* y, int64_t n);                       
 void axpy(float alpha, const float* x, float* y, int64_t n);                         // y += alpha x
 void mul_accumulate(const float* a, const float* b, float* y, int64_t n);            // y += a * b
 void relu(const float* x, float* y, int64_t n);
-void relu_backward(const float* y, const float* dy, float* dx, int64_t n);          // dx += [y > 0] dy
+void relu_backward(const float* y, const float* dy, float* dx, int64_t n);
+// y = math::projected_sign_step(x, x0, g, step, radius), element-wise
+void projected_sign_step(const float* x, const float* x0, const float* g, float step, float radius, float* y,
+                         int64_t n);          // dx += [y > 0] dy
 void fill_scalar_times(float* y, const float* scalar, float weight, int64_t n);     // y += weight * scalar[0]
 void sum(const float* x, int64_t n, float weight, float* out);                       // out[0] = weight * sum x
 
