@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "data/augment.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
@@ -13,6 +14,7 @@
 #include "mixup/method.h"
 #include "mixup/ops.h"
 #include "mixup/samplers.h"
+#include "models/attacks.h"
 #include "models/network.h"
 #include "tests/fixtures.h"
 #include "tests/sampler_checks.h"
@@ -174,6 +176,38 @@ TEST(CudaParity, SgdAndEma) {
   ema_update(*t_gpu, *s_gpu, 0.9);
   const auto expected = state_dict(*t_cpu);
   for (const auto& [name, t] : state_dict(*t_gpu)) EXPECT_TRUE(close_relative(t.to(cpu()), expected.at(name), 1e-6)) << name;
+}
+
+// FGSM and PGD on the GPU against the same attacks on the CPU (tests/test_evaluation.cpp checks the
+// CPU against PyTorch). A gradient component within rounding of zero may take the other sign, so a
+// few pixels may differ by a step.
+TEST(CudaParity, Attacks) {
+  REQUIRE_GPU();
+  const TensorFile f = load_fixture("attacks_preactresnet18", "1", "make_attack_fixtures.py");
+  auto on = [&](Device device) {
+    auto net = make_network(f.metadata.at("model"), std::stoi(f.metadata.at("width")),
+                            std::stoi(f.metadata.at("num_classes")), 0);
+    load_state_dict(*net, f, "weights.");
+    net->train(false);
+    for (Tensor p : net->parameters()) p.set_requires_grad(false);
+    net->to(device);
+    return net;
+  };
+  auto cpu_net = on(cpu()), gpu_net = on(cuda_device());
+  const PixelClassifier cpu_logits = [&](const Tensor& x) { return cpu_net->forward(normalise_pixels(x)); };
+  const PixelClassifier gpu_logits = [&](const Tensor& x) { return gpu_net->forward(normalise_pixels(x)); };
+  const Tensor x = nchw_to_nhwc(f.at("images")), labels = f.at("labels"), start = nchw_to_nhwc(f.at("start"));
+  auto expect_same = [](const Tensor& gpu_adv, const Tensor& cpu_adv, const char* what) {
+    ASSERT_EQ(gpu_adv.device(), cuda_device());
+    const std::vector<double> g = gpu_adv.to_doubles(), c = cpu_adv.to_doubles();
+    int64_t differ = 0;
+    for (size_t i = 0; i < g.size(); ++i) differ += std::abs(g[i] - c[i]) > 1e-5;
+    EXPECT_LE(differ, int64_t(g.size()) / 1000) << what;
+  };
+  const Tensor gx = x.to(cuda_device()), glabels = labels.to(cuda_device());
+  expect_same(fgsm(gpu_logits, gx, glabels, 8.0 / 255), fgsm(cpu_logits, x, labels, 8.0 / 255), "fgsm");
+  expect_same(pgd(gpu_logits, gx, glabels, 4.0 / 255, 2.0 / 255, 3, start), pgd(cpu_logits, x, labels, 4.0 / 255, 2.0 / 255, 3, start),
+              "pgd");
 }
 
 // The cuRAND Dirichlet sampler: columns on the simplex, moments of Dir(alpha 1_m), reproducible.
