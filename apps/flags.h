@@ -125,6 +125,14 @@ class Flags {
 // (DESIGN.md "Style": never abort, never crash on bad input).
 template <class Run>
 int run_app(const char* name, int argc, char** argv, Run run) {
+#ifdef MM_X86_64_V3
+  // the engine is built for x86-64-v3 (CMakeLists.txt): say so instead of dying on an illegal instruction
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    std::fprintf(stderr, "%s: error: this build needs a CPU with AVX2 and FMA (configure with -DMM_X86_64_V3=OFF)\n",
+                 name);
+    return 1;
+  }
+#endif
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
