@@ -78,7 +78,7 @@ SplitResults run_split(Network& net, const Dataset& data, int batch_size, Device
   SplitResults r;
   r.embeddings = Tensor::empty({N, net.embedding_dim()});
   const bool tty = isatty(fileno(stderr));
-  for (int64_t begin = 0, batch = 0; begin < N; begin += batch_size, ++batch) {
+  for (int64_t begin = 0; begin < N; begin += batch_size) {
     const int64_t end = std::min<int64_t>(begin + batch_size, N);
     const Tensor x = pixels_of(data.images, begin, end).to(device);
     const Tensor labels = data.labels.slice_rows(begin, end).clone();
@@ -102,7 +102,7 @@ SplitResults run_split(Network& net, const Dataset& data, int batch_size, Device
     };
     if (attacks.fgsm) r.fgsm_correct += correct_on(fgsm(logits_of, x, device_labels, kFgsmEps));
     if (attacks.pgd) {
-      const Tensor start = sample_pgd_start(x.shape(), kPgdEps, seed, static_cast<uint64_t>(batch));
+      const Tensor start = sample_pgd_start(x.shape(), kPgdEps, seed, begin);
       r.pgd_correct += correct_on(pgd(logits_of, x, device_labels, kPgdEps, kPgdStep, pgd_steps, start));
     }
     if (tty) std::fprintf(stderr, "\r%s: %ld/%ld images", what, end, N);

@@ -1,5 +1,7 @@
 #include "models/attacks.h"
 
+#include <algorithm>
+
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
@@ -28,10 +30,13 @@ Tensor pgd(const PixelClassifier& logits_of, const Tensor& x, const Tensor& labe
   return adv;
 }
 
-Tensor sample_pgd_start(const Shape& shape, double eps, uint64_t seed, uint64_t stream) {
-  Rng rng = seeded_rng({seed, stream, 0x706764ull});
+Tensor sample_pgd_start(const Shape& shape, double eps, uint64_t seed, int64_t first_index) {
   Tensor start = Tensor::empty(shape);
-  for (int64_t i = 0; i < start.numel(); ++i) start.data<float>()[i] = static_cast<float>(rng.uniform(-eps, eps));
+  const int64_t rows = shape.empty() ? 1 : shape[0], row = start.numel() / std::max<int64_t>(rows, 1);
+  for (int64_t k = 0; k < rows; ++k) {
+    Rng rng = seeded_rng({seed, static_cast<uint64_t>(first_index + k), 0x706764ull});
+    for (int64_t i = k * row; i < (k + 1) * row; ++i) start.data<float>()[i] = static_cast<float>(rng.uniform(-eps, eps));
+  }
   return start;
 }
 

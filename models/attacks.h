@@ -25,7 +25,9 @@ Tensor fgsm(const PixelClassifier& logits_of, const Tensor& x, const Tensor& lab
 Tensor pgd(const PixelClassifier& logits_of, const Tensor& x, const Tensor& labels, double eps, double step, int steps,
            const Tensor& start);
 
-// Uniform noise in [-eps, eps] of the given shape on the host, from generator (seed, stream).
-Tensor sample_pgd_start(const Shape& shape, double eps, uint64_t seed, uint64_t stream);
+// PGD's random start for images first_index, first_index + 1, ... (shape [N, ...]): uniform noise in
+// [-eps, eps] on the host, row k from its own generator (seed, first_index + k), so an image's start
+// does not depend on the batch it is in.
+Tensor sample_pgd_start(const Shape& shape, double eps, uint64_t seed, int64_t first_index);
 
 }  // namespace mm

@@ -110,8 +110,8 @@ TEST(Attacks, FgsmAndPgdMatchPyTorch) {
   EXPECT_EQ(tape_size(), 0u);
 }
 
-TEST(Attacks, PgdStartIsUniformInTheBall) {
-  const Tensor s = sample_pgd_start({10000}, 0.25, 1, 2);
+TEST(Attacks, PgdStartIsUniformInTheBallAndPerImage) {
+  const Tensor s = sample_pgd_start({100, 10, 10}, 0.25, 1, 0);
   const std::vector<double> v = s.to_doubles();
   double mean = 0, var = 0;
   for (double x : v) {
@@ -121,7 +121,9 @@ TEST(Attacks, PgdStartIsUniformInTheBall) {
   for (double x : v) var += (x - mean) * (x - mean) / v.size();
   EXPECT_NEAR(mean, 0, 0.01);
   EXPECT_NEAR(var, 0.25 * 0.25 / 3, 0.002);
-  EXPECT_EQ(sample_pgd_start({50}, 0.25, 1, 2).to_doubles(), std::vector<double>(v.begin(), v.begin() + 50));
+  // images 7 and 8 get the same start in a batch of their own
+  EXPECT_EQ(sample_pgd_start({2, 10, 10}, 0.25, 1, 7).to_doubles(), std::vector<double>(v.begin() + 700, v.begin() + 900));
+  EXPECT_NE(sample_pgd_start({2, 10, 10}, 0.25, 2, 7).to_doubles(), std::vector<double>(v.begin() + 700, v.begin() + 900));
 }
 
 }  // namespace

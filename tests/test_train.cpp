@@ -147,6 +147,10 @@ TEST(Evaluate, ReportsAccuracyRobustnessOodAndEmbeddings) {
   }
   EXPECT_GE(v.at("top5").number, v.at("top1").number);
   EXPECT_EQ(v.at("ood_auroc").number, 50);  // the OOD split is the test split itself: no better than chance
+  // every random draw belongs to an image (PGD's start), so the batch size changes nothing
+  ASSERT_EQ(evaluate(ckpt + " --pgd-steps 2 --batch-size 16 --out " + out + "/eval16.json").status, 0);
+  const json::Value v16 = json::parse(read_file(out + "/eval16.json"));
+  for (const char* key : {"top1", "top5", "fgsm_error", "pgd_error"}) EXPECT_EQ(v16.at(key).number, v.at(key).number) << key;
   EXPECT_GE(v.at("alignment").number, 0);
   EXPECT_LE(v.at("alignment").number, 4);  // squared distances of unit vectors
   EXPECT_LE(v.at("uniformity").number, 0);
