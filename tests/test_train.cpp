@@ -196,7 +196,8 @@ TEST(TrainCifar, ResumeIsExactWithDistillation) {
   EXPECT_TRUE(load_safetensors(full + "/last.safetensors").has("teacher.encoder.conv1.weight"));
 }
 
-// Label slow: real CIFAR-10 images (JPEG copy) when ../shared/data is present.
+// Label slow: real CIFAR-10 images (JPEG copy) when ../shared/data is present: train briefly, then
+// evaluate the checkpoint under attack.
 TEST(TrainCifarSlow, LearnsRealCifar10WellAboveChance) {
   const std::string data = std::string(MM_SOURCE_DIR) + "/../shared/data/cifar10-jpeg";
   if (!fs::is_directory(data + "/train")) GTEST_SKIP() << "no dataset at " << data << " (skipped, not passed)";
@@ -209,6 +210,13 @@ TEST(TrainCifarSlow, LearnsRealCifar10WellAboveChance) {
   EXPECT_GT(m[0].at("top1").number, 25.0) << r.out;  // chance is 10 %
   EXPECT_GT(m[0].at("top5").number, 65.0) << r.out;  // chance is 50 %
   EXPECT_GE(m[0].at("top5").number, m[0].at("top1").number) << r.out;
+  // the attacks raise the error of a model that has learnt something (a wrong sign would lower it)
+  Outcome e = evaluate("--checkpoint " + out + "/last.safetensors --limit-test 500 --pgd-steps 5 --out " + out + "/eval.json");
+  ASSERT_EQ(e.status, 0) << e.err;
+  const json::Value v = json::parse(read_file(out + "/eval.json"));
+  const double clean_error = 100 - v.at("top1").number;
+  EXPECT_GT(v.at("fgsm_error").number, clean_error + 10) << e.out;
+  EXPECT_GT(v.at("pgd_error").number, clean_error + 5) << e.out;
 }
 
 }  // namespace
