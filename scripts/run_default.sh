@@ -9,7 +9,9 @@ scripts/install_deps.sh
 if ! dpkg-query -W -f='${Status}' dataset-fashion-mnist 2>/dev/null | grep -q "install ok installed"; then
   sudo_cmd=()
   [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get install -y -qq dataset-fashion-mnist
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq  # a fresh machine may have no package lists yet
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends dataset-fashion-mnist
 fi
 scripts/build.sh
 build/train_cifar --dataset auto --model preactresnet18 --width 8 --epochs 2 --milestones 1 \
