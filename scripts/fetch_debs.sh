@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .debs
 cd .debs
-apt-get download libopenblas-dev libopenblas-pthread-dev libopenblas0-pthread libgfortran5 libfmt-dev libfmt9 \
+apt-get download libopenblas-openmp-dev libopenblas0-openmp libgfortran5 libfmt-dev libfmt9 \
   libgtest-dev libstb-dev libstb0 zlib1g-dev
 ls -1 *.deb

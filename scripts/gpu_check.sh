@@ -19,14 +19,14 @@ arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -
 note "gpu: $(head -1 "$out/gpu.txt"), sm_$arch"
 
 cmake_args=(-DMM_CUDA=ON "-DMM_CUDA_ARCHS=$arch")
-if [ -d .debs ] && ! dpkg-query -W -f='${Status}' libstb-dev libopenblas-dev libfmt-dev libgtest-dev 2>/dev/null |
+if [ -d .debs ] && ! dpkg-query -W -f='${Status}' libstb-dev libopenblas-openmp-dev libfmt-dev libgtest-dev 2>/dev/null |
                      grep -q "install ok installed.*install ok installed.*install ok installed.*install ok installed"; then
   prefix="$PWD/.deps"
   for f in .debs/*.deb; do dpkg -x "$f" "$prefix"; done
   lib="$prefix/usr/lib/x86_64-linux-gnu"
   cmake_args+=("-DCMAKE_PREFIX_PATH=$prefix/usr" "-DCMAKE_INCLUDE_PATH=$prefix/usr/include;$prefix/usr/include/x86_64-linux-gnu"
-               "-DCMAKE_LIBRARY_PATH=$lib;$lib/openblas-pthread")
-  export LD_LIBRARY_PATH="$lib:$lib/openblas-pthread:${LD_LIBRARY_PATH:-}"
+               "-DCMAKE_LIBRARY_PATH=$lib;$lib/openblas-openmp")
+  export LD_LIBRARY_PATH="$lib:$lib/openblas-openmp:${LD_LIBRARY_PATH:-}"
   note "dependencies: unpacked .debs into $prefix"
 fi
 generator=()

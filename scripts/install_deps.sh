@@ -2,7 +2,7 @@
 # Installs the Debian/Ubuntu packages the build and tests need, skipping what is already there.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
-packages=(cmake ninja-build g++ libopenblas-dev libfmt-dev libstb-dev libgtest-dev zlib1g-dev)
+packages=(cmake ninja-build g++ libopenblas-openmp-dev libfmt-dev libstb-dev libgtest-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
