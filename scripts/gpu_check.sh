@@ -18,21 +18,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '.')
 note "gpu: $(head -1 "$out/gpu.txt"), sm_$arch"
 
-cmake_args=(-DMM_CUDA=ON "-DMM_CUDA_ARCHS=$arch")
-if [ -d .debs ] && ! dpkg-query -W -f='${Status}' libstb-dev libopenblas-openmp-dev libfmt-dev libgtest-dev 2>/dev/null |
-                     grep -q "install ok installed.*install ok installed.*install ok installed.*install ok installed"; then
-  prefix="$PWD/.deps"
-  for f in .debs/*.deb; do dpkg -x "$f" "$prefix"; done
-  lib="$prefix/usr/lib/x86_64-linux-gnu"
-  cmake_args+=("-DCMAKE_PREFIX_PATH=$prefix/usr" "-DCMAKE_INCLUDE_PATH=$prefix/usr/include;$prefix/usr/include/x86_64-linux-gnu"
-               "-DCMAKE_LIBRARY_PATH=$lib;$lib/openblas-openmp")
-  export LD_LIBRARY_PATH="$lib:$lib/openblas-openmp:${LD_LIBRARY_PATH:-}"
-  note "dependencies: unpacked .debs into $prefix"
-fi
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-if ! cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}" > "$out/configure.log" 2>&1 ||
-   ! cmake --build build-gpu -j "$(nproc)" > "$out/build.log" 2>&1; then
+source scripts/gpu_build.sh
+if ! gpu_build "$out"; then
   note "BUILD FAILED (see $out/configure.log, $out/build.log)"; tail -n 30 "$out/configure.log"; tail -n 30 "$out/build.log"; exit 1
 fi
 note "build: ok"
