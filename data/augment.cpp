@@ -35,12 +35,12 @@ Tensor pixels_of(const Tensor& images, int64_t begin, int64_t end) {
 
 Tensor normalise_pixels(const Tensor& x) {
   MM_CHECK(x.ndim() == 4 && x.dim(3) == 3, "normalise_pixels: x must be [N, H, W, 3], got {}", shape_str(x.shape()));
-  Tensor inv_std = Tensor::empty(x.shape()), shift = Tensor::empty(x.shape());
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    inv_std.data<float>()[i] = 1.0f / kStd[i % 3];
-    shift.data<float>()[i] = -kMean[i % 3] / kStd[i % 3];
+  Tensor inv_std = Tensor::empty({3}), shift = Tensor::empty({3});
+  for (int c = 0; c < 3; ++c) {
+    inv_std.data<float>()[c] = 1.0f / kStd[c];
+    shift.data<float>()[c] = -kMean[c] / kStd[c];
   }
-  return add(mul(x, inv_std.to(x.device())), shift.to(x.device()));
+  return channel_affine(x, inv_std.to(x.device()), shift.to(x.device()));
 }
 
 }  // namespace mm

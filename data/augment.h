@@ -27,7 +27,7 @@ void augment_normalise(const uint8_t* src, int H, int W, CropFlip t, float* dst)
 // Pixel space, where robustness is measured (SPEC §4: the normalisation is part of the model).
 // images: U8 [N, H, W, 3], rows [begin, end) -> F32 [end - begin, H, W, 3] in [0, 1], on the host.
 Tensor pixels_of(const Tensor& images, int64_t begin, int64_t end);
-// x: F32 [N, H, W, 3] in [0, 1] on any device -> (x - mean_c) / std_c, differentiable (mul and add).
+// x: F32 [N, H, W, 3] in [0, 1] on any device -> (x - mean_c) / std_c, differentiable (channel_affine).
 Tensor normalise_pixels(const Tensor& x);
 
 }  // namespace mm

@@ -21,6 +21,9 @@ Tensor reshape(const Tensor& x, const Shape& shape);
 // x: any -> [] (scalar).             d/dx = dy everywhere (mean: dy / numel)
 Tensor sum(const Tensor& x);
 Tensor mean(const Tensor& x);
+// x: [..., C], scale and shift: [C] constants (no gradient) -> y = x * scale[c] + shift[c], c the
+// index in the last dimension (math::affine; normalising pixels, data/augment.h).   d/dx = dy * scale[c]
+Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift);
 // Not differentiable (an attack's update, models/attacks.h). x, x0, g: same shape, values in pixel
 // space -> clip(clip(x + step sign(g), x0 - radius, x0 + radius), 0, 1) (math::projected_sign_step).
 Tensor projected_sign_step(const Tensor& x, const Tensor& x0, const Tensor& g, double step, double radius);

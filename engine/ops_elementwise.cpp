@@ -129,6 +129,43 @@ Tensor relu(const Tensor& x) {
   return y;
 }
 
+Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift) {
+  const Device device = common_device({&x, &scale, &shift}, "channel_affine");
+  MM_CHECK(x.ndim() >= 1 && scale.ndim() == 1 && scale.dim(0) == x.dim(x.ndim() - 1) && shift.shape() == scale.shape(),
+           "channel_affine: x [..., C] needs scale and shift [C], got {}, {}, {}", shape_str(x.shape()),
+           shape_str(scale.shape()), shape_str(shift.shape()));
+  MM_CHECK(scale.dtype() == x.dtype() && shift.dtype() == x.dtype(), "channel_affine: scale and shift must be {}",
+           dtype_name(x.dtype()));
+  MM_CHECK(!scale.requires_grad() && !shift.requires_grad(), "channel_affine: scale and shift are constants");
+  const int64_t C = scale.numel();
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
+  if (device.is_cuda()) {
+    MM_CUDA_CALL(cuda::channel_affine(x.data<float>(), scale.data<float>(), shift.data<float>(), y.data<float>(),
+                                      y.numel(), C));
+  } else {
+    dispatch_floating(x.dtype(), "channel_affine", [&](auto t) {
+      using T = decltype(t);
+      const T *px = x.data<T>(), *a = scale.data<T>(), *b = shift.data<T>();
+      map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return math::affine(px[i], a[i % C], b[i % C]); });
+    });
+  }
+  if (needs_grad({&x})) {
+    record("channel_affine", y, [x, y, scale, C]() {
+      if (y.device().is_cuda()) {
+        MM_CUDA_CALL(cuda::channel_affine_backward(y.grad().data<float>(), scale.data<float>(),
+                                                   x.grad_ref().data<float>(), y.numel(), C));
+        return;
+      }
+      dispatch_floating(y.dtype(), "channel_affine backward", [&](auto t) {
+        using T = decltype(t);
+        const T *dy = y.grad().data<T>(), *a = scale.data<T>();
+        map_into(x.grad_ref().data<T>(), y.numel(), true, [=](int64_t i) { return dy[i] * a[i % C]; });
+      });
+    });
+  }
+  return y;
+}
+
 Tensor projected_sign_step(const Tensor& x, const Tensor& x0, const Tensor& g, double step, double radius) {
   check_same_shape(x, x0, "projected_sign_step");
   check_same_shape(x, g, "projected_sign_step");

@@ -74,6 +74,8 @@ TEST(CudaParity, ElementWise) {
   check_parity([](auto& in) { return mul(in[0], in[1]); }, {leaf(random_float({300}, rng)), leaf(random_float({300}, rng))});
   check_parity([](auto& in) { return scale(in[0], -1.5); }, {leaf(random_float({9}, rng))});
   check_parity([](auto& in) { return relu(in[0]); }, {leaf(random_float({1000}, rng))});
+  check_parity([](auto& in) { return channel_affine(in[0], in[1], in[2]); },
+               {leaf(random_float({2, 5, 7, 3}, rng)), random_float({3}, rng), random_float({3}, rng)});
   check_parity([](auto& in) { return reshape(sum(in[0]), {1}); }, {leaf(random_float({4, 33}, rng))});
   check_parity([](auto& in) { return reshape(mean(in[0]), {1}); }, {leaf(random_float({70000}, rng))});
   check_parity([](auto& in) { return projected_sign_step(in[0], in[1], in[2], 0.1, 0.05); },

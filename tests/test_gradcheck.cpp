@@ -31,6 +31,13 @@ TEST(Gradcheck, Relu) {
   check_gradients([](auto& in) { return relu(in[0]); }, {param(random_away_from_zero({4, 5}, rng))});
 }
 
+TEST(Gradcheck, ChannelAffine) {
+  Rng rng(17);
+  // scale and shift are constants: only x is checked
+  const Tensor scale = random_tensor({3}, rng), shift = random_tensor({3}, rng);
+  check_gradients([&](auto& in) { return channel_affine(in[0], scale, shift); }, {param(random_tensor({2, 2, 4, 3}, rng))});
+}
+
 TEST(Gradcheck, ReshapeSumMean) {
   Rng rng(6);
   check_gradients([](auto& in) { return reshape(in[0], {6, 2}); }, {param(random_tensor({3, 4}, rng))});

@@ -57,6 +57,12 @@ void mul_accumulate(const float* a, const float* b, float* y, int64_t n) {
   map(n, [=] __device__(int64_t i) { y[i] += a[i] * b[i]; });
 }
 void relu(const float* x, float* y, int64_t n) { map(n, [=] __device__(int64_t i) { y[i] = math::relu(x[i]); }); }
+void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t n, int64_t C) {
+  map(n, [=] __device__(int64_t i) { y[i] = math::affine(x[i], scale[i % C], shift[i % C]); });
+}
+void channel_affine_backward(const float* dy, const float* scale, float* dx, int64_t n, int64_t C) {
+  map(n, [=] __device__(int64_t i) { dx[i] += dy[i] * scale[i % C]; });
+}
 void projected_sign_step(const float* x, const float* x0, const float* g, float step, float radius, float* y,
                          int64_t n) {
   map(n, [=] __device__(int64_t i) { y[i] = math::projected_sign_step(x[i], x0[i], g[i], step, radius); });
