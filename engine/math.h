@@ -15,8 +15,9 @@ using std::log;
 template <class T> MM_HD T relu(T x) { return x > T(0) ? x : T(0); }
 template <class T> MM_HD T relu_backward(T y, T dy) { return y > T(0) ? dy : T(0); }
 
-// Per-channel affine map of one element: y = x * scale + shift (channel_affine; dy/dx = scale).
+// Per-channel affine map of one element: y = x * scale + shift (channel_affine); dx = dy * scale.
 template <class T> MM_HD T affine(T x, T scale, T shift) { return x * scale + shift; }
+template <class T> MM_HD T affine_backward(T dy, T scale) { return dy * scale; }
 
 // One step of a sign-gradient attack in [0, 1] pixel space (FGSM, PGD): move x by `step` along the
 // sign of the loss gradient g, project onto the L-infinity ball of `radius` around the clean x0,

@@ -159,7 +159,7 @@ Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift)
       dispatch_floating(y.dtype(), "channel_affine backward", [&](auto t) {
         using T = decltype(t);
         const T *dy = y.grad().data<T>(), *a = scale.data<T>();
-        map_into(x.grad_ref().data<T>(), y.numel(), true, [=](int64_t i) { return dy[i] * a[i % C]; });
+        map_into(x.grad_ref().data<T>(), y.numel(), true, [=](int64_t i) { return math::affine_backward(dy[i], a[i % C]); });
       });
     });
   }

@@ -61,7 +61,7 @@ void channel_affine(const float* x, const float* scale, const float* shift, floa
   map(n, [=] __device__(int64_t i) { y[i] = math::affine(x[i], scale[i % C], shift[i % C]); });
 }
 void channel_affine_backward(const float* dy, const float* scale, float* dx, int64_t n, int64_t C) {
-  map(n, [=] __device__(int64_t i) { dx[i] += dy[i] * scale[i % C]; });
+  map(n, [=] __device__(int64_t i) { dx[i] += math::affine_backward(dy[i], scale[i % C]); });
 }
 void projected_sign_step(const float* x, const float* x0, const float* g, float step, float radius, float* y,
                          int64_t n) {
