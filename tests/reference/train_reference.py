@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 import models
-from methods import soft_ce
+from methods import loss_and_logits, sample_draws
 
 MEAN = (0.4914, 0.4822, 0.4465)  # SPEC §2, every dataset
 STD = (0.2023, 0.1994, 0.2010)
@@ -59,23 +59,15 @@ def augment(x, gen):
     return torch.where(flip[:, None, None, None], out.flip(3), out)
 
 
-def mixed_loss(net, x, y, classes, method, n, gen):
+def mixed_loss(net, x, y, classes, method, n, draw_gen):
     """The training objective of one mini-batch: erm, or (paper 4.1) multimix with probability 1/2
-    and input mixup (lam ~ Beta(1, 1)) on the standard pairs otherwise."""
-    Y = F.one_hot(y, classes).float()
-    if method == "erm":
-        return soft_ce(net(x), Y).mean()
-    m = x.shape[0]
-    if torch.rand(1, generator=gen, device=x.device).item() < 0.5:
-        alpha = 0.5 + 1.5 * torch.rand(1, n, generator=gen, device=x.device)
-        g = torch._standard_gamma(alpha.expand(m, n).contiguous(), generator=gen)
-        Lam = g / g.sum(0, keepdim=True)  # [m, n], columns ~ Dir(alpha_k 1_m)
-        z = net.features(x).mean(dim=(2, 3))  # [m, d]
-        return soft_ce(net.classifier(Lam.t() @ z), Lam.t() @ Y).mean()
-    perm = torch.randperm(m, generator=gen, device=x.device)
-    g = torch._standard_gamma(torch.ones(2, device=x.device), generator=gen)
-    lam = g[0] / g.sum()
-    return soft_ce(net(lam * x + (1 - lam) * x[perm]), lam * Y + (1 - lam) * Y[perm]).mean()
+    and input mixup on the standard pairs otherwise. Draws and losses are the fixtures' own
+    (methods.sample_draws on the CPU generator draw_gen, methods.loss_and_logits)."""
+    if method != "erm":
+        method = "multimix" if torch.rand(1, generator=draw_gen).item() < 0.5 else "mixup"
+    draws = sample_draws(method, x.shape[0], n, 1, x.shape[2], x.shape[3], draw_gen)
+    batch = {"images": x, "labels": y, **{k: v.to(x.device) for k, v in draws.items()}}
+    return loss_and_logits(net, None, batch, method, classes)[0]
 
 
 def main():
@@ -94,8 +86,10 @@ def main():
     torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(args.seed)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    gen = torch.Generator(device=dev)
+    gen = torch.Generator(device=dev)  # order and augmentation, where the images are
     gen.manual_seed(args.seed)
+    draw_gen = torch.Generator()  # the methods' draws, on the CPU as the fixtures make them
+    draw_gen.manual_seed(args.seed)
 
     train_x, train_y, classes = load_split(args.data, "train")
     test_x, test_y, _ = load_split(args.data, "test")
@@ -117,7 +111,7 @@ def main():
         for s in range(steps):
             idx = order[s * batch:(s + 1) * batch]
             x = normalise(augment(train_x[idx], gen))
-            loss = mixed_loss(net, x, train_y[idx], classes, args.method, args.n, gen)
+            loss = mixed_loss(net, x, train_y[idx], classes, args.method, args.n, draw_gen)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
