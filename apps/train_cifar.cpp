@@ -22,6 +22,8 @@
 #include "engine/json.h"
 #include "engine/metrics.h"
 #include "engine/optim.h"
+#include "engine/safetensors.h"
+#include "layers/state_dict.h"
 #include "mixup/ema.h"
 #include "mixup/method.h"
 #include "models/checkpoint.h"
@@ -50,6 +52,9 @@ void declare_flags(Flags& f) {
   f.add("device", "auto", "auto | cpu | cuda");
   f.add("out", "runs/train", "output directory");
   f.add("resume", "", "checkpoint to continue from (e.g. OUT/last.safetensors)");
+  f.add("init", "", "initial weights (a checkpoint, or PyTorch names as train_reference.py --save-init writes)");
+  f.add("save-init", "", "write the initial weights here (PyTorch names) before training");
+  f.add("loss-log", "", "JSON lines {epoch, step, loss}: the mean loss of every --log-every steps");
   f.add("limit-train", "0", "use only N training images (0: all)");
   f.add("limit-test", "0", "use only N test images (0: all)");
   f.add("workers", "2", "background threads preparing batches");
@@ -158,6 +163,8 @@ int run(int argc, char** argv) {
               data.test.size(), data.train.images.dim(2), data.train.images.dim(1), data.train.num_classes);
 
   auto net = make_network(model, width, data.train.num_classes, seed);
+  if (flags.given("init")) load_weights(flags.str("init"), *net);
+  if (flags.given("save-init")) save_safetensors(flags.str("save-init"), state_dict(*net));
   MM_CHECK(data.train.images.dim(1) == data.train.images.dim(2), "images must be square, got {}x{}",
            data.train.images.dim(2), data.train.images.dim(1));
   if (method.method == Method::DenseMultiMix) dense_positions(*net, method, data.train.images.dim(1), data.train.images.dim(2));
@@ -192,6 +199,11 @@ int run(int argc, char** argv) {
 
   const bool tty = isatty(fileno(stdout));
   const int log_every = std::max<int>(1, static_cast<int>(flags.integer("log-every")));
+  std::ofstream loss_log;
+  if (flags.given("loss-log")) {
+    loss_log.open(flags.str("loss-log"), info.epoch > 0 ? std::ios::app : std::ios::trunc);
+    MM_CHECK(loss_log.good(), "--loss-log: cannot write {}", flags.str("loss-log"));
+  }
   for (int epoch = info.epoch; epoch < epochs; ++epoch) {
     const double lr = flags.str("schedule") == "cosine" ? cosine_lr(flags.number("lr"), epochs, epoch)
                                                         : multistep_lr(flags.number("lr"), milestones, 0.1, epoch);
@@ -208,7 +220,8 @@ int run(int argc, char** argv) {
     // for the GPU) only when a progress line is printed and at the end of the epoch.
     Tensor loss_sum;
     int64_t seen = 0, step = 0;
-    double last_print = 0;
+    double last_print = 0, logged_sum = 0;  // logged_sum: loss_sum when the loss log was last written
+    int64_t logged_seen = 0;
     auto stop = [&](const std::string& what) {
       clear_tape();
       return Error(fmt::format("epoch {} step {}: {}; stopping (the last good checkpoint stays in {})", epoch + 1, step,
@@ -242,6 +255,13 @@ int run(int argc, char** argv) {
       if (teacher) ema_update(*teacher, *net, flags.number("ema"));
       seen += b.labels.numel();
       const double elapsed = seconds_since(start);
+      if (loss_log.is_open() && step % log_every == 0) {
+        const double sum = loss_sum.item();
+        loss_log << fmt::format("{{\"epoch\":{},\"step\":{},\"loss\":{:.6f}}}\n", epoch + 1, step,
+                                (sum - logged_sum) / static_cast<double>(seen - logged_seen))
+                 << std::flush;
+        logged_sum = sum, logged_seen = seen;
+      }
       if (step % log_every == 0 || step == loader.num_batches() || (tty && elapsed - last_print >= 0.5)) {
         last_print = elapsed;
         const double eta = (loader.num_batches() - step) * elapsed / step;

@@ -36,7 +36,22 @@ CheckpointInfo read_info(const TensorFile& file, const std::string& path) {
   return {meta("model"), std::stoi(meta("width")), std::stoi(meta("num_classes")), std::stoi(meta("epoch")),
           std::stod(meta("best_top1")), std::stoull(meta("seed")), meta("config")};
 }
+
+// The tensors of a checkpoint that belong to one network: the student's are the names without a
+// prefix (other than "optimizer." and "teacher."), the teacher's those under "teacher.".
+TensorFile network_part(const TensorFile& file, bool teacher) {
+  TensorFile part;
+  part.source = file.source;
+  for (const auto& [name, t] : file.tensors) {
+    const bool is_teacher = name.rfind("teacher.", 0) == 0, is_optimizer = name.rfind("optimizer.", 0) == 0;
+    if (teacher && is_teacher) part.tensors[name.substr(8)] = t;
+    if (!teacher && !is_teacher && !is_optimizer) part.tensors[name] = t;
+  }
+  return part;
+}
 }  // namespace
+
+void load_weights(const std::string& path, Network& net) { load_state_dict(net, network_part(load_safetensors(path), false)); }
 
 CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, Network* teacher,
                                const std::string& model, int width, int num_classes) {
@@ -45,15 +60,9 @@ CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, 
   MM_CHECK(info.model == model && info.width == width && info.num_classes == num_classes,
            "{}: checkpoint of {} width {} with {} classes, but this run is {} width {} with {} classes", path,
            info.model, info.width, info.num_classes, model, width, num_classes);
-  // Model tensors are the names without a prefix; the prefixed ones are read below.
-  TensorFile model_part, teacher_part;
-  model_part.source = teacher_part.source = path;
-  for (const auto& [name, t] : file.tensors) {
-    if (name.rfind("teacher.", 0) == 0) teacher_part.tensors[name.substr(8)] = t;
-    else if (name.rfind("optimizer.", 0) != 0) model_part.tensors[name] = t;
-  }
-  load_state_dict(net, model_part);
+  load_state_dict(net, network_part(file, false));
   if (teacher) {
+    const TensorFile teacher_part = network_part(file, true);
     MM_CHECK(!teacher_part.tensors.empty(), "{}: the run distils but the checkpoint has no teacher", path);
     load_state_dict(*teacher, teacher_part);
   }

@@ -32,6 +32,11 @@ void save_checkpoint(const std::string& path, const Network& net, const Sgd& sgd
 CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, Network* teacher,
                                const std::string& model, int width, int num_classes);
 
+// Copies the model weights of a weights file into net: a PyTorch state dict under the model's names
+// (as probe and tests/reference/train_reference.py --save-init write them) or a checkpoint, of which
+// only the model part is read. Throws, naming the file, when it holds another model or width.
+void load_weights(const std::string& path, Network& net);
+
 // The network a checkpoint holds, built to the model, width and classes of its metadata: the
 // student, or with `teacher` its EMA teacher (an error when the run did not distil). For evaluation;
 // info (may be null) receives the metadata.

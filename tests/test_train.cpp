@@ -100,6 +100,47 @@ void expect_clean_failure(const Outcome& r, const std::string& needle) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+std::vector<json::Value> json_lines(const std::string& path) {
+  std::vector<json::Value> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+  return out;
+}
+
+// The bisection tools of the parity work: --save-init writes the initial weights under PyTorch's
+// names, --init starts from them (or from a checkpoint), and --loss-log writes the mean loss of
+// every --log-every steps. A run started from its own seed's initial weights is the same run.
+TEST(TrainCifar, InitWeightsAndLossLog) {
+  const std::string data = tiny_cifar(20), a = fresh_dir("init_a"), b = fresh_dir("init_b"), c = fresh_dir("init_c");
+  fs::create_directories(a);
+  const std::string weights = a + "/init.safetensors";
+  ASSERT_EQ(train("--data " + data + kTiny + " --epochs 1 --seed 3 --out " + a + " --save-init " + weights +
+                  " --loss-log " + a + "/loss.jsonl --log-every 2").status, 0);
+  const TensorFile init = load_safetensors(weights);
+  EXPECT_TRUE(init.has("encoder.conv1.weight"));
+  EXPECT_FALSE(init.has("optimizer.momentum.classifier.weight"));
+  Outcome same = train("--data " + data + kTiny + " --epochs 1 --seed 3 --out " + b + " --init " + weights +
+                       " --loss-log " + b + "/loss.jsonl --log-every 2");
+  ASSERT_EQ(same.status, 0) << same.err;
+  const auto log_a = json_lines(a + "/loss.jsonl"), log_b = json_lines(b + "/loss.jsonl");
+  ASSERT_EQ(log_a.size(), 3u);  // 100 images, batch 16: 6 steps, a line every 2
+  ASSERT_EQ(log_a.size(), log_b.size());
+  double mean_of_windows = 0;
+  for (size_t i = 0; i < log_a.size(); ++i) {
+    EXPECT_EQ(log_a[i].at("step").number, 2.0 * (i + 1));
+    EXPECT_EQ(log_a[i].at("loss").number, log_b[i].at("loss").number) << i;
+    mean_of_windows += log_a[i].at("loss").number / log_a.size();
+  }
+  // equal windows: their mean is the epoch's train loss (to the log's 6 decimals)
+  EXPECT_NEAR(mean_of_windows, metrics(a)[0].at("train_loss").number, 1e-5);
+  // a checkpoint serves as --init too (its trained weights give another run); another width is refused
+  Outcome other = train("--data " + data + kTiny + " --epochs 1 --seed 3 --out " + c + " --init " + a +
+                        "/last.safetensors --loss-log " + c + "/loss.jsonl --log-every 2");
+  ASSERT_EQ(other.status, 0) << other.err;
+  EXPECT_NE(json_lines(c + "/loss.jsonl")[0].at("loss").number, log_a[0].at("loss").number);
+  expect_clean_failure(train("--data " + data + kTiny + " --width 4 --epochs 1 --out " + c + " --init " + weights), "conv1");
+}
+
 TEST(TrainCifar, BadInputFailsWithOneLine) {
   const std::string data = tiny_cifar(20);
   expect_clean_failure(train("--bogus-flag 1"), "--bogus-flag");

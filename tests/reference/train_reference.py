@@ -6,6 +6,11 @@ of the C++ on the reference models (models.py) and losses (methods.py); needs a 
 
 ROOT is an image folder ROOT/{train,test}/<class>/*.png|jpg of 32x32 images (SPEC §2). Prints one
 line per epoch: "epoch E/N: train loss L, top-1 A%".
+
+To bisect a difference with train_cifar: --save-init writes the initial weights (PyTorch names, as
+train_cifar --init reads them), --init starts from weights train_cifar or this script wrote, and
+--loss-log FILE gets one JSON line per --log-every steps with the mean loss of those steps, in the
+format of train_cifar --loss-log.
 """
 import argparse
 import os
@@ -17,6 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 import models
+import st_io
 from methods import loss_and_logits, sample_draws
 
 MEAN = (0.4914, 0.4822, 0.4465)  # SPEC §2, every dataset
@@ -66,7 +72,8 @@ def mixed_loss(net, x, y, classes, method, n, draw_gen):
     if method != "erm":
         method = "multimix" if torch.rand(1, generator=draw_gen).item() < 0.5 else "mixup"
     draws = sample_draws(method, x.shape[0], n, 1, x.shape[2], x.shape[3], draw_gen)
-    batch = {"images": x, "labels": y, **{k: v.to(x.device) for k, v in draws.items()}}
+    draws = {k: v.to(x.device, x.dtype if v.is_floating_point() else v.dtype) for k, v in draws.items()}
+    batch = {"images": x, "labels": y, **draws}
     return loss_and_logits(net, None, batch, method, classes)[0]
 
 
@@ -80,7 +87,14 @@ def main():
     ap.add_argument("--milestones", default="", help="epochs where lr x 0.1 (default: 25/50/75 %% of --epochs)")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", default="", help="start from these weights (safetensors, PyTorch names)")
+    ap.add_argument("--save-init", default="", help="write the initial weights here and go on")
+    ap.add_argument("--loss-log", default="", help="JSON lines: epoch, step, mean loss of the last --log-every steps")
+    ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     models.relu = F.relu  # the fixtures' ReLU-margin bookkeeping reads the GPU after every ReLU
     torch.backends.cuda.matmul.allow_tf32 = True  # as train_cifar (TF32 allowed in training)
     torch.backends.cudnn.allow_tf32 = True
@@ -95,7 +109,14 @@ def main():
     test_x, test_y, _ = load_split(args.data, "test")
     train_x, train_y, test_x, test_y = (t.to(dev) for t in (train_x, train_y, test_x, test_y))
     width = args.width or (64 if args.model == "preactresnet18" else 8)
-    net = models.Network(args.model, width, classes).to(dev)
+    net = models.Network(args.model, width, classes)
+    if args.init:
+        weights, _ = st_io.load(args.init)
+        net.load_state_dict({k: v for k, v in weights.items() if k.split(".")[0] in ("encoder", "classifier")})
+    if args.save_init:
+        st_io.save(args.save_init, net.state_dict())
+    net = net.to(dev)
+    loss_log = open(args.loss_log, "w") if args.loss_log else None
     # SPEC §2: SGD lr 0.1, momentum 0.9, weight decay 1e-4 on all parameters, batch 128, lr x 0.1 at
     # 25/50/75 % of the epochs; the last partial batch is dropped.
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -107,7 +128,7 @@ def main():
         start = time.time()
         net.train()
         order = torch.randperm(train_x.shape[0], generator=gen, device=dev)
-        total, steps = 0.0, train_x.shape[0] // batch
+        total, steps, window = 0.0, train_x.shape[0] // batch, 0.0
         for s in range(steps):
             idx = order[s * batch:(s + 1) * batch]
             x = normalise(augment(train_x[idx], gen))
@@ -116,6 +137,12 @@ def main():
             loss.backward()
             opt.step()
             total += loss.detach()
+            if loss_log:
+                window += loss.item()
+                if (s + 1) % args.log_every == 0:
+                    loss_log.write(f'{{"epoch":{epoch},"step":{s + 1},"loss":{window / args.log_every:.6f}}}\n')
+                    loss_log.flush()
+                    window = 0.0
         sched.step()
         net.eval()
         correct = 0
