@@ -35,6 +35,7 @@ int run(int argc, char** argv) {
   flags.add("dense-resolution", "4", "dense MultiMix: R x R positions");
   flags.add("attention", "gap-relu", "dense MultiMix attention: gap-relu | gap-softmax | cam-relu | cam-softmax | uniform");
   flags.add("device", "cpu", "cpu or cuda");
+  flags.add("dtype", "float32", "float32, or float64 (CPU only: exact to ~1e-10 against a float64 reference)");
   if (!flags.parse(argc, argv)) return 0;
 
   const std::string model = flags.required("model");
@@ -45,6 +46,10 @@ int run(int argc, char** argv) {
   config.dense_resolution = static_cast<int>(flags.integer("dense-resolution"));
   config.attention = parse_attention(flags.str("attention"));
   const Device device = parse_device(flags.str("device"));
+  MM_CHECK(flags.str("dtype") == "float32" || flags.str("dtype") == "float64", "--dtype: float32 or float64, got '{}'",
+           flags.str("dtype"));
+  const DType dtype = flags.str("dtype") == "float64" ? DType::F64 : DType::F32;
+  MM_CHECK(dtype == DType::F32 || device.is_cpu(), "--dtype float64 runs on the CPU only");
   const TensorFile weights = load_safetensors(flags.required("weights"));
   const TensorFile batch = load_safetensors(flags.required("batch"));
   const int width = flags.given("width") ? static_cast<int>(flags.integer("width")) : infer_width(model, weights);
@@ -64,24 +69,19 @@ int run(int argc, char** argv) {
            shape_str(images.shape()));
   MM_CHECK(labels.dtype() == DType::I64 && labels.shape() == Shape{images.dim(0)}, "{}: labels must be I64 [{}]",
            batch.source, images.dim(0));
-  Tensor images2 = config.distill ? nchw_to_nhwc(batch.at("images2")).to(device) : Tensor();
-  net->to(device);
-  if (teacher) teacher->to(device);
+  Tensor images2 = config.distill ? nchw_to_nhwc(batch.at("images2")).to(dtype).to(device) : Tensor();
+  for (Network* n : {net.get(), teacher.get()})
+    if (n) n->to(dtype), n->to(device);
 
   net->train(true);
-  StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(images).to(device), images2, labels.to(device), classes,
+  StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(images).to(dtype).to(device), images2, labels.to(device), classes,
                                config, read_draws(config.method, batch));
   backward(step.loss);
 
   Tensor logits = step.logits.to(cpu());
   if (logits.ndim() == 3) {
     // dense: [r, n, c] with r = R x R positions -> [n, c, R, R], the layout of a PyTorch 1x1-conv output
-    const int64_t r = logits.dim(0), n = logits.dim(1), c = logits.dim(2), R = config.dense_resolution;
-    Tensor nchw = Tensor::empty({n, c, R, R});
-    for (int64_t j = 0; j < r; ++j)
-      for (int64_t k = 0; k < n; ++k)
-        for (int64_t e = 0; e < c; ++e) nchw.data<float>()[(k * c + e) * r + j] = logits.data<float>()[(j * n + k) * c + e];
-    logits = nchw;
+    logits = positions_to_nchw(logits, config.dense_resolution);
   }
   std::map<std::string, Tensor> out{{"logits", logits}, {"loss", step.loss}};
   for (const auto& nt : net->named_parameters())

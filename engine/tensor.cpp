@@ -170,6 +170,15 @@ void Tensor::move_to(Device dev) {
   impl_->grad.reset();
 }
 
+void Tensor::convert_to(DType to_type) {
+  if (to_type == dtype()) return;
+  Tensor converted = to(to_type);
+  impl_->storage = converted.impl_->storage;
+  impl_->offset = 0;
+  impl_->dtype = to_type;
+  impl_->grad.reset();
+}
+
 void Tensor::fill(double value) {
   if (device().is_cuda()) {
     fill_device(raw(), dtype(), numel(), value);

@@ -81,6 +81,8 @@ class Tensor {
   // Moves this tensor's data to `device` in place: every handle to it sees the new storage (how a
   // module's parameters move to the GPU). Drops the gradient. Requires a tensor that is not a view.
   void move_to(Device device);
+  // Converts this tensor's data to `dtype` in place, like move_to (how a module becomes float64).
+  void convert_to(DType dtype);
   void fill(double value);
 
   // Free views (no autograd; see ops.h for differentiable reshape).

@@ -48,6 +48,13 @@ void Module::to(Device device) {
   for (auto& nt : named_buffers()) nt.tensor.move_to(device);
 }
 
+void Module::to(DType dtype) {
+  MM_CHECK(dtype == DType::F32 || dtype == DType::F64, "a module's tensors are F32 or F64, not {}", dtype_name(dtype));
+  for (auto& nt : named_parameters()) nt.tensor.convert_to(dtype);
+  for (auto& nt : named_buffers())
+    if (nt.tensor.dtype() == DType::F32 || nt.tensor.dtype() == DType::F64) nt.tensor.convert_to(dtype);
+}
+
 void Module::update_running_stats(bool on) {
   update_running_stats_ = on;
   for (auto& [name, child] : children_) child->update_running_stats(on);

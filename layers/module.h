@@ -41,6 +41,9 @@ class Module {
   void update_running_stats(bool on);
   // Moves every parameter and buffer to `device` (in place: existing handles follow).
   void to(Device device);
+  // Converts every floating parameter and buffer to `dtype` (F32 or F64; F64 runs on the CPU only:
+  // probe --dtype float64 and the float64 fixture tests). Integer buffers stay as they are.
+  void to(DType dtype);
   bool updates_running_stats() const { return update_running_stats_; }
 
  protected:

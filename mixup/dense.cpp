@@ -97,4 +97,19 @@ DenseWeights dense_weights(const Tensor& attention, const Tensor& lambda) {
   return w;
 }
 
+Tensor positions_to_nchw(const Tensor& logits, int64_t R) {
+  MM_CHECK(logits.ndim() == 3 && logits.dim(0) == R * R, "positions_to_nchw: logits must be [{}, n, c], got {}", R * R,
+           shape_str(logits.shape()));
+  const Tensor host = logits.to(cpu());
+  const int64_t r = host.dim(0), n = host.dim(1), c = host.dim(2);
+  Tensor out = Tensor::empty({n, c, R, R}, host.dtype());
+  dispatch_floating(host.dtype(), "positions_to_nchw", [&](auto t) {
+    using T = decltype(t);
+    for (int64_t j = 0; j < r; ++j)
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t e = 0; e < c; ++e) out.data<T>()[(k * c + e) * r + j] = host.data<T>()[(j * n + k) * c + e];
+  });
+  return out;
+}
+
 }  // namespace mm

@@ -24,4 +24,8 @@ struct DenseWeights {
 // attention: [m, r], lambda: [r, m, n] -> the weights of every position (math::dense_column).
 DenseWeights dense_weights(const Tensor& attention, const Tensor& lambda);
 
+// Dense logits [r, n, c] with r = R x R positions (row-major) -> [n, c, R, R], the layout of a
+// PyTorch 1x1-convolution output (probe's file and the fixtures). A CPU copy; no gradient.
+Tensor positions_to_nchw(const Tensor& logits, int64_t R);
+
 }  // namespace mm

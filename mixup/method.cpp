@@ -85,17 +85,19 @@ struct MixedForward {
   }
 };
 
-// The one-hot targets of labels I64 [m] mixed like the inputs: [m, c] / [n, c] / [r, n, c].
-Tensor mixed_targets(const Tensor& labels, int classes, const Draws& draws, const Tensor& mtilde) {
+// The one-hot targets of labels I64 [m] mixed like the inputs: [m, c] / [n, c] / [r, n, c], in
+// the dtype of the logits.
+Tensor mixed_targets(const Tensor& labels, int classes, const Draws& draws, const Tensor& mtilde, DType dtype) {
   NoGrad no_grad;
+  const Tensor y = one_hot(labels, classes).to(dtype);
   switch (draws.method) {
-    case Method::Erm: return one_hot(labels, classes);
+    case Method::Erm: return y;
     case Method::Mixup:
     case Method::Manifold:
-    case Method::Cutmix: return mix_pairs(one_hot(labels, classes), draws.perm, draws.lam);
-    case Method::MultiMix: return interpolate(one_hot(labels, classes), draws.lambda);
+    case Method::Cutmix: return mix_pairs(y, draws.perm, draws.lam);
+    case Method::MultiMix: return interpolate(y, draws.lambda);
     case Method::DenseMultiMix:  // Ytilde^j = Mtilde^j^T Y at every position j
-      return interpolate_positions(one_hot_positions(labels, classes, mtilde.dim(0)), mtilde);
+      return interpolate_positions(one_hot_positions(labels, classes, mtilde.dim(0)).to(dtype), mtilde);
   }
   return Tensor();
 }
@@ -112,6 +114,13 @@ Draws Draws::to(Device device) const {
   Draws d = *this;
   for (Tensor* t : {&d.lam, &d.perm, &d.box, &d.lambda})
     if (t->defined()) *t = t->to(device);
+  return d;
+}
+
+Draws Draws::to(DType dtype) const {
+  Draws d = *this;
+  for (Tensor* t : {&d.lam, &d.lambda})
+    if (t->defined()) *t = t->to(dtype);
   return d;
 }
 
@@ -190,7 +199,9 @@ Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, in
 StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, const Tensor& images2,
                       const Tensor& labels, int num_classes, const MethodConfig& config, const Draws& sampled) {
   MM_CHECK(!config.distill || (teacher && images2.defined()), "distillation needs a teacher and a second view");
-  const Draws draws = sampled.to(images.device());  // sampled draws are there already; read ones move
+  // sampled draws are on the step's device already; read ones (probe, fixtures) move, their
+  // floating values converted on the host to the images' dtype (float64 in probe --dtype float64).
+  const Draws draws = sampled.to(images.dtype()).to(images.device());
   MixedForward forward{config, draws, Tensor()};
   Tensor weights_s;  // dense: per-position column weights [r, n]
   Tensor logits;
@@ -210,7 +221,7 @@ StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, 
   } else {
     logits = forward(student, images);
   }
-  const Tensor targets = mixed_targets(labels, num_classes, draws, forward.mtilde);
+  const Tensor targets = mixed_targets(labels, num_classes, draws, forward.mtilde, logits.dtype());
   auto cross_entropy_with = [&](const Tensor& t) {
     return draws.method == Method::DenseMultiMix ? dense_soft_cross_entropy(logits, t, weights_s)
                                                  : soft_cross_entropy(logits, t);

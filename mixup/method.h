@@ -41,6 +41,7 @@ struct Draws {
   Tensor box;     // I64 [4]: cutmix
   Tensor lambda;  // F32 [m, n] (multimix) or [r, m, n] (dense)
   Draws to(Device device) const;
+  Draws to(DType dtype) const;  // lam and lambda in dtype (the indices stay I64)
 };
 
 // The draws of `method` as a probe batch file holds them (DESIGN.md "Interfaces"): lam F32 [],

@@ -247,8 +247,8 @@ class CudaMethodFixture : public ::testing::TestWithParam<std::string> {};
 TEST_P(CudaMethodFixture, StepMatchesPyTorch) {
   REQUIRE_GPU();
   for (std::string model : {"preactresnet18", "wrn16_8"}) {
-    const TensorFile weights = load_fixture("method_" + model + "_weights", "1", "make_method_fixtures.py");
-    const TensorFile f = load_fixture("method_" + model + "_" + GetParam(), "1", "make_method_fixtures.py");
+    const TensorFile weights = load_fixture("method_" + model + "_weights", "2", "make_method_fixtures.py");
+    const TensorFile f = load_fixture("method_" + model + "_" + GetParam(), "2", "make_method_fixtures.py");
     const int width = std::stoi(f.metadata.at("width")), classes = std::stoi(f.metadata.at("num_classes"));
     auto net = make_network(model, width, classes, 0), teacher = make_network(model, width, classes, 0);
     load_state_dict(*net, weights, "weights.");

@@ -12,15 +12,20 @@
 namespace mm::testing {
 namespace {
 
-// Tolerances relative to each tensor's largest magnitude (float32 arithmetic on both sides).
-constexpr double kValueTol = 1e-5, kGradTol = 1e-4, kGradFloor = 1e-2;
+// Tolerances relative to each tensor's largest magnitude. The fixtures hold float64 values; a
+// float32 run is within float32 rounding of them, a float64 run within float64 rounding.
+struct Tolerance {
+  double value, grad;
+};
+constexpr Tolerance kFloat32{1e-5, 1e-4}, kFloat64{1e-9, 1e-9};
 // Gradients that are zero in exact arithmetic (biases of convolutions followed by batch norm) hold
-// noise of ~1e-8 on both sides; they are compared against this floor instead.
+// rounding noise on both sides; they are compared against this floor instead.
+constexpr double kGradFloor = 1e-2;
 
 class ModelFixture : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    fixture = load_fixture(GetParam(), "1", "make_model_fixtures.py");
+    fixture = load_fixture(GetParam(), "2", "make_model_fixtures.py");
     net = make_network(fixture.metadata.at("model"), std::stoi(fixture.metadata.at("width")),
                        std::stoi(fixture.metadata.at("num_classes")), /*seed=*/0);
     load_state_dict(*net, fixture, "weights.");
@@ -37,32 +42,43 @@ TEST_P(ModelFixture, ParameterNamesMatchPyTorch) {
   EXPECT_EQ(ours, theirs);
 }
 
-TEST_P(ModelFixture, TrainingStepMatchesPyTorch) {
-  net->train(true);
-  Tensor images = nchw_to_nhwc(fixture.at("images"));
-  Tensor logits = net->forward(images);
+// One training-mode step and one SGD step of the network in `dtype`, against the fixture.
+void check_training_step(Network& net, const TensorFile& fixture, DType dtype, Tolerance tol) {
+  net.to(dtype);
+  net.train(true);
+  Tensor images = nchw_to_nhwc(fixture.at("images")).to(dtype);
+  Tensor logits = net.forward(images);
   Tensor loss = cross_entropy(logits, fixture.at("labels"));
-  EXPECT_TRUE(close_relative(logits, fixture.at("logits"), kValueTol)) << "logits";
-  EXPECT_NEAR(loss.item(), fixture.at("loss").item(), kValueTol * std::abs(fixture.at("loss").item()));
+  EXPECT_EQ(logits.dtype(), dtype);
+  EXPECT_TRUE(close_relative(logits, fixture.at("logits"), tol.value)) << "logits";
+  EXPECT_NEAR(loss.item(), fixture.at("loss").item(), tol.value * std::abs(fixture.at("loss").item()));
   backward(loss);
-  for (const auto& nt : net->named_parameters())
-    EXPECT_TRUE(close_relative(to_file_layout(nt.tensor.grad(), nt.layout), fixture.at("grad." + nt.name), kGradTol, kGradFloor))
+  for (const auto& nt : net.named_parameters())
+    EXPECT_TRUE(close_relative(to_file_layout(nt.tensor.grad(), nt.layout), fixture.at("grad." + nt.name), tol.grad, kGradFloor))
         << "grad." << nt.name;
-  for (const auto& nt : net->named_buffers())
-    EXPECT_TRUE(close_relative(nt.tensor, fixture.at("state." + nt.name), kValueTol)) << "state." << nt.name;
+  for (const auto& nt : net.named_buffers())
+    EXPECT_TRUE(close_relative(nt.tensor, fixture.at("state." + nt.name), tol.value)) << "state." << nt.name;
 
-  Sgd sgd(net->parameters(), SgdOptions{0.1, 0.9, 1e-4, false});
+  Sgd sgd(net.parameters(), SgdOptions{0.1, 0.9, 1e-4, false});
   sgd.step(0.1);
-  for (const auto& nt : net->named_parameters())
-    EXPECT_TRUE(close_relative(to_file_layout(nt.tensor, nt.layout), fixture.at("sgd." + nt.name), kValueTol))
+  for (const auto& nt : net.named_parameters())
+    EXPECT_TRUE(close_relative(to_file_layout(nt.tensor, nt.layout), fixture.at("sgd." + nt.name), tol.value))
         << "sgd." << nt.name;
 }
+
+TEST_P(ModelFixture, TrainingStepMatchesPyTorch) { check_training_step(*net, fixture, DType::F32, kFloat32); }
+
+// In float64 no float32 rounding (nor a ReLU input within it of the kink) can hide or fake a difference.
+TEST_P(ModelFixture, TrainingStepMatchesPyTorchInFloat64) { check_training_step(*net, fixture, DType::F64, kFloat64); }
 
 TEST_P(ModelFixture, EvaluationLogitsOfAPyTorchStateDict) {
   net->train(false);
   NoGrad no_grad;
   Tensor logits = net->forward(nchw_to_nhwc(fixture.at("images")));
-  EXPECT_TRUE(close_relative(logits, fixture.at("eval_logits"), kValueTol));
+  EXPECT_TRUE(close_relative(logits, fixture.at("eval_logits"), kFloat32.value));
+  net->to(DType::F64);
+  logits = net->forward(nchw_to_nhwc(fixture.at("images")).to(DType::F64));
+  EXPECT_TRUE(close_relative(logits, fixture.at("eval_logits"), kFloat64.value)) << "float64";
 }
 
 TEST_P(ModelFixture, MismatchedWeightsAreRefused) {

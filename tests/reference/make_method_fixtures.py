@@ -4,8 +4,8 @@ Run from the repository root with Debian's python3-torch:  python3 tests/referen
 Per model: tests/fixtures/method_<model>_weights.safetensors holds `weights.<name>` and
 `teacher.<name>` (a different random network). Per case the file holds the batch (images, labels,
 images2, and the draws as probe reads them: lam, perm, layer, box, Lambda) and the expected
-logits, loss, grad.<name> and state.<name>, computed in float64 (then stored as float32) so that
-the expected values carry no float32 rounding of their own. Metadata: fixture_version, model, width, num_classes,
+logits, loss, grad.<name> and state.<name>, computed and stored in float64 so that
+the expected values carry no float32 rounding of their own (a float64 run matches them to ~1e-10). Metadata: fixture_version, model, width, num_classes,
 method, distill, gamma, dense_resolution, attention.
 """
 import copy
@@ -19,7 +19,7 @@ import st_io  # noqa: E402
 from methods import loss_and_logits, sample_draws  # noqa: E402
 from models import Network, randomise, relu_margin, reset_relu_margin  # noqa: E402
 
-FIXTURE_VERSION = "1"
+FIXTURE_VERSION = "2"
 OUT = os.path.join(os.path.dirname(__file__), "..", "fixtures")
 CLASSES, M, N = 10, 4, 20
 MARGIN = 3e-6  # see models.relu_margin
@@ -64,9 +64,9 @@ def make(model, width, seed):
                 break
         loss.backward()
         out = dict(batch)
-        out.update(logits=logits.detach().float(), loss=loss.detach().float())
-        out.update({f"grad.{k}": p.grad.float() for k, p in s64.named_parameters()})
-        out.update({f"state.{k}": b if not b.is_floating_point() else b.float() for k, b in s64.named_buffers()})
+        out.update(logits=logits.detach(), loss=loss.detach())
+        out.update({f"grad.{k}": p.grad for k, p in s64.named_parameters()})
+        out.update({f"state.{k}": b for k, b in s64.named_buffers()})
         path = os.path.join(OUT, f"method_{model}_{name}.safetensors")
         st_io.save(path, out, {"fixture_version": FIXTURE_VERSION, "model": model, "width": width,
                                "num_classes": CLASSES, "method": method, "distill": int(distill), "gamma": 0.5,

@@ -9,6 +9,8 @@ Each file holds (PyTorch layouts, NCHW images):
   state.<name>     every BN buffer after the step
   sgd.<name>       every parameter after one SGD step (lr 0.1, momentum 0.9, wd 1e-4)
   eval_logits      evaluation-mode logits of the state dict `weights.*` on the same images
+The weights and images are float32; every expected value is computed and stored in float64, so a
+float32 run is compared with exact values and a float64 run (probe --dtype float64) to ~1e-10.
 Metadata: fixture_version, model, width, num_classes.
 """
 import os
@@ -21,7 +23,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import st_io  # noqa: E402
 from models import Network, randomise  # noqa: E402
 
-FIXTURE_VERSION = "1"
+FIXTURE_VERSION = "2"
 OUT = os.path.join(os.path.dirname(__file__), "..", "fixtures")
 
 
@@ -34,7 +36,7 @@ def make(name, width, classes, batch, seed):
     images = torch.randn(batch, 3, 32, 32, generator=gen)
     labels = torch.randint(0, classes, (batch,), generator=gen)
 
-    # computed in float64, stored as float32: the expected values carry no float32 rounding of their own
+    # computed and stored in float64: the expected values carry no float32 rounding of their own
     net = net.double()
     x = images.double()
     net.eval()
@@ -45,14 +47,13 @@ def make(name, width, classes, batch, seed):
     logits = net(x)
     loss = F.cross_entropy(logits, labels)
     loss.backward()
-    f32 = lambda t: t.detach().float() if t.is_floating_point() else t  # noqa: E731
     out = {f"weights.{k}": v for k, v in weights.items()}
-    out.update(images=images, labels=labels, logits=f32(logits), loss=f32(loss), eval_logits=f32(eval_logits))
-    out.update({f"grad.{k}": f32(p.grad) for k, p in net.named_parameters()})
-    out.update({f"state.{k}": f32(b) for k, b in net.named_buffers()})
+    out.update(images=images, labels=labels, logits=logits.detach(), loss=loss.detach(), eval_logits=eval_logits)
+    out.update({f"grad.{k}": p.grad for k, p in net.named_parameters()})
+    out.update({f"state.{k}": b for k, b in net.named_buffers()})
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     opt.step()
-    out.update({f"sgd.{k}": f32(p) for k, p in net.named_parameters()})
+    out.update({f"sgd.{k}": p for k, p in net.named_parameters()})
     path = os.path.join(OUT, f"{name}.safetensors")
     st_io.save(path, out, {"fixture_version": FIXTURE_VERSION, "model": name, "width": width, "num_classes": classes})
     print(f"wrote {path}: loss {loss.item():.6f}")
