@@ -6,24 +6,10 @@
 #include <cstdio>
 
 #include "apps/flags.h"
-#ifdef MM_WITH_CUDA
-#include "engine/cuda/runtime.h"
-#endif
-#include "engine/autograd.h"
-#include "engine/optim.h"
-#include "mixup/ema.h"
-#include "mixup/method.h"
-#include "models/network.h"
+#include "train/trainer.h"
 
 namespace mm {
 namespace {
-
-// Waits for queued GPU work, so that the clock measures it.
-void synchronize_device() {
-#ifdef MM_WITH_CUDA
-  if (cuda_available()) cuda::synchronize();
-#endif
-}
 
 struct Result {
   std::string method;
@@ -31,13 +17,14 @@ struct Result {
 };
 
 // Runs `warmup` then `steps` timed training steps of one method; returns images per second.
+// The clock waits for the work queued on the device.
 template <class Step>
-double time_steps(int warmup, int steps, int batch, Step step) {
+double time_steps(Device device, int warmup, int steps, int batch, Step step) {
   for (int i = 0; i < warmup; ++i) step();
-  synchronize_device();
+  synchronize(device);
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
-  synchronize_device();
+  synchronize(device);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return double(steps) * batch / seconds;
 }
@@ -74,9 +61,7 @@ int run(int argc, char** argv) {
   net->to(device);
   teacher->to(device);
   images = images.to(device), images2 = images2.to(device), labels = labels.to(device);
-#ifdef MM_WITH_CUDA
-  if (device.is_cuda()) cuda::allow_tf32(!flags.on("no-tf32"));
-#endif
+  allow_tf32(device, !flags.on("no-tf32"));
 
   // The paper's Figure 5: erm, MultiMix over n, dense MultiMix, dense + distillation (n = 1000).
   std::vector<std::pair<std::string, MethodConfig>> runs;
@@ -84,11 +69,13 @@ int run(int argc, char** argv) {
   for (int n : flags.integers("ns")) {
     MethodConfig c;
     c.method = Method::MultiMix;
+    c.mix_prob = 1;  // every step a MultiMix step: the cost of the method itself
     c.n = n;
     runs.push_back({"multimix n=" + std::to_string(n), c});
   }
   MethodConfig dense;
   dense.method = Method::DenseMultiMix;
+  dense.mix_prob = 1;
   runs.push_back({"dense-multimix n=1000", dense});
   dense.distill = true;
   runs.push_back({"dense+distill n=1000", dense});
@@ -100,16 +87,11 @@ int run(int argc, char** argv) {
   std::vector<std::vector<double>> samples(runs.size());
   for (int round = 0; round < rounds; ++round)
     for (size_t k = 0; k < runs.size(); ++k) {
-      const MethodConfig& config = runs[k].second;
-      auto step = [&] {
-        // a whole training step, draws included
-        const Draws draws = sample_draws(config, *net, batch, 32, 32, rng, device);
-        backward(mixed_loss(*net, teacher.get(), images, images2, labels, classes, config, draws).loss);
-        sgd.step(0.1);
-        sgd.zero_grad();
-        if (config.distill) ema_update(*teacher, *net, 0.999);
-      };
-      samples[k].push_back(time_steps(round == 0 ? static_cast<int>(flags.integer("warmup")) : 0,
+      // a whole training step (draws, forward, backward, SGD, EMA teacher) as train_cifar runs it
+      Trainer trainer(*net, teacher.get(), sgd, runs[k].second, /*seed=*/0, device);
+      int64_t step_index = 0;
+      auto step = [&] { trainer.step(images, runs[k].second.distill ? images2 : Tensor(), labels, classes, round, step_index++, 0.1); };
+      samples[k].push_back(time_steps(device, round == 0 ? static_cast<int>(flags.integer("warmup")) : 0,
                                       static_cast<int>(flags.integer("steps")), batch, step));
       std::fprintf(stderr, "round %d %s: %.1f images/s\n", round + 1, runs[k].first.c_str(), samples[k].back());
     }

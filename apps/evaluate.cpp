@@ -1,4 +1,4 @@
-// evaluate: the evaluation of SPEC §4 for a train_cifar checkpoint, with BN in evaluation mode.
+// evaluate: the evaluation of docs/math.md §4 for a train_cifar checkpoint, with BN in evaluation mode.
 //   accuracy     top-1 and top-5 on the test split
 //   robustness   top-1 error under FGSM (eps 8/255, one step) and PGD (eps 4/255, step 2/255,
 //                20 iterations, random start), in [0, 1] pixel space with the normalisation inside
@@ -23,12 +23,13 @@
 #include "engine/metrics.h"
 #include "engine/ops.h"
 #include "models/attacks.h"
-#include "models/checkpoint.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
 
 namespace mm {
 namespace {
 
-// SPEC §4.
+// docs/math.md §4.
 constexpr double kFgsmEps = 8.0 / 255, kPgdEps = 4.0 / 255, kPgdStep = 2.0 / 255;
 
 void declare_flags(Flags& f) {
@@ -66,7 +67,8 @@ Attacks parse_attacks(const std::string& list) {
 
 // The scores the network gives a split, a batch at a time.
 struct SplitResults {
-  int64_t top1 = 0, top5 = 0, fgsm_correct = 0, pgd_correct = 0;
+  AccuracyCounter accuracy;
+  int64_t fgsm_correct = 0, pgd_correct = 0;
   std::vector<double> max_softmax;  // per image
   Tensor embeddings;                // F32 [N, d] on the host
 };
@@ -87,8 +89,7 @@ SplitResults run_split(Network& net, const Dataset& data, int batch_size, Device
       const Tensor z = net.embed(normalise_pixels(x));
       const Tensor logits = net.classify(z).to(cpu());
       r.embeddings.slice_rows(begin, end).copy_from(z.to(cpu()));
-      r.top1 += count_top_k(logits, labels, 1);
-      r.top5 += count_top_k(logits, labels, 5);
+      r.accuracy.add(logits, labels);
       const Tensor p = softmax(logits);
       for (int64_t i = 0; i < p.dim(0); ++i) {
         const float* row = p.data<float>() + i * p.dim(1);
@@ -112,7 +113,7 @@ SplitResults run_split(Network& net, const Dataset& data, int batch_size, Device
 }
 
 int run(int argc, char** argv) {
-  Flags flags("evaluate", "Evaluates a train_cifar checkpoint as SPEC.md section 4 describes.");
+  Flags flags("evaluate", "Evaluates a train_cifar checkpoint as docs/math.md §4 describes.");
   declare_flags(flags);
   if (!flags.parse(argc, argv)) return 0;
   const std::string path = flags.required("checkpoint");
@@ -149,7 +150,7 @@ int run(int argc, char** argv) {
 
   const SplitResults in = run_split(*net, data.test, batch_size, device, attacks, pgd_steps, seed, "test");
   const double n = static_cast<double>(data.test.size());
-  std::map<std::string, double> results{{"top1", 100 * in.top1 / n}, {"top5", 100 * in.top5 / n}};
+  std::map<std::string, double> results{{"top1", in.accuracy.top1_percent()}, {"top5", in.accuracy.top5_percent()}};
   std::printf("accuracy: top-1 %.2f%% (error %.2f%%), top-5 %.2f%%\n", results["top1"], 100 - results["top1"],
               results["top5"]);
   if (attacks.fgsm) {

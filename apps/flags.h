@@ -122,7 +122,7 @@ class Flags {
 };
 
 // An app's main: runs run(argc, argv) and turns any exception into one line on stderr and exit 1
-// (DESIGN.md "Style": never abort, never crash on bad input).
+// (docs/architecture.md "Style": never abort, never crash on bad input).
 template <class Run>
 int run_app(const char* name, int argc, char** argv, Run run) {
 #ifdef MM_X86_64_V3

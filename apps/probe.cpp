@@ -1,4 +1,4 @@
-// probe: exactly one training-mode forward and backward, every tensor out (DESIGN.md "Interfaces").
+// probe: exactly one training-mode forward and backward, every tensor out (docs/architecture.md "Interfaces").
 // The bridge to any reference implementation: all files use PyTorch's names and layouts.
 #include <cstdio>
 

@@ -1,5 +1,5 @@
 // train_cifar: trains a classifier on CIFAR-10/100, an image folder or Fashion-MNIST with the
-// recipe of SPEC §2, evaluating on the test split after every epoch.
+// recipe of docs/math.md §2, evaluating on the test split after every epoch.
 //
 // OUT/metrics.jsonl gets one JSON object per epoch; OUT/last.safetensors is written after every
 // epoch and OUT/best.safetensors whenever top-1 improves (both atomically). --resume continues a
@@ -14,20 +14,12 @@
 #include <fstream>
 
 #include "apps/flags.h"
-#ifdef MM_WITH_CUDA
-#include "engine/cuda/runtime.h"
-#endif
-#include "data/loader.h"
-#include "engine/autograd.h"
 #include "engine/json.h"
-#include "engine/metrics.h"
-#include "engine/optim.h"
 #include "engine/safetensors.h"
 #include "layers/state_dict.h"
 #include "mixup/ema.h"
-#include "mixup/method.h"
-#include "models/checkpoint.h"
-#include "models/network.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
 
 namespace mm {
 namespace {
@@ -60,18 +52,19 @@ void declare_flags(Flags& f) {
   f.add("workers", "2", "background threads preparing batches");
   f.add("eval-batch-size", "500", "batch size for evaluation");
   f.add("log-every", "20", "steps between progress lines when the output is not a terminal");
-  // the mixup family (SPEC §3)
+  // the mixup family (docs/math.md §3); the defaults are MethodConfig's
+  const MethodConfig d;
   f.add("method", "erm", "erm | mixup | manifold | cutmix | multimix | dense-multimix");
-  f.add("n", "1000", "MultiMix: number of interpolated tuples");
-  f.add("alpha-range", "0.5,2", "MultiMix: Dirichlet alpha ~ U[a, b] per tuple");
-  f.add("mixup-alpha", "1", "input mixup: lam ~ Beta(a, a)");
-  f.add("mix-prob", "0.5", "(dense) MultiMix on a batch with this probability, input mixup otherwise");
+  f.add("n", std::to_string(d.n), "MultiMix: number of interpolated tuples");
+  f.add("alpha-range", fmt::format("{},{}", d.alpha_lo, d.alpha_hi), "MultiMix: Dirichlet alpha ~ U[a, b] per tuple");
+  f.add("mixup-alpha", fmt::format("{}", d.mixup_alpha), "input mixup: lam ~ Beta(a, a)");
+  f.add("mix-prob", fmt::format("{}", d.mix_prob), "(dense) MultiMix on a batch with this probability, input mixup otherwise");
   f.add("mix-layer", "last", "MultiMix interpolation layer: last (the embedding) or 0..4");
   f.add("attention", "gap-relu", "dense MultiMix: gap-relu | gap-softmax | cam-relu | cam-softmax | uniform");
-  f.add("dense-resolution", "4", "dense MultiMix: R x R positions of the final feature map");
+  f.add("dense-resolution", std::to_string(d.dense_resolution), "dense MultiMix: R x R positions of the final feature map");
   f.add_switch("distill", "online self-distillation from an EMA teacher");
-  f.add("gamma", "0.5", "distillation: weight of the label loss");
-  f.add("ema", "0.999", "distillation: teacher decay beta");
+  f.add("gamma", fmt::format("{}", d.gamma), "distillation: weight of the label loss");
+  f.add("ema", fmt::format("{}", d.ema_decay), "distillation: teacher decay beta");
   f.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math) in cuBLAS and cuDNN");
 }
 
@@ -99,35 +92,9 @@ MethodConfig method_config(const Flags& f) {
   c.distill = f.on("distill");
   c.gamma = f.number("gamma");
   MM_CHECK(0 <= c.gamma && c.gamma <= 1, "--gamma must be in [0, 1]");
-  MM_CHECK(0 <= f.number("ema") && f.number("ema") < 1, "--ema must be in [0, 1)");
+  c.ema_decay = f.number("ema");
+  MM_CHECK(0 <= c.ema_decay && c.ema_decay < 1, "--ema must be in [0, 1)");
   return c;
-}
-
-struct Evaluation {
-  double loss = 0, top1 = 0, top5 = 0;
-};
-
-// Test loss and top-1 and top-5 accuracy (%), evaluation-mode BN, no gradients.
-Evaluation evaluate(Network& net, const Dataset& test, int batch_size) {
-  NoGrad no_grad;
-  net.train(false);
-  LoaderOptions o;
-  o.batch_size = batch_size;
-  o.shuffle = o.augment = o.drop_last = false;
-  o.pinned = net.parameters().front().device().is_cuda();
-  BatchLoader loader(test, o);
-  Batch b;
-  double loss_sum = 0;
-  int64_t top1 = 0, top5 = 0;
-  const Device device = net.parameters().front().device();
-  while (loader.next(b)) {
-    const Tensor logits = net.forward(b.images.to(device)).to(cpu());
-    loss_sum += cross_entropy(logits, b.labels).item() * logits.dim(0);
-    top1 += count_top_k(logits, b.labels, 1);
-    top5 += count_top_k(logits, b.labels, 5);
-  }
-  net.train(true);
-  return {loss_sum / test.size(), 100.0 * top1 / test.size(), 100.0 * top5 / test.size()};
 }
 
 std::string config_json(const Flags& flags, const std::vector<std::string>& names) {
@@ -137,7 +104,7 @@ std::string config_json(const Flags& flags, const std::vector<std::string>& name
 }
 
 int run(int argc, char** argv) {
-  Flags flags("train_cifar", "Trains PreAct-ResNet-18 or WRN-16-8 with the recipe of SPEC.md section 2.");
+  Flags flags("train_cifar", "Trains PreAct-ResNet-18 or WRN-16-8 with the recipe of docs/math.md §2.");
   declare_flags(flags);
   if (!flags.parse(argc, argv)) return 0;
 
@@ -190,19 +157,21 @@ int run(int argc, char** argv) {
   }
   net->to(device);
   if (teacher) teacher->to(device);
-#ifdef MM_WITH_CUDA
-  if (device.is_cuda()) cuda::allow_tf32(!flags.on("no-tf32"));
-#endif
+  allow_tf32(device, !flags.on("no-tf32"));
   std::printf("model: %s width %d, %zu parameter tensors; device %s; %d epochs, batch %d; method %s%s\n", model.c_str(),
               width, net->parameters().size(), device.str().c_str(), epochs, batch_size, method_name(method.method).c_str(),
               method.distill ? " with distillation" : "");
 
-  const bool tty = isatty(fileno(stdout));
-  const int log_every = std::max<int>(1, static_cast<int>(flags.integer("log-every")));
+  Trainer trainer(*net, teacher.get(), sgd, method, seed, device);
+  EpochReport report;
+  report.epochs = epochs;
+  report.tty = isatty(fileno(stdout));
+  report.log_every = std::max<int>(1, static_cast<int>(flags.integer("log-every")));
   std::ofstream loss_log;
   if (flags.given("loss-log")) {
     loss_log.open(flags.str("loss-log"), info.epoch > 0 ? std::ios::app : std::ios::trunc);
     MM_CHECK(loss_log.good(), "--loss-log: cannot write {}", flags.str("loss-log"));
+    report.loss_log = &loss_log;
   }
   for (int epoch = info.epoch; epoch < epochs; ++epoch) {
     const double lr = flags.str("schedule") == "cosine" ? cosine_lr(flags.number("lr"), epochs, epoch)
@@ -214,75 +183,26 @@ int run(int argc, char** argv) {
     o.workers = static_cast<int>(flags.integer("workers"));
     o.two_views = method.distill;
     o.pinned = device.is_cuda();
-    BatchLoader loader(data.train, o);
-    const auto start = Clock::now();
-    // The loss stays where it was computed: a running sum of loss x batch size, read (which waits
-    // for the GPU) only when a progress line is printed and at the end of the epoch.
-    Tensor loss_sum;
-    int64_t seen = 0, step = 0;
-    double last_print = 0, logged_sum = 0;  // logged_sum: loss_sum when the loss log was last written
-    int64_t logged_seen = 0;
-    auto stop = [&](const std::string& what) {
-      clear_tape();
-      return Error(fmt::format("epoch {} step {}: {}; stopping (the last good checkpoint stays in {})", epoch + 1, step,
-                               what, out));
-    };
-    auto mean_loss = [&] {
-      const double mean = loss_sum.item() / seen;
-      if (!std::isfinite(mean)) throw stop(fmt::format("the loss is {}", mean));
-      return mean;
-    };
-    Batch b;
-    net->train(true);
-    while (loader.next(b)) {
-      ++step;
-      try {
-        // this step's draws depend only on (seed, epoch, step): resumed runs repeat them exactly
-        Rng rng = seeded_rng({seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(step - 1), 0x6D6978ull});
-        const Draws draws = sample_draws(method, *net, b.labels.numel(), b.images.dim(1), b.images.dim(2), rng, device);
-        const Tensor images2 = b.images2.defined() ? b.images2.to(device) : Tensor();
-        Tensor loss = mixed_loss(*net, teacher.get(), b.images.to(device), images2, b.labels.to(device),
-                                 data.train.num_classes, method, draws).loss;
-        backward(loss);
-        NoGrad no_grad;
-        const Tensor weighted = scale(loss, static_cast<double>(b.labels.numel()));
-        loss_sum = loss_sum.defined() ? add(loss_sum, weighted) : weighted;
-      } catch (const Error& e) {
-        throw stop(e.what());
-      }
-      sgd.step(lr);
-      sgd.zero_grad();
-      if (teacher) ema_update(*teacher, *net, flags.number("ema"));
-      seen += b.labels.numel();
-      const double elapsed = seconds_since(start);
-      if (loss_log.is_open() && step % log_every == 0) {
-        const double sum = loss_sum.item();
-        loss_log << fmt::format("{{\"epoch\":{},\"step\":{},\"loss\":{:.6f}}}\n", epoch + 1, step,
-                                (sum - logged_sum) / static_cast<double>(seen - logged_seen))
-                 << std::flush;
-        logged_sum = sum, logged_seen = seen;
-      }
-      if (step % log_every == 0 || step == loader.num_batches() || (tty && elapsed - last_print >= 0.5)) {
-        last_print = elapsed;
-        const double eta = (loader.num_batches() - step) * elapsed / step;
-        std::printf("%sepoch %d/%d step %ld/%ld loss %.4f lr %.4g %.1f img/s ETA %.0fs%s", tty ? "\r" : "", epoch + 1,
-                    epochs, step, loader.num_batches(), mean_loss(), lr, seen / elapsed, eta, tty ? "" : "\n");
-        std::fflush(stdout);
-      }
+    const auto epoch_start = Clock::now();
+    EpochResult trained;
+    try {
+      trained = train_epoch(trainer, data.train, o, epoch, lr, report);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}; stopping (the last good checkpoint stays in {})", e.what(), out));
     }
-    const double train_loss = mean_loss();
-    const double train_seconds = seconds_since(start);
-    const Evaluation ev = evaluate(*net, data.test, static_cast<int>(flags.integer("eval-batch-size")));
-    const bool improved = ev.top1 > info.best_top1;
-    info.best_top1 = std::max(info.best_top1, ev.top1);
+    const AccuracyCounter test = evaluate_split(*net, data.test, static_cast<int>(flags.integer("eval-batch-size")));
+    const bool improved = test.top1_percent() > info.best_top1;
+    info.best_top1 = std::max(info.best_top1, test.top1_percent());
     info.epoch = epoch + 1;
-    std::printf("%sepoch %d/%d: train loss %.4f, test loss %.4f, top-1 %.2f%% (best %.2f%%), top-5 %.2f%%, %.1f img/s, %.0fs\n",
-                tty ? "\n" : "", epoch + 1, epochs, train_loss, ev.loss, ev.top1, info.best_top1, ev.top5,
-                seen / train_seconds, seconds_since(start));
+    const double images_per_s = static_cast<double>(trained.images) / trained.seconds;
+    std::printf("epoch %d/%d: train loss %.4f, test loss %.4f, top-1 %.2f%% (best %.2f%%), top-5 %.2f%%, %.1f img/s, %.0fs\n",
+                epoch + 1, epochs, trained.train_loss, test.loss(), test.top1_percent(), info.best_top1,
+                test.top5_percent(), images_per_s, seconds_since(epoch_start));
     std::ofstream(out + "/metrics.jsonl", std::ios::app) << fmt::format(
         "{{\"epoch\":{},\"lr\":{:.6g},\"train_loss\":{:.9g},\"test_loss\":{:.9g},\"top1\":{:.4f},\"top5\":{:.4f},"
         "\"best_top1\":{:.4f},\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
-        epoch + 1, lr, train_loss, ev.loss, ev.top1, ev.top5, info.best_top1, seen / train_seconds, seconds_since(start));
+        epoch + 1, lr, trained.train_loss, test.loss(), test.top1_percent(), test.top5_percent(), info.best_top1,
+        images_per_s, seconds_since(epoch_start));
     save_checkpoint(out + "/last.safetensors", *net, sgd, teacher.get(), info);
     if (improved) save_checkpoint(out + "/best.safetensors", *net, sgd, teacher.get(), info);
   }

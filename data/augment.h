@@ -1,5 +1,5 @@
 #pragma once
-// Augmentation and normalisation (SPEC §2): random crop to the image size from the image
+// Augmentation and normalisation (docs/math.md §2): random crop to the image size from the image
 // zero-padded by 4 on each side, horizontal flip with p = 0.5, then per-channel normalisation
 // with the CIFAR mean and std (used for every dataset).
 #include "engine/rng.h"
@@ -24,7 +24,7 @@ CropFlip draw_crop_flip(Rng& rng);
 // padded(src)[i, j] = src[i - 4, j - 4] inside the image and 0 (black, before normalising) outside.
 void augment_normalise(const uint8_t* src, int H, int W, CropFlip t, float* dst);
 
-// Pixel space, where robustness is measured (SPEC §4: the normalisation is part of the model).
+// Pixel space, where robustness is measured (docs/math.md §4: the normalisation is part of the model).
 // images: U8 [N, H, W, 3], rows [begin, end) -> F32 [end - begin, H, W, 3] in [0, 1], on the host.
 Tensor pixels_of(const Tensor& images, int64_t begin, int64_t end);
 // x: F32 [N, H, W, 3] in [0, 1] on any device -> (x - mean_c) / std_c, differentiable (channel_affine).

@@ -1,4 +1,4 @@
-// CIFAR-10/100 binary files (SPEC §2).
+// CIFAR-10/100 binary files (docs/math.md §2).
 #include <cstring>
 #include <filesystem>
 #include <fstream>

@@ -1,4 +1,4 @@
-// Image-folder datasets decoded with stb_image (SPEC §2): root/{train,test|val}/<class>/<image>.
+// Image-folder datasets decoded with stb_image (docs/math.md §2): root/{train,test|val}/<class>/<image>.
 #include <stb_image.h>
 
 #include <algorithm>

@@ -99,6 +99,22 @@ bool cuda_available() {
 #endif
 }
 
+void synchronize(Device device) {
+  if (!device.is_cuda()) return;
+#ifdef MM_WITH_CUDA
+  cuda::synchronize();
+#endif
+}
+
+void allow_tf32(Device device, bool on) {
+  if (!device.is_cuda()) return;
+#ifdef MM_WITH_CUDA
+  cuda::allow_tf32(on);
+#else
+  (void)on;
+#endif
+}
+
 Device parse_device(const std::string& name) {
   if (name == "cpu") return cpu();
   if (name == "cuda") {

@@ -23,4 +23,12 @@ bool cuda_available();
 // Parses "cpu", "cuda" or "auto" (cuda when available, else cpu); throws on anything else.
 Device parse_device(const std::string& name);
 
+// Waits until the work queued on `device` is done (nothing to wait for on the CPU): what a clock
+// around GPU work needs.
+void synchronize(Device device);
+
+// GPU matrix products and convolutions in TF32 (tensor cores, 10-bit mantissa) or exact float32.
+// Training allows TF32; parity tests do not. Nothing changes on the CPU.
+void allow_tf32(Device device, bool on);
+
 }  // namespace mm

@@ -38,7 +38,7 @@ template <class T>
 MM_HD T bn_backward_train(T dy, T xhat, T gamma, T invstd, T sum_dy, T sum_dy_xhat, T count) {
   return gamma * invstd / count * (count * dy - sum_dy - xhat * sum_dy_xhat);
 }
-// Running statistics: new = (1 - momentum) * old + momentum * batch (SPEC §1).
+// Running statistics: new = (1 - momentum) * old + momentum * batch (docs/math.md §1).
 template <class T> MM_HD T running_update(T old, T batch, T momentum) {
   return (T(1) - momentum) * old + momentum * batch;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Accuracy counts for evaluation (SPEC §4: top-1 and top-5).
+// Accuracy counts for evaluation (docs/math.md §4: top-1 and top-5).
 #include <vector>
 
 #include "engine/tensor.h"
@@ -15,7 +15,7 @@ int64_t count_top_k(const Tensor& logits, const Tensor& labels, int k);
 
 namespace mm {
 
-// Out-of-distribution detection with a score that should be higher in distribution (SPEC §4: the
+// Out-of-distribution detection with a score that should be higher in distribution (docs/math.md §4: the
 // maximum softmax probability), in-distribution examples counting as positives.
 struct OodDetection {
   double detection_accuracy;  // max over thresholds of (TPR + TNR) / 2
@@ -27,7 +27,7 @@ struct OodDetection {
 OodDetection ood_detection(const std::vector<double>& in_scores, const std::vector<double>& out_scores);
 
 // Embedding-space metrics of Wang & Isola (2020) on the L2-normalised rows e_i of embeddings
-// F32 [N, d] (SPEC §4). alignment: the mean of ||e_i - e_j||^2 over same-class pairs i != j
+// F32 [N, d] (docs/math.md §4). alignment: the mean of ||e_i - e_j||^2 over same-class pairs i != j
 // (labels I64 [N]); uniformity: log of the mean of exp(-t ||e_i - e_j||^2) over all pairs i != j.
 double alignment(const Tensor& embeddings, const Tensor& labels);
 double uniformity(const Tensor& embeddings, double t = 2.0);

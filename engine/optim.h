@@ -1,6 +1,6 @@
 #pragma once
 // SGD with momentum, weight decay and optional Nesterov (PyTorch's formulation; math::sgd_update),
-// and the learning-rate schedules of SPEC §2.
+// and the learning-rate schedules of docs/math.md §2.
 #include <string>
 #include <vector>
 
@@ -37,7 +37,7 @@ class Sgd {
 double multistep_lr(double base, const std::vector<int>& milestones, double gamma, int epoch);
 // Cosine annealing from base to 0 over total_epochs.
 double cosine_lr(double base, int total_epochs, int epoch);
-// SPEC §2 project choice: without explicit milestones, drops at 25 %, 50 %, 75 % of the epochs.
+// docs/math.md §2 project choice: without explicit milestones, drops at 25 %, 50 %, 75 % of the epochs.
 std::vector<int> default_milestones(int epochs);
 
 }  // namespace mm

@@ -1,6 +1,6 @@
 #pragma once
 // BatchNorm2d(C): weight (gamma) 1, bias (beta) 0, running_mean 0, running_var 1,
-// num_batches_tracked 0; eps 1e-5; momentum 0.1 unless given (WRN's last BN uses 0.9, SPEC §1).
+// num_batches_tracked 0; eps 1e-5; momentum 0.1 unless given (WRN's last BN uses 0.9, docs/math.md §1).
 // Uses batch statistics in training mode and running statistics in evaluation mode.
 #include "engine/ops.h"
 #include "layers/module.h"

@@ -37,7 +37,7 @@ class Module {
   void train(bool on = true);
   bool is_training() const { return training_; }
   // When off, training-mode batch norm still normalises with batch statistics but leaves the
-  // running statistics alone (the EMA teacher, whose buffers follow the student's; SPEC §3).
+  // running statistics alone (the EMA teacher, whose buffers follow the student's; docs/math.md §3).
   void update_running_stats(bool on);
   // Moves every parameter and buffer to `device` (in place: existing handles follow).
   void to(Device device);

@@ -1,6 +1,6 @@
 #pragma once
 // A module's parameters and buffers as a flat map of PyTorch names to tensors in PyTorch layouts,
-// and the way back. This is what weights files and checkpoints hold (DESIGN.md "Interfaces").
+// and the way back. This is what weights files and checkpoints hold (docs/architecture.md "Interfaces").
 #include <map>
 #include <string>
 

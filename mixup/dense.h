@@ -1,5 +1,5 @@
 #pragma once
-// Dense MultiMix (paper 3.4, SPEC §3): attention over the r positions of each example and the
+// Dense MultiMix (paper 3.4, docs/math.md §3): attention over the r positions of each example and the
 // per-position interpolation weights built from it.
 #include <string>
 

@@ -1,5 +1,5 @@
 #pragma once
-// The distillation teacher (SPEC §3): an exponential moving average of the student's parameters
+// The distillation teacher (docs/math.md §3): an exponential moving average of the student's parameters
 // and BN buffers, updated after every optimiser step: t <- beta t + (1 - beta) s (math::ema).
 // An optimiser-side update, not an autograd op. num_batches_tracked is copied.
 #include "models/network.h"

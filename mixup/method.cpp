@@ -45,7 +45,7 @@ Tensor position_logits(Network& net, const Tensor& z) {
 }
 
 // What differs between methods: how a network's mixed logits are computed from a view. The
-// student's and the teacher's passes share it, so both see the same draws (SPEC §3).
+// student's and the teacher's passes share it, so both see the same draws (docs/math.md §3).
 struct MixedForward {
   const MethodConfig& config;
   const Draws& draws;

@@ -1,5 +1,5 @@
 #pragma once
-// The training objectives of SPEC §3: erm, input mixup, manifold mixup, CutMix, MultiMix, dense
+// The training objectives of docs/math.md §3: erm, input mixup, manifold mixup, CutMix, MultiMix, dense
 // MultiMix, each optionally with self-distillation from an EMA teacher. sample_draws() makes a
 // step's random draws; mixed_loss() builds the step's loss from explicit draws, so the same code
 // serves train_cifar (sampled draws) and probe (draws read from a file).
@@ -16,21 +16,23 @@ enum class Method { Erm, Mixup, Manifold, Cutmix, MultiMix, DenseMultiMix };
 Method parse_method(const std::string& name);
 std::string method_name(Method m);
 
+// A method's settings; the defaults are docs/math.md §3's and the apps' flags take theirs from here.
 struct MethodConfig {
   Method method = Method::Erm;
   int n = 1000;                               // MultiMix: interpolated tuples
   double alpha_lo = 0.5, alpha_hi = 2.0;      // MultiMix: alpha_k ~ U[lo, hi]
   double mixup_alpha = 1.0;                   // input mixup: lam ~ Beta(a, a)
-  double mix_prob = 1.0;                      // (dense) MultiMix with this probability, input mixup otherwise
+  double mix_prob = 0.5;                      // (dense) MultiMix with this probability, input mixup otherwise
   int mix_layer = -1;                         // MultiMix interpolation layer; -1 = last (the embedding)
   Attention attention = Attention::GapRelu;   // dense MultiMix
   int dense_resolution = 4;                   // dense MultiMix: R x R positions, r = R^2
   bool logit_path = true;                     // MultiMix at the embedding: mix logits (cheaper, equal)
   bool distill = false;
   double gamma = 0.5;                         // distillation: gamma H(Y, P) + (1 - gamma) H(P', P)
+  double ema_decay = 0.999;                   // distillation: the teacher's beta (mixup/ema.h)
 };
 
-// One step's draws (DESIGN.md "Randomness"). `method` is what the step runs: with mix_prob < 1
+// One step's draws (docs/architecture.md "Randomness"). `method` is what the step runs: with mix_prob < 1
 // a MultiMix run uses input mixup on some steps (paper 4.1). The tensors live where the step runs,
 // so a GPU step reads none of them back.
 struct Draws {
@@ -44,7 +46,7 @@ struct Draws {
   Draws to(DType dtype) const;  // lam and lambda in dtype (the indices stay I64)
 };
 
-// The draws of `method` as a probe batch file holds them (DESIGN.md "Interfaces"): lam F32 [],
+// The draws of `method` as a probe batch file holds them (docs/architecture.md "Interfaces"): lam F32 [],
 // perm I64 [m], layer I64 [], box I64 [4], Lambda F32 [m, n] or [r, m, n]; checked against the
 // batch's images F32 [m, 3, H, W] (permutation, box inside the image, lam in [0, 1]).
 Draws read_draws(Method method, const TensorFile& batch);

@@ -16,7 +16,7 @@ MM_HD bool in_box(long long y, long long x, const long long* box) {
   return y >= box[0] && y < box[2] && x >= box[1] && x < box[3];
 }
 
-// Attention normalisation for dense MultiMix (SPEC §3), one example's r scores:
+// Attention normalisation for dense MultiMix (docs/math.md §3), one example's r scores:
 // "relu": a_j = relu(q_j) / sum_j relu(q_j), uniform 1/r when every relu(q_j) is 0 (project choice);
 // "softmax": a_j = exp(q_j - max q) / sum.
 template <class T> MM_HD void normalise_relu(const T* q, int r, T* a) {
@@ -43,7 +43,7 @@ template <class T> MM_HD T dense_column(const T* attention_j, int attention_stri
   return s;
 }
 
-// The loss weights of one position j of the dense soft cross-entropy (SPEC §3): row k gets
+// The loss weights of one position j of the dense soft cross-entropy (docs/math.md §3): row k gets
 // s_jk / (r sum_k s_jk), and every row 0 when the position has no weight at all.
 template <class S, class C> MM_HD void dense_row_coefficients(const S* s_j, int n, int r, C* coef_j) {
   double total = 0;

@@ -1,5 +1,5 @@
 #pragma once
-// The mixing ops of the mixup family, each with a hand-written forward and backward (SPEC §3).
+// The mixing ops of the mixup family, each with a hand-written forward and backward (docs/math.md §3).
 // They consume explicit draws (lam, perm, box, Lambda), so they are deterministic in their inputs
 // and can be checked against a reference. Every backward accumulates.
 #include "engine/tensor.h"
@@ -28,7 +28,7 @@ Tensor interpolate(const Tensor& z, const Tensor& lambda);
 //   -> [r, n, d], out[j] = weights[j]^T z[:, j, :];   dz[:, j, :] += weights[j] dout[j]
 Tensor interpolate_positions(const Tensor& z, const Tensor& weights);
 
-// The weighted dense soft cross-entropy (SPEC §3, dense-multimix):
+// The weighted dense soft cross-entropy (docs/math.md §3, dense-multimix):
 // logits: [r, n, c], targets: [r, n, c] (constants), weights s: [r, n] (>= 0, constants) -> []
 //   loss = (1/r) sum_j [ sum_k s_jk H_jk / sum_k s_jk ],  H_jk = -sum_c t_jkc log softmax(z_jk)_c
 //   a position whose weights are all 0 contributes 0.

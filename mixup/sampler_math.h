@@ -28,7 +28,7 @@ MM_HD double sample_gamma(G& g, double alpha) {
   }
 }
 
-// One Dirichlet(alpha 1_m) column with alpha ~ U[lo, hi] (SPEC §3): m Gamma draws, normalised.
+// One Dirichlet(alpha 1_m) column with alpha ~ U[lo, hi] (docs/math.md §3): m Gamma draws, normalised.
 // Writes col[i * stride], i < m.
 template <class G, class T>
 MM_HD void sample_dirichlet_column(G& g, int m, double lo, double hi, T* col, long long stride) {

@@ -1,5 +1,5 @@
 #pragma once
-// Samplers: the random draws of the mixup family, produced as tensors (SPEC §3, DESIGN.md
+// Samplers: the random draws of the mixup family, produced as tensors (docs/math.md §3, docs/architecture.md
 // "Randomness"). The mixing ops consume them, so an op is deterministic given its draws.
 #include "engine/rng.h"
 #include "engine/tensor.h"
@@ -8,7 +8,7 @@ namespace mm {
 
 // Every sampler draws from generators seeded from its arguments, written once for both devices in
 // mixup/sampler_math.h: on the CPU an mm::Rng, on the GPU cuRAND Philox (so a step's draws are
-// made where they are used, with no copy, and differ between devices as DESIGN.md allows).
+// made where they are used, with no copy, and differ between devices as docs/architecture.md allows).
 
 // Host scalars (tests, statistics).
 // Gamma(alpha, 1), alpha > 0 (Marsaglia & Tsang; alpha < 1 through Gamma(alpha + 1) U^(1/alpha)).
@@ -39,7 +39,7 @@ void check_cutmix_box(const Tensor& box, int64_t H, int64_t W, const char* what)
 // U[alpha_lo, alpha_hi], through Gamma(alpha_k) draws normalised per column (math::sample_dirichlet_column,
 // the same code on both devices). Column k uses its own generator seeded from (seed, k): on the CPU
 // an Rng, on the GPU a cuRAND Philox subsequence, so the result does not depend on threads (and
-// differs between devices, as DESIGN.md allows).
+// differs between devices, as docs/architecture.md allows).
 Tensor sample_dirichlet_lambda(uint64_t seed, int64_t m, int64_t n, double alpha_lo, double alpha_hi,
                                Device device = cpu());
 // One such [m, n] draw per position: F32 [r, m, n] (dense MultiMix).

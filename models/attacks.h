@@ -1,5 +1,5 @@
 #pragma once
-// Adversarial examples for the robustness evaluation of SPEC §4: FGSM and PGD in [0, 1] pixel space.
+// Adversarial examples for the robustness evaluation of docs/math.md §4: FGSM and PGD in [0, 1] pixel space.
 //
 // `logits_of` maps pixels x [N, H, W, 3] to logits [N, C] with the normalisation inside
 // (e.g. net.forward(normalise_pixels(x)), data/augment.h) and BN in evaluation mode (the caller's

@@ -1,7 +1,7 @@
 #pragma once
-// Network: an encoder f_theta (a stem and stages) and a linear classifier g_W (SPEC §1).
+// Network: an encoder f_theta (a stem and stages) and a linear classifier g_W (docs/math.md §1).
 //
-// "Interpolation layer" k (SPEC §1): k = 0 is the input, k = 1..num_stages() the output of stage k
+// "Interpolation layer" k (docs/math.md §1): k = 0 is the input, k = 1..num_stages() the output of stage k
 // (stage 1 includes the stem). run_stages moves a hidden state from one layer to a later one, which
 // is what manifold mixup needs. After the last stage, head() gives the final feature map
 // (WRN: BN + ReLU; PreAct-ResNet: identity), whose global average is the embedding.

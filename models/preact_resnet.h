@@ -1,5 +1,5 @@
 #pragma once
-// PreAct-ResNet-18 exactly as SPEC §1 ("preactresnet18").
+// PreAct-ResNet-18 exactly as docs/math.md §1 ("preactresnet18").
 //   stem: conv3x3(3 -> w, no bias) -> BN -> ReLU
 //   stages 1..4: two PreActBlocks each, widths w, 2w, 4w, 8w; first block of stages 2-4 has stride 2
 //   head: none (the embedding is the global average of the 8w x 4 x 4 map), classifier Linear(8w -> c)
@@ -13,7 +13,7 @@
 namespace mm {
 
 // o = relu(bn1(x)); sc = proj(o) if (stride != 1 or in != planes) else o; o = conv1(o);
-// o = conv2(relu(bn2(o))); return o + sc. The identity path carries the *activated* o (SPEC §1).
+// o = conv2(relu(bn2(o))); return o + sc. The identity path carries the *activated* o (docs/math.md §1).
 class PreActBlock : public Module {
  public:
   PreActBlock(int in, int planes, int stride, Rng& rng);

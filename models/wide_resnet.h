@@ -1,5 +1,5 @@
 #pragma once
-// WRN-16-8 exactly as SPEC §1 ("wrn16_8"), widen factor k (default 8):
+// WRN-16-8 exactly as docs/math.md §1 ("wrn16_8"), widen factor k (default 8):
 //   conv1: conv3x3(3 -> 16, bias); stages 1..3: two WideBlocks each, widths 16k, 32k, 64k,
 //   strides 1, 2, 2; head: BN(64k, running-stat momentum 0.9) -> ReLU; embedding = global average
 //   of the 8 x 8 map; classifier Linear(64k -> c). No dropout.

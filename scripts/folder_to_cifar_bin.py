@@ -2,7 +2,7 @@
 format (data_batch_1..5.bin, test_batch.bin), taking `--per-class` train and `--test-per-class` test
 images of each class (per-class = 5 x test-per-class: six files of equal size). Used to carry a small real-data subset to a GPU machine.
 
-  python3 scripts/folder_to_cifar_bin.py ../shared/data/cifar10-jpeg OUT_DIR --per-class 500 --test-per-class 100
+  python3 scripts/folder_to_cifar_bin.py cifar10-jpeg OUT_DIR --per-class 500 --test-per-class 100
 """
 import argparse
 import os

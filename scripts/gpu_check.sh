@@ -2,7 +2,7 @@
 # One command for a machine with an NVIDIA GPU: configures for that GPU, builds, runs every test
 # (cuda ones included), checks probe on the GPU against PyTorch, runs bench on the GPU (and times
 # PyTorch on the same model and batch when python3 has torch), trains briefly on real data,
-# evaluates the erm run (SPEC §4) and prints one summary. Without the Debian -dev packages it
+# evaluates the erm run (docs/math.md §4) and prints one summary. Without the Debian -dev packages it
 # unpacks .debs/ (scripts/fetch_debs.sh) into a local prefix. Real data: DATA=dir of CIFAR-10
 # binary files (default .gpu_data/cifar10-subset, see scripts/folder_to_cifar_bin.py). Logs go to
 # $OUT (default gpu_check_out/).
@@ -54,7 +54,7 @@ if [ -f "$data/data_batch_1.bin" ]; then
       --batch-size 128 --device cuda --method $method --out "${TRAIN_DIR:-$out}/train_$tag" --log-every 100 > "$out/train_$tag.log" 2>&1
     note "train_cifar $method (GPU, $data, 3 epochs): $(grep -E '^epoch 3/3:|error' "$out/train_$tag.log" | tail -1)"
   done
-  # SPEC §4 on the GPU: accuracy, FGSM and PGD-20, embeddings; OOD against the same test split only
+  # docs/math.md §4 on the GPU: accuracy, FGSM and PGD-20, embeddings; OOD against the same test split only
   # exercises the code (AuROC 50 %): the GPU machine has no second dataset
   ckpt="${TRAIN_DIR:-$out}/train_erm/last.safetensors"
   if [ -f "$ckpt" ]; then

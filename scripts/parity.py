@@ -3,7 +3,7 @@
 each, on the CPU or the GPU; prints each side's mean +- std of the last epoch's train loss and top-1
 and the difference of the means with its 95 % confidence interval (Welch's t).
 
-  python3 scripts/parity.py --data ../shared/data/cifar10-jpeg --seeds 0,1 --epochs 1 --width 16
+  python3 scripts/parity.py --data cifar10-jpeg --seeds 0,1 --epochs 1 --width 16
   python3 scripts/parity.py --data DIR --device cuda --seeds 0,1,2 --epochs 30 --parallel 4
 
 A run whose log already ends with its last epoch is not run again, so an interrupted comparison

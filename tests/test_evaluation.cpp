@@ -1,4 +1,4 @@
-// The evaluation of SPEC §4: accuracy counts, OOD detection metrics, embedding metrics, and the
+// The evaluation of docs/math.md §4: accuracy counts, OOD detection metrics, embedding metrics, and the
 // FGSM and PGD attacks against a PyTorch fixture.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Every method of SPEC §3 against the PyTorch reference (tests/reference/make_method_fixtures.py),
+// Every method of docs/math.md §3 against the PyTorch reference (tests/reference/make_method_fixtures.py),
 // for both models, with and without distillation; and the probe binary on the same files.
 #include <filesystem>
 

@@ -1,4 +1,4 @@
-// The mixing ops: gradient checks, the properties SPEC §3 implies, and sampler statistics.
+// The mixing ops: gradient checks, the properties docs/math.md §3 implies, and sampler statistics.
 #include <cmath>
 #include <set>
 

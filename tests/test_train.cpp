@@ -172,7 +172,7 @@ TEST(TrainCifar, MismatchedCheckpointAndNanLossStopCleanly) {
   EXPECT_EQ(load_safetensors(out + "/last.safetensors").metadata.at("epoch"), "1");
 }
 
-// evaluate reads a checkpoint and the data it was trained on, and reports every measure of SPEC §4.
+// evaluate reads a checkpoint and the data it was trained on, and reports every measure of docs/math.md §4.
 TEST(Evaluate, ReportsAccuracyRobustnessOodAndEmbeddings) {
   const std::string data = tiny_cifar(20), out = fresh_dir("eval");
   ASSERT_EQ(train("--data " + data + kTiny + " --epochs 1 --distill --method multimix --n 32 --out " + out).status, 0);

@@ -103,7 +103,7 @@ void add_bias(float* y, const float* bias, int64_t rows, int64_t C) {
 
 namespace {
 
-// Descriptors and algorithms of one convolution shape, made once and cached (DESIGN.md "GPU step
+// Descriptors and algorithms of one convolution shape, made once and cached (docs/architecture.md "GPU step
 // hygiene"). Every cuDNN call of the engine is in this file.
 struct ConvPlan {
   cudnnTensorDescriptor_t x, y;

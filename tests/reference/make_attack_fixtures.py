@@ -1,4 +1,4 @@
-"""Writes tests/fixtures/attacks_preactresnet18.safetensors: FGSM and PGD (SPEC §4) on a reduced-width model.
+"""Writes tests/fixtures/attacks_preactresnet18.safetensors: FGSM and PGD (docs/math.md §4) on a reduced-width model.
 
 Run from the repository root with Debian's python3-torch:  python3 tests/reference/make_attack_fixtures.py
 The file holds (PyTorch layouts, NCHW images):

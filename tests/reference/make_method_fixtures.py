@@ -1,4 +1,4 @@
-"""Writes tests/fixtures/method_<model>_<case>.safetensors: one training step of each method of SPEC §3.
+"""Writes tests/fixtures/method_<model>_<case>.safetensors: one training step of each method of docs/math.md §3.
 
 Run from the repository root with Debian's python3-torch:  python3 tests/reference/make_method_fixtures.py
 Per model: tests/fixtures/method_<model>_weights.safetensors holds `weights.<name>` and

@@ -1,4 +1,4 @@
-"""PyTorch reference of the methods of SPEC.md §3, given explicit draws, written independently of the
+"""PyTorch reference of the methods of docs/math.md §3, given explicit draws, written independently of the
 C++ (MultiMix uses the embedding path Lambda^T Z here; the engine trains with the logit path).
 
 loss_and_logits(net, teacher, batch, method, ...) -> (loss, logits); logits are [m, c], [n, c]

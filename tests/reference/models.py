@@ -1,4 +1,4 @@
-"""PyTorch reference implementation of the models of SPEC.md §1, written independently of the C++.
+"""PyTorch reference implementation of the models of docs/math.md §1, written independently of the C++.
 
 Parameter names follow the reference code: an `encoder` f_theta and a `classifier` g_W.
 """

@@ -1,10 +1,10 @@
-"""End-to-end PyTorch twin of train_cifar for erm and multimix (SPEC.md §2 recipe, §3 methods), to check
+"""End-to-end PyTorch twin of train_cifar for erm and multimix (docs/math.md §2 recipe, §3 methods), to check
 that the engine *trains* like PyTorch, not only that one step matches a fixture. Written independently
 of the C++ on the reference models (models.py) and losses (methods.py); needs a GPU to be quick.
 
   python3 tests/reference/train_reference.py --data ROOT --method multimix --epochs 30
 
-ROOT is an image folder ROOT/{train,test}/<class>/*.png|jpg of 32x32 images (SPEC §2). Prints one
+ROOT is an image folder ROOT/{train,test}/<class>/*.png|jpg of 32x32 images (docs/math.md §2). Prints one
 line per epoch: "epoch E/N: train loss L, top-1 A%".
 
 To bisect a difference with train_cifar: --save-init writes the initial weights (PyTorch names, as
@@ -25,7 +25,7 @@ import models
 import st_io
 from methods import loss_and_logits, sample_draws
 
-MEAN = (0.4914, 0.4822, 0.4465)  # SPEC §2, every dataset
+MEAN = (0.4914, 0.4822, 0.4465)  # docs/math.md §2, every dataset
 STD = (0.2023, 0.1994, 0.2010)
 
 
@@ -50,7 +50,7 @@ def normalise(x_uint8):
 
 
 def augment(x, gen):
-    """Random 32x32 crop of the zero-padded (4) image, then a horizontal flip with p = 0.5 (SPEC §2).
+    """Random 32x32 crop of the zero-padded (4) image, then a horizontal flip with p = 0.5 (docs/math.md §2).
     Zero padding is applied to the raw pixels, before normalisation, as the engine does."""
     m, positions = x.shape[0], torch.arange(32, device=x.device)
     padded = F.pad(x, (4, 4, 4, 4))  # [m, 3, 40, 40]
@@ -117,7 +117,7 @@ def main():
         st_io.save(args.save_init, net.state_dict())
     net = net.to(dev)
     loss_log = open(args.loss_log, "w") if args.loss_log else None
-    # SPEC §2: SGD lr 0.1, momentum 0.9, weight decay 1e-4 on all parameters, batch 128, lr x 0.1 at
+    # docs/math.md §2: SGD lr 0.1, momentum 0.9, weight decay 1e-4 on all parameters, batch 128, lr x 0.1 at
     # 25/50/75 % of the epochs; the last partial batch is dropped.
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     milestones = ([int(e) for e in args.milestones.split(",")] if args.milestones

@@ -1,5 +1,5 @@
 #pragma once
-// Training checkpoints: one safetensors file holding the model under its SPEC §1 names (PyTorch
+// Training checkpoints: one safetensors file holding the model under its docs/math.md §1 names (PyTorch
 // layouts, so the file loads as a PyTorch state dict after dropping the prefixed entries), the
 // optimiser's momentum buffers as "optimizer.momentum.<name>", the EMA teacher (if any) as
 // "teacher.<name>", and metadata: format, model, width, num_classes, epoch (completed epochs),

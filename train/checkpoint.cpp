@@ -1,4 +1,4 @@
-#include "models/checkpoint.h"
+#include "train/checkpoint.h"
 
 #include "layers/state_dict.h"
 

@@ -1,0 +1,114 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "engine/autograd.h"
+#include "engine/metrics.h"
+#include "mixup/ema.h"
+
+namespace mm {
+
+Trainer::Trainer(Network& student, Network* teacher, Sgd& sgd, MethodConfig method, uint64_t seed, Device device)
+    : student_(student), teacher_(teacher), sgd_(sgd), method_(method), seed_(seed), device_(device) {
+  MM_CHECK(!method.distill || teacher, "distillation needs a teacher network");
+}
+
+Tensor Trainer::step(const Tensor& images, const Tensor& images2, const Tensor& labels, int num_classes, int epoch,
+                     int64_t step, double lr) {
+  Tensor loss;
+  try {
+    Rng rng = seeded_rng({seed_, static_cast<uint64_t>(epoch), static_cast<uint64_t>(step), 0x6D6978ull});
+    const Draws draws = sample_draws(method_, student_, labels.numel(), images.dim(1), images.dim(2), rng, device_);
+    loss = mixed_loss(student_, teacher_, images.to(device_), images2.defined() ? images2.to(device_) : Tensor(),
+                      labels.to(device_), num_classes, method_, draws)
+               .loss;
+    backward(loss);
+  } catch (...) {
+    clear_tape();  // a failed step leaves no half-recorded graph behind
+    throw;
+  }
+  sgd_.step(lr);
+  sgd_.zero_grad();
+  if (method_.distill) ema_update(*teacher_, student_, method_.ema_decay);
+  return loss;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+}  // namespace
+
+EpochResult train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& loader_options, int epoch,
+                        double lr, const EpochReport& report) {
+  BatchLoader loader(train, loader_options);
+  const auto start = Clock::now();
+  // The loss stays where it was computed: a running sum of loss x batch size, read (which waits
+  // for the GPU) only for a progress line, the loss log and the end of the epoch.
+  Tensor loss_sum;
+  int64_t seen = 0, step = 0, logged_seen = 0;
+  double last_print = 0, logged_sum = 0;  // logged_*: when the loss log was last written
+  auto sum_so_far = [&] {
+    const double sum = loss_sum.item();
+    MM_CHECK(std::isfinite(sum), "epoch {} step {}: the loss is {}", epoch + 1, step, sum / static_cast<double>(seen));
+    return sum;
+  };
+  Batch b;
+  while (loader.next(b)) {
+    ++step;
+    try {
+      const Tensor loss = trainer.step(b.images, b.images2, b.labels, train.num_classes, epoch, step - 1, lr);
+      NoGrad no_grad;
+      const Tensor weighted = scale(loss, static_cast<double>(b.labels.numel()));
+      loss_sum = loss_sum.defined() ? add(loss_sum, weighted) : weighted;
+    } catch (const Error& e) {
+      throw Error(fmt::format("epoch {} step {}: {}", epoch + 1, step, e.what()));
+    }
+    seen += b.labels.numel();
+    const double elapsed = seconds_since(start);
+    if (report.loss_log && step % report.log_every == 0) {
+      const double sum = sum_so_far();
+      *report.loss_log << fmt::format("{{\"epoch\":{},\"step\":{},\"loss\":{:.6f}}}\n", epoch + 1, step,
+                                      (sum - logged_sum) / static_cast<double>(seen - logged_seen))
+                       << std::flush;
+      logged_sum = sum, logged_seen = seen;
+    }
+    if (step % report.log_every == 0 || step == loader.num_batches() || (report.tty && elapsed - last_print >= 0.5)) {
+      last_print = elapsed;
+      const double eta = static_cast<double>(loader.num_batches() - step) * elapsed / static_cast<double>(step);
+      std::printf("%sepoch %d/%d step %ld/%ld loss %.4f lr %.4g %.1f img/s ETA %.0fs%s", report.tty ? "\r" : "",
+                  epoch + 1, report.epochs, step, loader.num_batches(), sum_so_far() / static_cast<double>(seen), lr,
+                  static_cast<double>(seen) / elapsed, eta, report.tty ? "" : "\n");
+      std::fflush(stdout);
+    }
+  }
+  if (report.tty) std::printf("\n");
+  return {sum_so_far() / static_cast<double>(seen), seen, seconds_since(start)};
+}
+
+void AccuracyCounter::add(const Tensor& logits, const Tensor& labels) {
+  const Tensor host = logits.to(cpu());
+  loss_sum += cross_entropy(host, labels).item() * static_cast<double>(host.dim(0));
+  top1 += count_top_k(host, labels, 1);
+  top5 += count_top_k(host, labels, 5);
+  count += host.dim(0);
+}
+
+AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_size) {
+  NoGrad no_grad;
+  const Device device = net.parameters().front().device();
+  net.train(false);
+  LoaderOptions o;
+  o.batch_size = batch_size;
+  o.shuffle = o.augment = o.drop_last = false;
+  o.pinned = device.is_cuda();
+  BatchLoader loader(split, o);
+  Batch b;
+  AccuracyCounter counter;
+  while (loader.next(b)) counter.add(net.forward(b.images.to(device)), b.labels);
+  net.train(true);
+  return counter;
+}
+
+}  // namespace mm

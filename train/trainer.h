@@ -1,0 +1,77 @@
+#pragma once
+// The training library shared by train_cifar, bench and evaluate: one training step (draws, loss,
+// backward, SGD update, EMA teacher), one epoch over the training split with its progress line and
+// loss log, and the accuracy of a split. The apps keep only flag parsing and wiring.
+#include <fstream>
+#include <string>
+
+#include "data/loader.h"
+#include "engine/optim.h"
+#include "mixup/method.h"
+#include "models/network.h"
+
+namespace mm {
+
+// One training step of docs/math.md §2 and §3. The student, the teacher (distillation only) and
+// the optimiser belong to the caller; the trainer updates them in place.
+class Trainer {
+ public:
+  // teacher: required when method.distill (updated with method.ema_decay), else may be null.
+  Trainer(Network& student, Network* teacher, Sgd& sgd, MethodConfig method, uint64_t seed, Device device);
+
+  // images, images2 (the teacher's view; distillation only): [m, H, W, 3] normalised, labels I64 [m],
+  // on any device (they move to the trainer's). The step's draws are a function of (seed, epoch,
+  // step) only, so a resumed run repeats them exactly. Returns the batch's mean loss, [] on the
+  // device, not read (reading it waits for the GPU). A non-finite loss shows there when read.
+  Tensor step(const Tensor& images, const Tensor& images2, const Tensor& labels, int num_classes, int epoch,
+              int64_t step, double lr);
+
+  const MethodConfig& method() const { return method_; }
+  Device device() const { return device_; }
+
+ private:
+  Network& student_;
+  Network* teacher_;
+  Sgd& sgd_;
+  MethodConfig method_;
+  uint64_t seed_;
+  Device device_;
+};
+
+// How an epoch reports: a progress line every `log_every` steps (and twice a second, rewritten
+// in place, on a terminal), and with a loss log open, one JSON line {epoch, step, loss} per
+// `log_every` steps holding the mean loss of those steps.
+struct EpochReport {
+  int epochs = 1;  // for "epoch E/N"
+  int log_every = 20;
+  bool tty = false;
+  std::ofstream* loss_log = nullptr;
+};
+
+struct EpochResult {
+  double train_loss = 0;  // mean over the epoch's images
+  int64_t images = 0;
+  double seconds = 0;
+};
+
+// Trains one epoch (0-based `epoch`) over `train` in the loader's order at learning rate lr.
+// Throws an error naming the epoch and step when a step fails or the loss is not finite.
+EpochResult train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& loader_options, int epoch,
+                        double lr, const EpochReport& report);
+
+// Mean cross-entropy and top-1 / top-5 counts over labelled logits, a batch at a time.
+struct AccuracyCounter {
+  double loss_sum = 0;
+  int64_t top1 = 0, top5 = 0, count = 0;
+  // logits: F32 [N, C] on any device, labels: I64 [N] on the host.
+  void add(const Tensor& logits, const Tensor& labels);
+  double loss() const { return loss_sum / static_cast<double>(count); }
+  double top1_percent() const { return 100.0 * static_cast<double>(top1) / static_cast<double>(count); }
+  double top5_percent() const { return 100.0 * static_cast<double>(top5) / static_cast<double>(count); }
+};
+
+// Test loss and accuracy of `net` on a split, batch norm in evaluation mode, no gradients. The
+// network is left in training mode.
+AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_size);
+
+}  // namespace mm
