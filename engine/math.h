@@ -10,6 +10,7 @@ namespace mm::math {
 
 using std::exp;
 using std::log;
+using std::sqrt;
 
 // ReLU: y = max(x, 0); dy/dx = 1 where y > 0 (0 at the kink, as PyTorch).
 template <class T> MM_HD T relu(T x) { return x > T(0) ? x : T(0); }
@@ -28,9 +29,13 @@ template <class T> MM_HD T projected_sign_step(T x, T x0, T g, T step, T radius)
   return in_ball < T(0) ? T(0) : in_ball > T(1) ? T(1) : in_ball;
 }
 
+// Batch norm of one channel: invstd = 1 / sqrt(var + eps) (var biased: the batch's in training,
+// the running one in evaluation).
+template <class T> MM_HD T bn_invstd(T var, T eps) { return T(1) / sqrt(var + eps); }
 // Batch norm on one element: xhat = (x - mean) * invstd, y = gamma * xhat + beta.
+template <class T> MM_HD T bn_xhat(T x, T mean, T invstd) { return (x - mean) * invstd; }
 template <class T> MM_HD T bn_apply(T x, T mean, T invstd, T gamma, T beta) {
-  return (x - mean) * invstd * gamma + beta;
+  return bn_xhat(x, mean, invstd) * gamma + beta;
 }
 // Gradient of batch norm in training mode (batch statistics over M elements per channel):
 //   dx = gamma * invstd / M * (M * dy - sum(dy) - xhat * sum(dy * xhat))
@@ -38,10 +43,17 @@ template <class T>
 MM_HD T bn_backward_train(T dy, T xhat, T gamma, T invstd, T sum_dy, T sum_dy_xhat, T count) {
   return gamma * invstd / count * (count * dy - sum_dy - xhat * sum_dy_xhat);
 }
+// Gradient of batch norm in evaluation mode (fixed statistics): dx = gamma * invstd * dy.
+template <class T> MM_HD T bn_backward_eval(T dy, T gamma, T invstd) { return gamma * invstd * dy; }
 // Running statistics: new = (1 - momentum) * old + momentum * batch (docs/math.md §1).
 template <class T> MM_HD T running_update(T old, T batch, T momentum) {
   return (T(1) - momentum) * old + momentum * batch;
 }
+
+// Average pooling: the mean of a window of `count` values, and each value's share of the window's
+// gradient, dx = dy / count.
+template <class T> MM_HD T window_mean(T total, int count) { return total / T(count); }
+template <class T> MM_HD T window_share(T dy, int count) { return dy / T(count); }
 
 // Entry c of the one-hot row of `label` among `classes`. A label outside [0, classes) gives NaN
 // (the GPU cannot throw; a NaN row makes the loss NaN, which the training loop reports).

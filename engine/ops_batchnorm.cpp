@@ -74,7 +74,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
                    [](int64_t, int64_t) { return 0.0; });
       for (int64_t c = 0; c < C; ++c) {
         const double var = ss[c] / M;  // biased, for normalising
-        pi[c] = T(1.0 / std::sqrt(var + eps));
+        pi[c] = math::bn_invstd(T(var), T(eps));
         rm[c] = math::running_update<T>(rm[c], pm[c], T(momentum));
         rv[c] = math::running_update<T>(rv[c], T(var * M / (M - 1)), T(momentum));  // unbiased
       }
@@ -82,7 +82,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
     } else {
       for (int64_t c = 0; c < C; ++c) {
         pm[c] = rm[c];
-        pi[c] = T(1) / std::sqrt(rv[c] + T(eps));
+        pi[c] = math::bn_invstd(rv[c], T(eps));
       }
     }
     const T *g = gamma.data<T>(), *b = beta.data<T>();
@@ -113,7 +113,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
         using T = decltype(t);
         const T *px = x.data<T>(), *dy = y.grad().data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>();
         const T* g = gamma.data<T>();
-        auto xhat = [&](int64_t r, int64_t c) { return (px[r * C + c] - pm[c]) * pi[c]; };
+        auto xhat = [&](int64_t r, int64_t c) { return math::bn_xhat(px[r * C + c], pm[c], pi[c]); };
         std::vector<double> sum_dy, sum_dy_xhat;
         channel_sums(M, C, sum_dy, sum_dy_xhat, [&](int64_t r, int64_t c) { return double(dy[r * C + c]); },
                      [&](int64_t r, int64_t c) { return double(dy[r * C + c]) * xhat(r, c); });
@@ -133,7 +133,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
           for (int64_t c = 0; c < C; ++c) {
             const int64_t i = r * C + c;
             dx[i] += training ? math::bn_backward_train(dy[i], xhat(r, c), g[c], pi[c], sdy[c], sdx[c], T(M))
-                              : g[c] * pi[c] * dy[i];
+                              : math::bn_backward_eval(dy[i], g[c], pi[c]);
           }
       });
     });

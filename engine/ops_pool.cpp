@@ -1,6 +1,7 @@
-// Average pooling in NHWC. Formulas in engine/ops.h.
+// Average pooling in NHWC. Formulas in engine/ops.h; the per-element math in engine/math.h.
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
+#include "engine/math.h"
 #include "engine/ops.h"
 
 namespace mm {
@@ -20,7 +21,7 @@ Tensor window_mean(const Tensor& x, int64_t kh, int64_t kw) {
     using T = decltype(t);
     const T* px = x.data<T>();
     T* py = y.data<T>();
-    const T inv = T(1) / T(kh * kw);
+    const int count = static_cast<int>(kh * kw);
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < N * Ho * Wo; ++o) {
       const int64_t n = o / (Ho * Wo), oh = (o / Wo) % Ho, ow = o % Wo;
@@ -29,9 +30,9 @@ Tensor window_mean(const Tensor& x, int64_t kh, int64_t kw) {
       for (int64_t i = 0; i < kh; ++i)
         for (int64_t j = 0; j < kw; ++j) {
           const T* in = px + ((n * H + oh * kh + i) * W + ow * kw + j) * C;
-          for (int64_t c = 0; c < C; ++c) out[c] += in[c];
+          for (int64_t c = 0; c < C; ++c) out[c] += in[c];  // window totals, channels vectorised
         }
-      for (int64_t c = 0; c < C; ++c) out[c] *= inv;
+      for (int64_t c = 0; c < C; ++c) out[c] = math::window_mean(out[c], count);
     }
   });
   if (needs_grad({&x})) {
@@ -45,14 +46,14 @@ Tensor window_mean(const Tensor& x, int64_t kh, int64_t kw) {
         using T = decltype(t);
         const T* dy = y.grad().data<T>();
         T* dx = x.grad_ref().data<T>();
-        const T inv = T(1) / T(kh * kw);
+        const int count = static_cast<int>(kh * kw);
 #pragma omp parallel for schedule(static)
         for (int64_t o = 0; o < N * Ho * Wo; ++o) {
           const int64_t n = o / (Ho * Wo), oh = (o / Wo) % Ho, ow = o % Wo;
           for (int64_t i = 0; i < kh; ++i)
             for (int64_t j = 0; j < kw; ++j) {
               T* out = dx + ((n * H + oh * kh + i) * W + ow * kw + j) * C;
-              for (int64_t c = 0; c < C; ++c) out[c] += dy[o * C + c] * inv;
+              for (int64_t c = 0; c < C; ++c) out[c] += math::window_share(dy[o * C + c], count);
             }
         }
       });

@@ -44,26 +44,19 @@ Tensor dense_attention(const Tensor& z, const Tensor& labels, const Tensor& clas
     T* pa = a.data<T>();
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < m; ++i) {
-      std::vector<T> u(d, T(0)), q(r);
-      if (cam) {
-        const T* row = classifier_weight.data<T>() + labels.data<int64_t>()[i] * d;
-        std::copy_n(row, d, u.begin());
-      } else {
-        for (int64_t j = 0; j < r; ++j)
-          for (int64_t e = 0; e < d; ++e) u[e] += pz[(i * r + j) * d + e] / T(r);
-      }
-      for (int64_t j = 0; j < r; ++j) {
-        T dot = 0;
-        for (int64_t e = 0; e < d; ++e) dot += pz[(i * r + j) * d + e] * u[e];
-        q[j] = dot;
-      }
+      std::vector<T> u(d), q(r);
+      const T* z_i = pz + i * r * d;
+      for (int64_t e = 0; e < d; ++e)
+        u[e] = cam ? classifier_weight.data<T>()[labels.data<int64_t>()[i] * d + e]
+                   : math::gap_query(z_i, static_cast<int>(r), static_cast<int>(d), static_cast<int>(e));
+      for (int64_t j = 0; j < r; ++j) q[j] = math::attention_score(z_i + j * d, u.data(), static_cast<int>(d));
       T* out = pa + i * r;
       switch (kind) {
         case Attention::GapRelu:
         case Attention::CamRelu: math::normalise_relu(q.data(), static_cast<int>(r), out); break;
         case Attention::GapSoftmax:
         case Attention::CamSoftmax: math::normalise_softmax(q.data(), static_cast<int>(r), out); break;
-        case Attention::Uniform: std::fill_n(out, r, T(1) / T(r)); break;
+        case Attention::Uniform: math::normalise_uniform(static_cast<int>(r), out); break;
       }
     }
   });

@@ -8,12 +8,30 @@ namespace mm::math {
 
 using std::exp;
 
-// Linear interpolation of two examples (input/manifold mixup): lam * a + (1 - lam) * b.
+// Linear interpolation of two examples (input/manifold mixup): lam * a + (1 - lam) * b. Its
+// backward is the same interpolation of gradients: row i of x receives lam dy_i + (1 - lam) dy_k
+// from the k with perm(k) = i, that is lerp(dy_i, dy_k, lam).
 template <class T> MM_HD T lerp(T a, T b, T lam) { return lam * a + (T(1) - lam) * b; }
 
 // True when pixel (y, x) lies in the half-open CutMix box [y0, y1) x [x0, x1).
 MM_HD bool in_box(long long y, long long x, const long long* box) {
   return y >= box[0] && y < box[2] && x >= box[1] && x < box[3];
+}
+
+// The dense MultiMix attention of one example i with r positions of d channels, z_i [r, d]
+// (docs/math.md §3). GAP query: u_e = (1/r) sum_j z_je; score of position j: q_j = z_j . u.
+template <class T> MM_HD T gap_query(const T* z_i, int r, int d, int e) {
+  T total = 0;
+  for (int j = 0; j < r; ++j) total += z_i[j * d + e];
+  return total / T(r);
+}
+template <class T> MM_HD T attention_score(const T* z_ij, const T* u, int d) {
+  T dot = 0;
+  for (int e = 0; e < d; ++e) dot += z_ij[e] * u[e];
+  return dot;
+}
+template <class T> MM_HD void normalise_uniform(int r, T* a) {
+  for (int j = 0; j < r; ++j) a[j] = T(1) / T(r);
 }
 
 // Attention normalisation for dense MultiMix (docs/math.md §3), one example's r scores:

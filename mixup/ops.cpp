@@ -87,7 +87,7 @@ Tensor mix_pairs(const Tensor& x, const Tensor& perm, const Tensor& lam) {
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < N; ++i)
           for (int64_t e = 0; e < row; ++e)
-            dx[i * row + e] += T(lv) * dy[i * row + e] + (T(1) - T(lv)) * dy[inverse[i] * row + e];
+            dx[i * row + e] += math::lerp(dy[i * row + e], dy[inverse[i] * row + e], T(lv));
       });
     });
   }

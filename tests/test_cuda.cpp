@@ -17,6 +17,7 @@
 #include "models/attacks.h"
 #include "models/network.h"
 #include "tests/fixtures.h"
+#include "tests/op_cases.h"
 #include "tests/sampler_checks.h"
 
 namespace mm::testing {
@@ -35,7 +36,8 @@ Tensor random_float(const Shape& shape, Rng& rng, double lo = -1, double hi = 1)
 constexpr double kGarbage = 1.0 / 1024;
 
 // Runs f on CPU inputs and on GPU copies; compares the outputs and, for inputs that require grad,
-// the gradients of sum(w * f(x)) for fixed random w.
+// the gradients of sum(w * f(x)) for fixed random w; and every floating input that does not
+// require grad afterwards (what an op updates in place, such as batch norm's running statistics).
 void check_parity(const std::function<Tensor(std::vector<Tensor>&)>& f, std::vector<Tensor> cpu_inputs, double tol = 1e-5) {
   Rng rng(77);
   std::vector<Tensor> gpu_inputs;
@@ -48,13 +50,20 @@ void check_parity(const std::function<Tensor(std::vector<Tensor>&)>& f, std::vec
     gpu_inputs.push_back(g);
   }
   // One side at a time: backward() consumes the whole tape.
-  Tensor out_cpu = f(cpu_inputs);
+  auto run = [&](std::vector<Tensor>& in) {
+    Tensor out = f(in);
+    return out.ndim() == 0 ? reshape(out, {1}) : out;
+  };
+  Tensor out_cpu = run(cpu_inputs);
   const bool differentiable = out_cpu.requires_grad();
   Tensor w = random_float(out_cpu.shape(), rng);
   if (differentiable) backward(sum(mul(out_cpu, w)));
-  Tensor out_gpu = f(gpu_inputs);
+  Tensor out_gpu = run(gpu_inputs);
   ASSERT_EQ(out_gpu.device(), cuda_device());
   EXPECT_TRUE(close_relative(out_gpu, out_cpu, tol)) << "forward";
+  for (size_t k = 0; k < cpu_inputs.size(); ++k)
+    if (!cpu_inputs[k].requires_grad() && cpu_inputs[k].dtype() == DType::F32)
+      EXPECT_TRUE(close_relative(gpu_inputs[k], cpu_inputs[k], tol)) << "input " << k << " after the op";
   if (!differentiable) return;
   backward(sum(mul(out_gpu, w.to(cuda_device()))));
   for (size_t k = 0; k < cpu_inputs.size(); ++k) {
@@ -65,87 +74,52 @@ void check_parity(const std::function<Tensor(std::vector<Tensor>&)>& f, std::vec
   }
 }
 
-Tensor leaf(Tensor t) { return t.set_requires_grad(true); }
+// Every entry of the op list (tests/op_cases.h), its float64 inputs made float32.
+class OpParity : public ::testing::TestWithParam<OpCase> {};
 
-TEST(CudaParity, ElementWise) {
+TEST_P(OpParity, CpuMatchesCuda) {
   REQUIRE_GPU();
   Rng rng(1);
-  check_parity([](auto& in) { return add(in[0], in[1]); }, {leaf(random_float({5, 7}, rng)), leaf(random_float({5, 7}, rng))});
-  check_parity([](auto& in) { return mul(in[0], in[1]); }, {leaf(random_float({300}, rng)), leaf(random_float({300}, rng))});
-  check_parity([](auto& in) { return scale(in[0], -1.5); }, {leaf(random_float({9}, rng))});
-  check_parity([](auto& in) { return relu(in[0]); }, {leaf(random_float({1000}, rng))});
-  check_parity([](auto& in) { return channel_affine(in[0], in[1], in[2]); },
-               {leaf(random_float({2, 5, 7, 3}, rng)), random_float({3}, rng), random_float({3}, rng)});
-  check_parity([](auto& in) { return reshape(sum(in[0]), {1}); }, {leaf(random_float({4, 33}, rng))});
-  check_parity([](auto& in) { return reshape(mean(in[0]), {1}); }, {leaf(random_float({70000}, rng))});
-  check_parity([](auto& in) { return projected_sign_step(in[0], in[1], in[2], 0.1, 0.05); },
-               {random_float({1000}, rng, 0, 1), random_float({1000}, rng, 0, 1), random_float({1000}, rng)});
+  std::vector<Tensor> inputs;
+  for (const Tensor& t : GetParam().inputs(rng)) {
+    Tensor f = t.dtype() == DType::F64 ? t.to(DType::F32) : t;
+    inputs.push_back(t.requires_grad() ? f.set_requires_grad(true) : f);
+  }
+  check_parity(GetParam().op, inputs);
 }
 
-TEST(CudaParity, LinearAndConvolution) {
+INSTANTIATE_TEST_SUITE_P(Ops, OpParity, ::testing::ValuesIn(op_cases()), op_case_name);
+INSTANTIATE_TEST_SUITE_P(ForwardOnly, OpParity, ::testing::ValuesIn(forward_only_op_cases()), op_case_name);
+
+Tensor leaf(Tensor t) { return t.set_requires_grad(true); }
+
+// Shapes larger than the list's (several GPU blocks, many channels): the same harness.
+TEST(CudaParity, LargerShapes) {
   REQUIRE_GPU();
   Rng rng(2);
-  check_parity([](auto& in) { return linear(in[0], in[1], in[2]); },
-               {leaf(random_float({6, 10}, rng)), leaf(random_float({4, 10}, rng)), leaf(random_float({4}, rng))});
+  check_parity([](auto& in) { return mul(in[0], in[1]); }, {leaf(random_float({300}, rng)), leaf(random_float({300}, rng))});
+  check_parity([](auto& in) { return relu(in[0]); }, {leaf(random_float({1000}, rng))});
+  check_parity([](auto& in) { return mean(in[0]); }, {leaf(random_float({70000}, rng))});
   struct C { int H, Cin, Cout, k, stride, pad; bool bias; };
   for (C c : {C{8, 3, 16, 3, 1, 1, false}, C{8, 16, 32, 3, 2, 1, true}, C{8, 16, 32, 1, 2, 0, false}, C{4, 32, 8, 1, 1, 0, true}}) {
     std::vector<Tensor> in{leaf(random_float({3, c.H, c.H, c.Cin}, rng)), leaf(random_float({c.Cout, c.k, c.k, c.Cin}, rng))};
     if (c.bias) in.push_back(leaf(random_float({c.Cout}, rng)));
     check_parity([c](auto& t) { return conv2d(t[0], t[1], c.bias ? t[2] : Tensor(), c.stride, c.pad); }, in, 1e-5);
   }
-}
-
-TEST(CudaParity, BatchNormTrainingAndEvaluation) {
-  REQUIRE_GPU();
-  Rng rng(3);
-  for (bool training : {true, false}) {
-    BatchNormBuffers cpu_b{random_float({8}, rng), random_float({8}, rng, 0.5, 2), Tensor::zeros({}, DType::I64)};
-    BatchNormBuffers gpu_b{cpu_b.running_mean.clone().to(cuda_device()), cpu_b.running_var.clone().to(cuda_device()),
-                           cpu_b.num_batches_tracked.clone().to(cuda_device())};
-    check_parity(
-        [&](auto& in) {
-          BatchNormBuffers& b = in[0].device().is_cuda() ? gpu_b : cpu_b;
-          return batch_norm(in[0], in[1], in[2], b, training, 0.1, 1e-5);
-        },
-        {leaf(random_float({4, 3, 3, 8}, rng, -2, 3)), leaf(random_float({8}, rng, 0.5, 1.5)), leaf(random_float({8}, rng))});
-    EXPECT_TRUE(close_relative(gpu_b.running_mean, cpu_b.running_mean, 1e-6));
-    EXPECT_TRUE(close_relative(gpu_b.running_var, cpu_b.running_var, 1e-6));
-    EXPECT_EQ(gpu_b.num_batches_tracked.item(), cpu_b.num_batches_tracked.item());
-  }
-}
-
-TEST(CudaParity, PoolingAndLosses) {
-  REQUIRE_GPU();
-  Rng rng(4);
-  check_parity([](auto& in) { return avg_pool(in[0], 2); }, {leaf(random_float({2, 4, 6, 5}, rng))});
-  check_parity([](auto& in) { return global_avg_pool(in[0]); }, {leaf(random_float({2, 4, 4, 5}, rng))});
-  Tensor labels = Tensor::from_vector<int64_t>({3, 0, 9, 9, 1}, {5});
-  check_parity([&](auto& in) { return reshape(cross_entropy(in[0], labels.to(in[0].device())), {1}); },
-               {leaf(random_float({5, 10}, rng, -4, 4))});
-  Tensor targets = random_float({5, 10}, rng, 0, 1);
-  check_parity([&](auto& in) { return reshape(soft_cross_entropy(in[0], targets.to(in[0].device())), {1}); },
-               {leaf(random_float({5, 10}, rng, -4, 4))});
-  check_parity([](auto& in) { return softmax(in[0]); }, {random_float({5, 10}, rng, -4, 4)});
-  check_parity([](auto& in) { return one_hot_positions(in[0], 10, 3); }, {labels});
+  for (bool training : {true, false})
+    check_parity([training](auto& in) { return batch_norm_case(in, training); },
+                 {leaf(random_float({4, 3, 3, 8}, rng, -2, 3)), leaf(random_float({8}, rng, 0.5, 1.5)),
+                  leaf(random_float({8}, rng)), random_float({8}, rng), random_float({8}, rng, 0.5, 2)});
   // a label outside [0, C) poisons its row on the GPU (the CPU throws)
   const std::vector<double> poisoned = one_hot(Tensor::from_vector<int64_t>({1, 7}, {2}).to(cuda_device()), 4).to_doubles();
   EXPECT_EQ(std::vector<double>(poisoned.begin(), poisoned.begin() + 4), (std::vector<double>{0, 1, 0, 0}));
   for (int c = 4; c < 8; ++c) EXPECT_TRUE(std::isnan(poisoned[c]));
 }
 
-TEST(CudaParity, MixingOps) {
+TEST(CudaParity, DenseAttentionAndWeights) {
   REQUIRE_GPU();
   Rng rng(5);
-  Tensor perm = Tensor::from_vector<int64_t>({2, 0, 3, 1}, {4}), box = Tensor::from_vector<int64_t>({1, 2, 5, 6}, {4});
-  check_parity([&](auto& in) { return mix_pairs(in[0], perm, 0.3); }, {leaf(random_float({4, 3, 5}, rng))});
-  check_parity([&](auto& in) { return cutmix_paste(in[0], perm, box); }, {leaf(random_float({4, 6, 7, 3}, rng))});
-  Tensor lambda = random_float({4, 9}, rng, 0, 1), weights = random_float({5, 4, 9}, rng, 0, 1);
-  check_parity([&](auto& in) { return interpolate(in[0], lambda.to(in[0].device())); }, {leaf(random_float({4, 6}, rng))});
-  check_parity([&](auto& in) { return interpolate_positions(in[0], weights.to(in[0].device())); },
-               {leaf(random_float({4, 5, 6}, rng))});
-  Tensor t = random_float({5, 9, 3}, rng, 0, 1), s = random_float({5, 9}, rng, 0, 1);
-  check_parity([&](auto& in) { return reshape(dense_soft_cross_entropy(in[0], t.to(in[0].device()), s.to(in[0].device())), {1}); },
-               {leaf(random_float({5, 9, 3}, rng, -2, 2))});
+  Tensor weights = random_float({5, 4, 9}, rng, 0, 1);
   Tensor z = random_float({4, 5, 6}, rng), W = random_float({3, 6}, rng), y = Tensor::from_vector<int64_t>({0, 2, 1, 1}, {4});
   for (Attention kind : {Attention::GapRelu, Attention::GapSoftmax, Attention::CamRelu, Attention::CamSoftmax, Attention::Uniform}) {
     Tensor a_cpu = dense_attention(z, y, W, kind);

@@ -1,4 +1,4 @@
-// The mixing ops: gradient checks, the properties docs/math.md §3 implies, and sampler statistics.
+// The mixing ops: the properties docs/math.md §3 implies, and sampler statistics.
 #include <cmath>
 #include <set>
 
@@ -15,35 +15,7 @@ namespace {
 
 Tensor as_double(const Tensor& t) { return t.to(DType::F64); }
 
-TEST(MixupGradcheck, MixPairs) {
-  Rng rng(1);
-  Tensor perm = Tensor::from_vector<int64_t>({2, 0, 3, 1}, {4});
-  check_gradients([&](auto& in) { return mix_pairs(in[0], perm, 0.3); }, {param(random_tensor({4, 2, 3}, rng))});
-}
-
-TEST(MixupGradcheck, CutmixPaste) {
-  Rng rng(2);
-  Tensor perm = Tensor::from_vector<int64_t>({1, 2, 0}, {3});
-  Tensor box = Tensor::from_vector<int64_t>({1, 0, 3, 2}, {4});
-  check_gradients([&](auto& in) { return cutmix_paste(in[0], perm, box); }, {param(random_tensor({3, 4, 3, 2}, rng))});
-}
-
-TEST(MixupGradcheck, InterpolateAndPositions) {
-  Rng rng(3);
-  Tensor lambda = random_tensor({4, 6}, rng, 0, 1);
-  check_gradients([&](auto& in) { return interpolate(in[0], lambda); }, {param(random_tensor({4, 3}, rng))});
-  Tensor weights = random_tensor({5, 4, 6}, rng, 0, 1);
-  check_gradients([&](auto& in) { return interpolate_positions(in[0], weights); }, {param(random_tensor({4, 5, 3}, rng))});
-}
-
-TEST(MixupGradcheck, DenseSoftCrossEntropy) {
-  Rng rng(4);
-  Tensor targets = random_tensor({3, 4, 5}, rng, 0, 1), s = random_tensor({3, 4}, rng, 0, 1);
-  s.data<double>()[5] = 0;  // a column without weight
-  for (int k = 0; k < 4; ++k) s.data<double>()[2 * 4 + k] = 0;  // a position without weight
-  check_gradients([&](auto& in) { return dense_soft_cross_entropy(in[0], targets, s); },
-                  {param(random_tensor({3, 4, 5}, rng, -2, 2))});
-}
+// The gradient checks of the mixing ops are entries of tests/op_cases.h (test_gradcheck.cpp).
 
 TEST(MixupOps, RejectBadDraws) {
   Tensor x = Tensor::zeros({3, 2});

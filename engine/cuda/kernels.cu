@@ -216,7 +216,7 @@ void increment(int64_t* counter) {
 }
 
 void bn_invstd(const float* var, int64_t C, float eps, float* invstd) {
-  map(C, [=] __device__(int64_t c) { invstd[c] = rsqrtf(var[c] + eps); });
+  map(C, [=] __device__(int64_t c) { invstd[c] = math::bn_invstd(var[c], eps); });
 }
 
 void bn_apply(const float* x, const float* mean, const float* invstd, const float* gamma, const float* beta, float* y,
@@ -231,7 +231,7 @@ void bn_backward_sums(const float* x, const float* dy, const float* mean, const 
                       float* sum_dy, float* sum_dy_xhat) {
   column_reduce(M, C, [=] __device__(int64_t r, int64_t c) { return double(dy[r * C + c]); }, sum_dy, 1.0f, false);
   column_reduce(M, C, [=] __device__(int64_t r, int64_t c) {
-    return double(dy[r * C + c]) * (x[r * C + c] - mean[c]) * invstd[c];
+    return double(dy[r * C + c]) * math::bn_xhat(x[r * C + c], mean[c], invstd[c]);
   }, sum_dy_xhat, 1.0f, false);
 }
 
@@ -239,9 +239,9 @@ void bn_backward_input(const float* x, const float* dy, const float* mean, const
                        const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M, int64_t C, float* dx) {
   map(M * C, [=] __device__(int64_t i) {
     const int64_t c = i % C;
-    const float xhat = (x[i] - mean[c]) * invstd[c];
+    const float xhat = math::bn_xhat(x[i], mean[c], invstd[c]);
     dx[i] += training ? math::bn_backward_train(dy[i], xhat, gamma[c], invstd[c], sum_dy[c], sum_dy_xhat[c], float(M))
-                      : gamma[c] * invstd[c] * dy[i];
+                      : math::bn_backward_eval(dy[i], gamma[c], invstd[c]);
   });
 }
 
@@ -253,7 +253,7 @@ void window_mean(const float* x, int N, int H, int W, int C, int kh, int kw, flo
     float total = 0;
     for (int i = 0; i < kh; ++i)
       for (int j = 0; j < kw; ++j) total += x[((n * H + oh * kh + i) * W + ow * kw + j) * C + c];
-    y[o] = total / float(kh * kw);
+    y[o] = math::window_mean(total, kh * kw);
   });
 }
 
@@ -261,7 +261,7 @@ void window_mean_backward(const float* dy, int N, int H, int W, int C, int kh, i
   const int Ho = H / kh, Wo = W / kw;
   map(int64_t(N) * H * W * C, [=] __device__(int64_t i) {
     const int64_t c = i % C, p = i / C, w = p % W, h = (p / W) % H, n = p / (W * H);
-    dx[i] += dy[((n * Ho + h / kh) * Wo + w / kw) * C + c] / float(kh * kw);
+    dx[i] += math::window_share(dy[((n * Ho + h / kh) * Wo + w / kw) * C + c], kh * kw);
   });
 }
 

@@ -34,7 +34,7 @@ void mix_pairs_backward(const float* dy, const int64_t* inverse_perm, const floa
                         float* dx) {
   map(N * row, [=] __device__(int64_t q) {
     const int64_t i = q / row, e = q % row;
-    dx[q] += lam[0] * dy[q] + (1.0f - lam[0]) * dy[inverse_perm[i] * row + e];
+    dx[q] += math::lerp(dy[q], dy[inverse_perm[i] * row + e], lam[0]);
   });
 }
 
@@ -72,24 +72,13 @@ void dense_attention(const float* z, const float* classifier_weight, const int64
   float* q = static_cast<float*>(device_allocate(m * r * sizeof(float)));
   map(m * d, [=] __device__(int64_t p) {
     const int64_t i = p / d, e = p % d;
-    if (classifier_weight) {
-      u[p] = classifier_weight[labels[i] * d + e];
-    } else {
-      float total = 0;
-      for (int64_t j = 0; j < r; ++j) total += z[(i * r + j) * d + e];
-      u[p] = total / float(r);
-    }
+    u[p] = classifier_weight ? classifier_weight[labels[i] * d + e] : math::gap_query(z + i * r * d, int(r), int(d), int(e));
   });
-  map(m * r, [=] __device__(int64_t p) {
-    const int64_t i = p / r;
-    float dot = 0;
-    for (int64_t e = 0; e < d; ++e) dot += z[p * d + e] * u[i * d + e];
-    q[p] = dot;
-  });
+  map(m * r, [=] __device__(int64_t p) { q[p] = math::attention_score(z + p * d, u + (p / r) * d, int(d)); });
   map(m, [=] __device__(int64_t i) {
     if (kind == 0) math::normalise_relu(q + i * r, int(r), a + i * r);
     else if (kind == 1) math::normalise_softmax(q + i * r, int(r), a + i * r);
-    else for (int64_t j = 0; j < r; ++j) a[i * r + j] = 1.0f / float(r);
+    else math::normalise_uniform(int(r), a + i * r);
   });
   device_free(u, m * d * sizeof(float));  // reuse is ordered after these kernels (one stream)
   device_free(q, m * r * sizeof(float));
