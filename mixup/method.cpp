@@ -44,62 +44,199 @@ Tensor position_logits(Network& net, const Tensor& z) {
   return reshape(l, {m, r, l.dim(1)});
 }
 
-// What differs between methods: how a network's mixed logits are computed from a view. The
-// student's and the teacher's passes share it, so both see the same draws (docs/math.md §3).
-struct MixedForward {
-  const MethodConfig& config;
-  const Draws& draws;
-  Tensor mtilde;  // dense: the student's weights, reused by the teacher
+// What a network computed in the student's pass that the teacher's pass and the loss reuse.
+struct Mixed {
+  Tensor logits;          // [m, c], [n, c] (multimix) or [r, n, c] (dense)
+  Tensor mtilde;          // dense: the student's weights [r, m, n], also the teacher's
+  Tensor column_weights;  // dense: s [r, n], the loss weights of the columns
+};
 
-  Tensor operator()(Network& net, const Tensor& x) const {
-    switch (draws.method) {
-      case Method::Erm: return net.forward(x);
-      case Method::Mixup: return net.forward(mix_pairs(x, draws.perm, draws.lam));
-      case Method::Manifold: {
-        Tensor h = mix_pairs(net.run_stages(x, 0, draws.layer), draws.perm, draws.lam);
-        return net.classify(global_avg_pool(net.head(net.run_stages(h, draws.layer, net.num_stages()))));
-      }
-      case Method::Cutmix: return net.forward(cutmix_paste(x, draws.perm, draws.box));
-      case Method::MultiMix: return multimix(net, x);
-      case Method::DenseMultiMix:
-        return interpolate_positions(position_logits(net, dense_embedding(net, x, config.dense_resolution)), mtilde);
-    }
-    return Tensor();
+// One method of docs/math.md §3: its draws, its mixed forward, its mixed targets and its loss.
+// mixed_loss() below is the same for all; the student's and the teacher's passes share the draws.
+class MixingMethod {
+ public:
+  virtual ~MixingMethod() = default;
+  // This step's draws (d.method is set), sampled on `device` from seeds drawn from rng.
+  virtual void sample(Draws& d, const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng,
+                      Device device) const = 0;
+  // The draws as a probe batch file holds them, checked (m examples of H x W).
+  virtual void read(Draws& d, const TensorFile& batch, int64_t m, int64_t H, int64_t W) const = 0;
+  // A network's mixed logits of view x; the teacher's pass gets the student's Mixed.
+  virtual Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig& config,
+                           const Mixed& student) const = 0;
+  // The student's pass.
+  virtual Mixed student(Network& net, const Tensor& x, const Tensor& /*labels*/, const Draws& d,
+                        const MethodConfig& config) const {
+    return {logits_of(net, x, d, config, Mixed{}), Tensor(), Tensor()};
   }
+  // The one-hot targets of labels I64 [m] mixed like the inputs, in `dtype` (no gradient).
+  virtual Tensor targets(const Tensor& labels, int classes, const Draws& d, const Mixed& student, DType dtype) const = 0;
+  // The loss of the student's logits against targets (rows are distributions).
+  virtual Tensor loss(const Mixed& student, const Tensor& targets) const {
+    return soft_cross_entropy(student.logits, targets);
+  }
+};
 
-  Tensor multimix(Network& net, const Tensor& x) const {
+// ---- draws read from a probe batch file ----
+Tensor read_lam(const TensorFile& batch) {
+  const Tensor& l = batch.at("lam");
+  MM_CHECK(l.numel() == 1 && l.dtype() == DType::F32 && 0 <= l.item() && l.item() <= 1,
+           "{}: lam must be one F32 value in [0, 1]", batch.source);
+  return l.view({});
+}
+Tensor read_perm(const TensorFile& batch, int64_t m) {
+  check_permutation(batch.at("perm"), m, batch.source.c_str());
+  return batch.at("perm");
+}
+
+class Erm : public MixingMethod {
+ public:
+  void sample(Draws&, const MethodConfig&, const Network&, int64_t, int64_t, int64_t, Rng&, Device) const override {}
+  void read(Draws&, const TensorFile&, int64_t, int64_t, int64_t) const override {}
+  Tensor logits_of(Network& net, const Tensor& x, const Draws&, const MethodConfig&, const Mixed&) const override {
+    return net.forward(x);
+  }
+  Tensor targets(const Tensor& labels, int classes, const Draws&, const Mixed&, DType dtype) const override {
+    return one_hot(labels, classes).to(dtype);
+  }
+};
+
+// The methods that mix each example with a partner (perm) by lam: their targets mix alike.
+class PairMixing : public MixingMethod {
+ public:
+  Tensor targets(const Tensor& labels, int classes, const Draws& d, const Mixed&, DType dtype) const override {
+    return mix_pairs(one_hot(labels, classes).to(dtype), d.perm, d.lam);
+  }
+};
+
+class InputMixup : public PairMixing {
+ public:
+  void sample(Draws& d, const MethodConfig& config, const Network&, int64_t m, int64_t, int64_t, Rng& rng,
+              Device device) const override {
+    d.lam = sample_beta(rng.next_u64(), 1, config.mixup_alpha, config.mixup_alpha, device).view({});
+    d.perm = sample_permutation(rng.next_u64(), m, device);
+  }
+  void read(Draws& d, const TensorFile& batch, int64_t m, int64_t, int64_t) const override {
+    d.lam = read_lam(batch);
+    d.perm = read_perm(batch, m);
+  }
+  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig&, const Mixed&) const override {
+    return net.forward(mix_pairs(x, d.perm, d.lam));
+  }
+};
+
+class ManifoldMixup : public PairMixing {
+ public:
+  void sample(Draws& d, const MethodConfig&, const Network&, int64_t m, int64_t, int64_t, Rng& rng,
+              Device device) const override {
+    d.lam = sample_beta(rng.next_u64(), 1, 2.0, 2.0, device).view({});
+    d.perm = sample_permutation(rng.next_u64(), m, device);
+    d.layer = static_cast<int>(rng.below(3));
+  }
+  void read(Draws& d, const TensorFile& batch, int64_t m, int64_t, int64_t) const override {
+    d.layer = static_cast<int>(batch.at("layer").item());
+    MM_CHECK(0 <= d.layer && d.layer <= 2, "{}: manifold layer {} is not 0, 1 or 2", batch.source, d.layer);
+    d.lam = read_lam(batch);
+    d.perm = read_perm(batch, m);
+  }
+  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig&, const Mixed&) const override {
+    Tensor h = mix_pairs(net.run_stages(x, 0, d.layer), d.perm, d.lam);
+    return net.classify(global_avg_pool(net.head(net.run_stages(h, d.layer, net.num_stages()))));
+  }
+};
+
+class Cutmix : public PairMixing {
+ public:
+  void sample(Draws& d, const MethodConfig&, const Network&, int64_t m, int64_t H, int64_t W, Rng& rng,
+              Device device) const override {
+    d.perm = sample_permutation(rng.next_u64(), m, device);
+    CutmixDraw cutmix = sample_cutmix(rng.next_u64(), H, W, device);
+    d.box = cutmix.box;
+    d.lam = cutmix.lam;
+  }
+  void read(Draws& d, const TensorFile& batch, int64_t m, int64_t H, int64_t W) const override {
+    d.perm = read_perm(batch, m);
+    d.box = batch.at("box");
+    d.lam = Tensor::scalar(cutmix_lambda(d.box, H, W));  // checks the box
+  }
+  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig&, const Mixed&) const override {
+    return net.forward(cutmix_paste(x, d.perm, d.box));
+  }
+};
+
+class MultiMix : public MixingMethod {
+ public:
+  void sample(Draws& d, const MethodConfig& config, const Network&, int64_t m, int64_t, int64_t, Rng& rng,
+              Device device) const override {
+    d.lambda = sample_dirichlet_lambda(rng.next_u64(), m, config.n, config.alpha_lo, config.alpha_hi, device);
+  }
+  void read(Draws& d, const TensorFile& batch, int64_t, int64_t, int64_t) const override { d.lambda = batch.at("Lambda"); }
+  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig& config, const Mixed&) const override {
     const int last = net.num_stages() + 1;  // the embedding, after the head and pooling
     const int layer = config.mix_layer < 0 ? last : config.mix_layer;
     MM_CHECK(layer <= last, "--mix-layer {}: the model has layers 0..{}", layer, net.num_stages());
     if (layer == last) {
       Tensor z = net.embed(x);  // [m, d]
       // g(Lambda^T Z) = Lambda^T g(Z): columns of Lambda sum to 1, so the bias survives.
-      return config.logit_path ? interpolate(net.classify(z), draws.lambda) : net.classify(interpolate(z, draws.lambda));
+      return config.logit_path ? interpolate(net.classify(z), d.lambda) : net.classify(interpolate(z, d.lambda));
     }
     // an earlier layer: mix the flattened hidden states, then run the rest on the n tuples
     Tensor h = net.run_stages(x, 0, layer);
     Shape shape = h.shape();
-    Tensor mixed = interpolate(reshape(h, {shape[0], h.numel() / shape[0]}), draws.lambda);
-    shape[0] = draws.lambda.dim(1);
+    Tensor mixed = interpolate(reshape(h, {shape[0], h.numel() / shape[0]}), d.lambda);
+    shape[0] = d.lambda.dim(1);
     return net.classify(global_avg_pool(net.head(net.run_stages(reshape(mixed, shape), layer, net.num_stages()))));
+  }
+  Tensor targets(const Tensor& labels, int classes, const Draws& d, const Mixed&, DType dtype) const override {
+    return interpolate(one_hot(labels, classes).to(dtype), d.lambda);
   }
 };
 
-// The one-hot targets of labels I64 [m] mixed like the inputs: [m, c] / [n, c] / [r, n, c], in
-// the dtype of the logits.
-Tensor mixed_targets(const Tensor& labels, int classes, const Draws& draws, const Tensor& mtilde, DType dtype) {
-  NoGrad no_grad;
-  const Tensor y = one_hot(labels, classes).to(dtype);
-  switch (draws.method) {
-    case Method::Erm: return y;
-    case Method::Mixup:
-    case Method::Manifold:
-    case Method::Cutmix: return mix_pairs(y, draws.perm, draws.lam);
-    case Method::MultiMix: return interpolate(y, draws.lambda);
-    case Method::DenseMultiMix:  // Ytilde^j = Mtilde^j^T Y at every position j
-      return interpolate_positions(one_hot_positions(labels, classes, mtilde.dim(0)).to(dtype), mtilde);
+class DenseMultiMix : public MixingMethod {
+ public:
+  void sample(Draws& d, const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng,
+              Device device) const override {
+    d.lambda = sample_dirichlet_lambda_per_position(rng.next_u64(), dense_positions(net, config, H, W), m, config.n,
+                                                    config.alpha_lo, config.alpha_hi, device);
   }
-  return Tensor();
+  void read(Draws& d, const TensorFile& batch, int64_t, int64_t, int64_t) const override { d.lambda = batch.at("Lambda"); }
+  // The student's pass: one forward gives the embeddings, the attention (a constant) and the
+  // weights Mtilde, s that the teacher's pass and the loss reuse.
+  Mixed student(Network& net, const Tensor& x, const Tensor& labels, const Draws& d,
+                const MethodConfig& config) const override {
+    Tensor z = dense_embedding(net, x, config.dense_resolution);
+    Tensor attention;
+    {
+      NoGrad no_grad;  // attention is a constant for the gradient (project choice)
+      attention = dense_attention(z, labels, net.classifier().weight, config.attention);
+    }
+    MM_CHECK(d.lambda.ndim() == 3 && d.lambda.dim(0) == z.dim(1), "dense-multimix: Lambda must be [r = {}, m, n], got {}",
+             z.dim(1), shape_str(d.lambda.shape()));
+    DenseWeights w = dense_weights(attention, d.lambda);
+    return {interpolate_positions(position_logits(net, z), w.mtilde), w.mtilde, w.s};
+  }
+  Tensor logits_of(Network& net, const Tensor& x, const Draws&, const MethodConfig& config,
+                   const Mixed& student) const override {
+    return interpolate_positions(position_logits(net, dense_embedding(net, x, config.dense_resolution)), student.mtilde);
+  }
+  Tensor targets(const Tensor& labels, int classes, const Draws&, const Mixed& student, DType dtype) const override {
+    // Ytilde^j = Mtilde^j^T Y at every position j
+    return interpolate_positions(one_hot_positions(labels, classes, student.mtilde.dim(0)).to(dtype), student.mtilde);
+  }
+  Tensor loss(const Mixed& student, const Tensor& targets) const override {
+    return dense_soft_cross_entropy(student.logits, targets, student.column_weights);
+  }
+};
+
+const MixingMethod& mixing_method(Method method) {
+  static const Erm erm;
+  static const InputMixup mixup;
+  static const ManifoldMixup manifold;
+  static const Cutmix cutmix;
+  static const MultiMix multimix;
+  static const DenseMultiMix dense;
+  static const MixingMethod* const all[] = {&erm, &mixup, &manifold, &cutmix, &multimix, &dense};
+  return *all[static_cast<int>(method)];
 }
 
 }  // namespace
@@ -127,37 +264,9 @@ Draws Draws::to(DType dtype) const {
 Draws read_draws(Method method, const TensorFile& batch) {
   const Tensor& images = batch.at("images");
   MM_CHECK(images.ndim() == 4, "{}: images must be [m, 3, H, W]", batch.source);
-  const int64_t m = images.dim(0), H = images.dim(2), W = images.dim(3);
-  auto lam = [&] {
-    const Tensor& l = batch.at("lam");
-    MM_CHECK(l.numel() == 1 && l.dtype() == DType::F32 && 0 <= l.item() && l.item() <= 1,
-             "{}: lam must be one F32 value in [0, 1]", batch.source);
-    return l.view({});
-  };
-  auto perm = [&] {
-    check_permutation(batch.at("perm"), m, batch.source.c_str());
-    return batch.at("perm");
-  };
   Draws d;
   d.method = method;
-  switch (method) {
-    case Method::Erm: break;
-    case Method::Manifold:
-      d.layer = static_cast<int>(batch.at("layer").item());
-      MM_CHECK(0 <= d.layer && d.layer <= 2, "{}: manifold layer {} is not 0, 1 or 2", batch.source, d.layer);
-      [[fallthrough]];
-    case Method::Mixup:
-      d.lam = lam();
-      d.perm = perm();
-      break;
-    case Method::Cutmix:
-      d.perm = perm();
-      d.box = batch.at("box");
-      d.lam = Tensor::scalar(cutmix_lambda(d.box, H, W));  // checks the box
-      break;
-    case Method::MultiMix:
-    case Method::DenseMultiMix: d.lambda = batch.at("Lambda"); break;
-  }
+  mixing_method(method).read(d, batch, images.dim(0), images.dim(2), images.dim(3));
   return d;
 }
 
@@ -167,32 +276,7 @@ Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, in
   d.method = config.method;
   const bool multimix = d.method == Method::MultiMix || d.method == Method::DenseMultiMix;
   if (multimix && config.mix_prob < 1.0 && rng.uniform() >= config.mix_prob) d.method = Method::Mixup;
-  switch (d.method) {
-    case Method::Erm: break;
-    case Method::Mixup:
-      d.lam = sample_beta(rng.next_u64(), 1, config.mixup_alpha, config.mixup_alpha, device).view({});
-      d.perm = sample_permutation(rng.next_u64(), m, device);
-      break;
-    case Method::Manifold:
-      d.lam = sample_beta(rng.next_u64(), 1, 2.0, 2.0, device).view({});
-      d.perm = sample_permutation(rng.next_u64(), m, device);
-      d.layer = static_cast<int>(rng.below(3));
-      break;
-    case Method::Cutmix: {
-      d.perm = sample_permutation(rng.next_u64(), m, device);
-      CutmixDraw cutmix = sample_cutmix(rng.next_u64(), H, W, device);
-      d.box = cutmix.box;
-      d.lam = cutmix.lam;
-      break;
-    }
-    case Method::MultiMix:
-      d.lambda = sample_dirichlet_lambda(rng.next_u64(), m, config.n, config.alpha_lo, config.alpha_hi, device);
-      break;
-    case Method::DenseMultiMix:
-      d.lambda = sample_dirichlet_lambda_per_position(rng.next_u64(), dense_positions(net, config, H, W), m, config.n,
-                                                      config.alpha_lo, config.alpha_hi, device);
-      break;
-  }
+  mixing_method(d.method).sample(d, config, net, m, H, W, rng, device);
   return d;
 }
 
@@ -202,43 +286,22 @@ StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, 
   // sampled draws are on the step's device already; read ones (probe, fixtures) move, their
   // floating values converted on the host to the images' dtype (float64 in probe --dtype float64).
   const Draws draws = sampled.to(images.dtype()).to(images.device());
-  MixedForward forward{config, draws, Tensor()};
-  Tensor weights_s;  // dense: per-position column weights [r, n]
-  Tensor logits;
-  if (draws.method == Method::DenseMultiMix) {
-    Tensor z = dense_embedding(student, images, config.dense_resolution);
-    Tensor attention;
-    {
-      NoGrad no_grad;  // attention is a constant for the gradient (project choice)
-      attention = dense_attention(z, labels, student.classifier().weight, config.attention);
-    }
-    MM_CHECK(draws.lambda.ndim() == 3 && draws.lambda.dim(0) == z.dim(1),
-             "dense-multimix: Lambda must be [r = {}, m, n], got {}", z.dim(1), shape_str(draws.lambda.shape()));
-    DenseWeights w = dense_weights(attention, draws.lambda);
-    forward.mtilde = w.mtilde;
-    weights_s = w.s;
-    logits = interpolate_positions(position_logits(student, z), w.mtilde);
-  } else {
-    logits = forward(student, images);
-  }
-  const Tensor targets = mixed_targets(labels, num_classes, draws, forward.mtilde, logits.dtype());
-  auto cross_entropy_with = [&](const Tensor& t) {
-    return draws.method == Method::DenseMultiMix ? dense_soft_cross_entropy(logits, t, weights_s)
-                                                 : soft_cross_entropy(logits, t);
-  };
-  Tensor loss = cross_entropy_with(targets);
+  const MixingMethod& method = mixing_method(draws.method);
+  const Mixed mixed = method.student(student, images, labels, draws, config);
+  Tensor loss = method.loss(mixed, method.targets(labels, num_classes, draws, mixed, mixed.logits.dtype()));
   if (config.distill) {
+    // gamma H(Y, P) + (1 - gamma) H(P', P): the teacher's predictions P' on view v', mixed alike
     Tensor teacher_probs;
     {
       NoGrad no_grad;
       teacher->train(true);
       teacher->update_running_stats(false);
-      Tensor t = forward(*teacher, images2);
+      Tensor t = method.logits_of(*teacher, images2, draws, config, mixed);
       teacher_probs = softmax(reshape(t, {t.numel() / t.dim(-1), t.dim(-1)})).view(t.shape());
     }
-    loss = add(scale(loss, config.gamma), scale(cross_entropy_with(teacher_probs), 1.0 - config.gamma));
+    loss = add(scale(loss, config.gamma), scale(method.loss(mixed, teacher_probs), 1.0 - config.gamma));
   }
-  return {loss, logits};
+  return {loss, mixed.logits};
 }
 
 }  // namespace mm

@@ -2,7 +2,9 @@
 // The training objectives of docs/math.md §3: erm, input mixup, manifold mixup, CutMix, MultiMix, dense
 // MultiMix, each optionally with self-distillation from an EMA teacher. sample_draws() makes a
 // step's random draws; mixed_loss() builds the step's loss from explicit draws, so the same code
-// serves train_cifar (sampled draws) and probe (draws read from a file).
+// serves train_cifar (sampled draws) and probe (draws read from a file). Each method is one class
+// in mixup/method.cpp (a MixingMethod: its draws, its mixed forward, its targets and its loss);
+// Method names it, and a new method is a new class and a new name.
 #include <string>
 
 #include "engine/rng.h"
