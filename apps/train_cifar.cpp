@@ -32,6 +32,7 @@ void declare_flags(Flags& f) {
   f.add("dataset", "auto", "cifar10 | cifar100 | folder | fashion-mnist | auto");
   f.add("model", "preactresnet18", "preactresnet18 | wrn16_8");
   f.add("width", "0", "preactresnet18: stage-1 channels (64); wrn16_8: widen factor (8); 0 = full width");
+  f.add("dropout", "0", "dropout rate on the embedding before the classifier (0: none, as the paper's models)");
   f.add("epochs", "200", "epochs");
   f.add("batch-size", "128", "mini-batch size");
   f.add("lr", "0.1", "learning rate");
@@ -130,6 +131,7 @@ int run(int argc, char** argv) {
               data.test.size(), data.train.images.dim(2), data.train.images.dim(1), data.train.num_classes);
 
   auto net = make_network(model, width, data.train.num_classes, seed);
+  if (flags.number("dropout") > 0) net->set_dropout(flags.number("dropout"));  // the student only: the teacher predicts
   if (flags.given("init")) load_weights(flags.str("init"), *net);
   if (flags.given("save-init")) save_safetensors(flags.str("save-init"), state_dict(*net));
   MM_CHECK(data.train.images.dim(1) == data.train.images.dim(2), "images must be square, got {}x{}",
@@ -146,7 +148,7 @@ int run(int argc, char** argv) {
   const std::string out = flags.str("out");
   std::filesystem::create_directories(out);
   CheckpointInfo info{model, width, data.train.num_classes, 0, 0.0, seed,
-                      config_json(flags, {"data", "dataset", "model", "width", "epochs", "batch-size", "lr", "momentum",
+                      config_json(flags, {"data", "dataset", "model", "width", "dropout", "epochs", "batch-size", "lr", "momentum",
                                           "weight-decay", "schedule", "milestones", "seed", "limit-train", "limit-test",
                                           "method", "n", "alpha-range", "mixup-alpha", "mix-prob", "mix-layer",
                                           "attention", "dense-resolution", "gamma", "ema"})};

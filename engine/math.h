@@ -12,23 +12,6 @@ using std::exp;
 using std::log;
 using std::sqrt;
 
-// ReLU: y = max(x, 0); dy/dx = 1 where y > 0 (0 at the kink, as PyTorch).
-template <class T> MM_HD T relu(T x) { return x > T(0) ? x : T(0); }
-template <class T> MM_HD T relu_backward(T y, T dy) { return y > T(0) ? dy : T(0); }
-
-// Per-channel affine map of one element: y = x * scale + shift (channel_affine); dx = dy * scale.
-template <class T> MM_HD T affine(T x, T scale, T shift) { return x * scale + shift; }
-template <class T> MM_HD T affine_backward(T dy, T scale) { return dy * scale; }
-
-// One step of a sign-gradient attack in [0, 1] pixel space (FGSM, PGD): move x by `step` along the
-// sign of the loss gradient g, project onto the L-infinity ball of `radius` around the clean x0,
-// then onto the valid pixels [0, 1]. A zero gradient leaves x where it is.
-template <class T> MM_HD T projected_sign_step(T x, T x0, T g, T step, T radius) {
-  const T moved = x + (g > T(0) ? step : g < T(0) ? -step : T(0));
-  const T in_ball = moved < x0 - radius ? x0 - radius : moved > x0 + radius ? x0 + radius : moved;
-  return in_ball < T(0) ? T(0) : in_ball > T(1) ? T(1) : in_ball;
-}
-
 // Batch norm of one channel: invstd = 1 / sqrt(var + eps) (var biased: the batch's in training,
 // the running one in evaluation).
 template <class T> MM_HD T bn_invstd(T var, T eps) { return T(1) / sqrt(var + eps); }

@@ -3,30 +3,12 @@
 // (CPU kernels here; CUDA kernels in engine/cuda), and records its backward on the tape when an
 // input requires grad (engine/autograd.h). Every backward accumulates into the inputs' gradients.
 // CPU kernels accept float32 and float64 (float64 is for the gradient checker).
+#include "engine/ops/elementwise.h"
+#include "engine/ops/random.h"
+#include "engine/ops/reduce.h"
 #include "engine/tensor.h"
 
 namespace mm {
-
-// ---- element-wise (engine/ops_elementwise.cpp) --------------------------------------------------
-// a, b: same shape -> same shape.   d/da = dy, d/db = dy
-Tensor add(const Tensor& a, const Tensor& b);
-// a, b: same shape -> same shape.   d/da = dy * b, d/db = dy * a
-Tensor mul(const Tensor& a, const Tensor& b);
-// y = s * a.                         d/da = s * dy
-Tensor scale(const Tensor& a, double s);
-// y = max(x, 0).                     d/dx = dy where y > 0
-Tensor relu(const Tensor& x);
-// Same data, new shape (same numel). d/dx = dy viewed as x's shape
-Tensor reshape(const Tensor& x, const Shape& shape);
-// x: any -> [] (scalar).             d/dx = dy everywhere (mean: dy / numel)
-Tensor sum(const Tensor& x);
-Tensor mean(const Tensor& x);
-// x: [..., C], scale and shift: [C] constants (no gradient) -> y = x * scale[c] + shift[c], c the
-// index in the last dimension (math::affine; normalising pixels, data/augment.h).   d/dx = dy * scale[c]
-Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift);
-// Not differentiable (an attack's update, models/attacks.h). x, x0, g: same shape, values in pixel
-// space -> clip(clip(x + step sign(g), x0 - radius, x0 + radius), 0, 1) (math::projected_sign_step).
-Tensor projected_sign_step(const Tensor& x, const Tensor& x0, const Tensor& g, double step, double radius);
 
 // ---- linear (engine/ops_linear.cpp) ----------------------------------------------------------------
 // x: [N, in], w: [out, in], b: [out] or undefined -> y: [N, out],  y = x w^T + b

@@ -5,6 +5,12 @@
 
 namespace mm {
 
+void Network::set_dropout(double p) {
+  if (!dropout_) dropout_ = &register_module("dropout", std::make_unique<Dropout>(p));
+  dropout_->p = p;
+  MM_CHECK(0 <= p && p < 1, "dropout: p = {} is not in [0, 1)", p);
+}
+
 int default_width(const std::string& name) {
   if (name == "preactresnet18") return 64;
   if (name == "wrn16_8") return 8;

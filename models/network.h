@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/ops.h"
+#include "layers/dropout.h"
 #include "layers/linear.h"
 #include "layers/module.h"
 
@@ -27,13 +28,24 @@ class Network : public Module {
   Tensor features(const Tensor& x) { return head(run_stages(x, 0, num_stages())); }
   // x [N, H, W, 3] -> embedding [N, d] (global average of the final map)
   Tensor embed(const Tensor& x) { return global_avg_pool(features(x)); }
-  // z [N, d] -> logits [N, classes]
-  Tensor classify(const Tensor& z) { return classifier().forward(z); }
+  // z [N, d] -> logits [N, classes] (through dropout when set_dropout gave it a rate)
+  Tensor classify(const Tensor& z) { return classifier().forward(dropout_ ? dropout_->forward(z) : z); }
   // x [N, H, W, 3] -> logits [N, classes]
   Tensor forward(const Tensor& x) { return classify(embed(x)); }
 
   virtual Linear& classifier() = 0;
   virtual int embedding_dim() const = 0;
+
+  // Dropout with rate p on the embedding before the classifier (0: none, the paper's models). It
+  // has no parameters: weights files do not change.
+  void set_dropout(double p);
+  // The stream of this step's dropout masks (the trainer passes a function of seed, epoch, step).
+  void reseed_dropout(uint64_t seed) {
+    if (dropout_) dropout_->reseed(seed);
+  }
+
+ private:
+  Dropout* dropout_ = nullptr;
 };
 
 // name: "preactresnet18" (width = channels of stage 1, default 64) or "wrn16_8" (width = widen

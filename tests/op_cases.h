@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "engine/ops/random.h"
+#include "layers/dropout.h"
 #include "mixup/ops.h"
 #include "tests/gradcheck.h"
 
@@ -36,12 +38,24 @@ inline std::vector<OpCase> op_cases() {
   using In = std::vector<Tensor>;
   auto ids = [](std::vector<int64_t> v) { return Tensor::from_vector<int64_t>(v, {static_cast<int64_t>(v.size())}); };
   std::vector<OpCase> cases = {
-      // ---- element-wise (engine/ops_elementwise.cpp)
+      // ---- element-wise (engine/ops/elementwise.*) and reductions (engine/ops/reduce.*)
       {"add", [](Rng& r) { return In{param(random_tensor({3, 4}, r)), param(random_tensor({3, 4}, r))}; },
        [](In& in) { return add(in[0], in[1]); }},
       {"mul", [](Rng& r) { return In{param(random_tensor({2, 3, 2}, r)), param(random_tensor({2, 3, 2}, r))}; },
        [](In& in) { return mul(in[0], in[1]); }},
+      {"sub", [](Rng& r) { return In{param(random_tensor({3, 4}, r)), param(random_tensor({3, 4}, r))}; },
+       [](In& in) { return sub(in[0], in[1]); }},
+      {"div", [](Rng& r) { return In{param(random_tensor({3, 4}, r)), param(random_away_from_zero({3, 4}, r, 0.5))}; },
+       [](In& in) { return div(in[0], in[1]); }},
       {"scale", [](Rng& r) { return In{param(random_tensor({7}, r))}; }, [](In& in) { return scale(in[0], -2.5); }},
+      {"exp", [](Rng& r) { return In{param(random_tensor({4, 5}, r, -2, 2))}; }, [](In& in) { return exp(in[0]); }},
+      {"log", [](Rng& r) { return In{param(random_tensor({4, 5}, r, 0.2, 3))}; }, [](In& in) { return log(in[0]); }},
+      {"sqrt", [](Rng& r) { return In{param(random_tensor({4, 5}, r, 0.2, 3))}; }, [](In& in) { return sqrt(in[0]); }},
+      {"rsqrt", [](Rng& r) { return In{param(random_tensor({4, 5}, r, 0.2, 3))}; }, [](In& in) { return rsqrt(in[0]); }},
+      {"channel_add", [](Rng& r) { return In{param(random_tensor({2, 3, 4, 5}, r)), param(random_tensor({5}, r))}; },
+       [](In& in) { return channel_add(in[0], in[1]); }},
+      {"channel_mul", [](Rng& r) { return In{param(random_tensor({2, 3, 4, 5}, r)), param(random_tensor({5}, r))}; },
+       [](In& in) { return channel_mul(in[0], in[1]); }},
       {"relu", [](Rng& r) { return In{param(random_away_from_zero({4, 5}, r))}; }, [](In& in) { return relu(in[0]); }},
       {"channel_affine",  // scale and shift are constants
        [](Rng& r) { return In{param(random_tensor({2, 2, 4, 3}, r)), random_tensor({3}, r), random_tensor({3}, r)}; },
@@ -49,6 +63,9 @@ inline std::vector<OpCase> op_cases() {
       {"reshape", [](Rng& r) { return In{param(random_tensor({3, 4}, r))}; }, [](In& in) { return reshape(in[0], {6, 2}); }},
       {"sum", [](Rng& r) { return In{param(random_tensor({4, 33}, r))}; }, [](In& in) { return sum(in[0]); }},
       {"mean", [](Rng& r) { return In{param(random_tensor({3, 4}, r))}; }, [](In& in) { return mean(in[0]); }},
+      {"sum_axes", [](Rng& r) { return In{param(random_tensor({2, 3, 4, 5}, r))}; }, [](In& in) { return sum(in[0], {1, -1}); }},
+      {"mean_axes", [](Rng& r) { return In{param(random_tensor({2, 3, 4, 5}, r))}; }, [](In& in) { return mean(in[0], {0, 2}); }},
+      {"mean_all_axes", [](Rng& r) { return In{param(random_tensor({3, 4}, r))}; }, [](In& in) { return mean(in[0], {0, 1}); }},
       // ---- linear and convolution (engine/ops_linear.cpp, engine/ops_conv.cpp)
       {"linear",
        [](Rng& r) { return In{param(random_tensor({4, 5}, r)), param(random_tensor({3, 5}, r)), param(random_tensor({3}, r))}; },
@@ -105,6 +122,14 @@ inline std::vector<OpCase> op_cases() {
       {"soft_cross_entropy",  // targets not normalised: the formula holds for any weights
        [](Rng& r) { return In{param(random_tensor({3, 6}, r, -3, 3)), random_tensor({3, 6}, r, 0, 1)}; },
        [](In& in) { return soft_cross_entropy(in[0], in[1]); }},
+      // ---- layers built from ops: their own entries, so both tests cover them
+      {"dropout_layer",  // the mask of stream 5 (the same on both devices), then x * mask / (1 - p)
+       [](Rng& r) { return In{param(random_tensor({4, 50}, r))}; },
+       [](In& in) {
+         Dropout dropout(0.3);
+         dropout.reseed(5);
+         return dropout.forward(in[0]);
+       }},
       // ---- the mixing ops (mixup/ops.cpp)
       {"mix_pairs", [=](Rng& r) { return In{param(random_tensor({4, 2, 3}, r)), ids({2, 0, 3, 1})}; },
        [](In& in) { return mix_pairs(in[0], in[1], 0.3); }},
@@ -133,6 +158,11 @@ inline std::vector<OpCase> forward_only_op_cases() {
       {"projected_sign_step",
        [](Rng& r) { return In{random_tensor({1000}, r, 0, 1), random_tensor({1000}, r, 0, 1), random_tensor({1000}, r)}; },
        [](In& in) { return projected_sign_step(in[0], in[1], in[2], 0.1, 0.05); }},
+      {"random_uniform",  // the same (seed, index) -> value on both devices; the input only carries the device
+       [](Rng& r) { return In{random_tensor({1000}, r)}; },
+       [](In& in) { return random_uniform(in[0].shape(), 7, in[0].device()); }},
+      {"random_bernoulli", [](Rng& r) { return In{random_tensor({1000}, r)}; },
+       [](In& in) { return random_bernoulli(in[0].shape(), 0.3, 7, in[0].device()); }},
       {"softmax", [](Rng& r) { return In{random_tensor({5, 10}, r, -4, 4)}; }, [](In& in) { return softmax(in[0]); }},
       {"one_hot_positions",
        [](Rng&) { return In{Tensor::from_vector<int64_t>({3, 0, 9, 9, 1}, {5})}; },

@@ -1,7 +1,9 @@
 // Every differentiable op checked against central differences in double precision: the entries of
 // tests/op_cases.h, and a few compositions.
 #include <algorithm>
+#include <cmath>
 
+#include "engine/ops/random_math.h"
 #include "tests/op_cases.h"
 
 namespace mm::testing {
@@ -28,6 +30,102 @@ TEST(Gradcheck, AddSameTensorTwice) {
 // Batch norm buffers of the given dtype and width.
 BatchNormBuffers fresh_buffers(int64_t C) {
   return {Tensor::zeros({C}, DType::F64), Tensor::full({C}, 1.0, DType::F64), Tensor::zeros({}, DType::I64)};
+}
+
+// The values of the primitives a layer author builds from (their gradients: the op list).
+TEST(Ops, PrimitiveValues) {
+  const Tensor a = Tensor::from_vector<double>({1, 4, 9, 16, 25, 36}, {2, 3}), b = Tensor::from_vector<double>({2, 2, 3, 4, 5, 6}, {2, 3});
+  EXPECT_EQ(sub(a, b).to_doubles(), (std::vector<double>{-1, 2, 6, 12, 20, 30}));
+  EXPECT_EQ(div(a, b).to_doubles(), (std::vector<double>{0.5, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(sqrt(a).to_doubles(), (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(rsqrt(a).to_doubles(), (std::vector<double>{1, 0.5, 1.0 / 3, 0.25, 0.2, 1.0 / 6}));
+  EXPECT_DOUBLE_EQ(exp(a).to_doubles()[1], std::exp(4.0));
+  EXPECT_DOUBLE_EQ(log(a).to_doubles()[2], std::log(9.0));
+  const Tensor v = Tensor::from_vector<double>({10, 20, 30}, {3});
+  EXPECT_EQ(channel_add(a, v).to_doubles(), (std::vector<double>{11, 24, 39, 26, 45, 66}));
+  EXPECT_EQ(channel_mul(a, v).to_doubles(), (std::vector<double>{10, 80, 270, 160, 500, 1080}));
+}
+
+// Sums over chosen axes against loops: y[i][k] = sum_j x[i][j][k], and the mean over axes 0 and 2.
+TEST(Ops, ReductionsOverAxes) {
+  Rng rng(21);
+  const Tensor x = random_tensor({2, 3, 4}, rng);
+  const std::vector<double> v = x.to_doubles();
+  const Tensor s = sum(x, {1});
+  ASSERT_EQ(s.shape(), (Shape{2, 4}));
+  const Tensor m = mean(x, {0, -1});
+  ASSERT_EQ(m.shape(), (Shape{3}));
+  for (int i = 0; i < 2; ++i)
+    for (int k = 0; k < 4; ++k) {
+      double total = 0;
+      for (int j = 0; j < 3; ++j) total += v[(i * 3 + j) * 4 + k];
+      EXPECT_NEAR(s.to_doubles()[i * 4 + k], total, 1e-12);
+    }
+  for (int j = 0; j < 3; ++j) {
+    double total = 0;
+    for (int i = 0; i < 2; ++i)
+      for (int k = 0; k < 4; ++k) total += v[(i * 3 + j) * 4 + k];
+    EXPECT_NEAR(m.to_doubles()[j], total / 8, 1e-12);
+  }
+  EXPECT_EQ(sum(x, {0, 1, 2}).shape(), Shape{});
+  EXPECT_NEAR(sum(x, {0, 1, 2}).item(), sum(x).item(), 1e-12);
+  EXPECT_THROW(sum(x, {1, 1}), Error);
+  EXPECT_THROW(sum(x, {3}), Error);
+}
+
+// Philox-4x32-10 against the known-answer vectors of its authors (Random123's kat_vectors), and the
+// random tensors built on it: their values are a function of (seed, index) only.
+TEST(Random, PhiloxKnownAnswers) {
+  auto words = [](math::Philox4x32 c, uint32_t k0, uint32_t k1) {
+    const math::Philox4x32 r = math::philox4x32_10(c, k0, k1);
+    return std::vector<uint32_t>{r.v[0], r.v[1], r.v[2], r.v[3]};
+  };
+  EXPECT_EQ(words({{0, 0, 0, 0}}, 0, 0), (std::vector<uint32_t>{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}));
+  EXPECT_EQ(words({{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}}, 0xffffffff, 0xffffffff),
+            (std::vector<uint32_t>{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}));
+  EXPECT_EQ(words({{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}}, 0xa4093822, 0x299f31d0),
+            (std::vector<uint32_t>{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}));
+}
+
+TEST(Random, UniformAndBernoulliTensors) {
+  const Tensor u = random_uniform({100000}, 7);
+  const std::vector<double> v = u.to_doubles();
+  double total = 0, squares = 0;
+  for (double x : v) {
+    ASSERT_TRUE(0 <= x && x < 1);
+    total += x, squares += x * x;
+  }
+  const double mean = total / v.size(), variance = squares / v.size() - mean * mean;
+  EXPECT_NEAR(mean, 0.5, 0.005);          // 5 standard errors of the mean
+  EXPECT_NEAR(variance, 1.0 / 12, 0.002);
+  EXPECT_EQ(random_uniform({100000}, 7).to_doubles(), v);  // a function of (seed, index)
+  EXPECT_NE(random_uniform({10}, 8).to_doubles(), std::vector<double>(v.begin(), v.begin() + 10));
+  // float64 draws the same 24-bit values
+  EXPECT_EQ(random_uniform({1000}, 7, cpu(), DType::F64).to_doubles(), std::vector<double>(v.begin(), v.begin() + 1000));
+  const std::vector<double> b = random_bernoulli({1000}, 0.3, 7).to_doubles();
+  for (size_t i = 0; i < b.size(); ++i) EXPECT_EQ(b[i], v[i] < 0.3 ? 1.0 : 0.0);
+}
+
+// Dropout: kept elements scaled by 1 / (1 - p), the others 0; about p of them dropped; the
+// identity in evaluation; a new mask on every forward after reseed, the same masks again after it.
+TEST(Layers, Dropout) {
+  Rng rng(30);
+  const Tensor x = random_away_from_zero({20000}, rng);
+  Dropout dropout(0.25);
+  dropout.reseed(3);
+  const std::vector<double> a = dropout.forward(x).to_doubles(), b = dropout.forward(x).to_doubles(), v = x.to_doubles();
+  int dropped = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_TRUE(a[i] == 0 || std::abs(a[i] - v[i] / 0.75) < 1e-12) << i;
+    dropped += a[i] == 0;
+  }
+  EXPECT_NEAR(dropped / 20000.0, 0.25, 0.015);  // 5 standard errors
+  EXPECT_NE(a, b);
+  dropout.reseed(3);
+  EXPECT_EQ(dropout.forward(x).to_doubles(), a);
+  dropout.train(false);
+  EXPECT_EQ(dropout.forward(x).to_doubles(), v);
+  EXPECT_THROW(Dropout(1.0), Error);
 }
 
 // one_hot has no gradient; its values: hard labels as distributions, repeated per position.

@@ -19,7 +19,9 @@ Tensor Trainer::step(const Tensor& images, const Tensor& images2, const Tensor& 
                      int64_t step, double lr) {
   Tensor loss;
   try {
-    Rng rng = seeded_rng({seed_, static_cast<uint64_t>(epoch), static_cast<uint64_t>(step), 0x6D6978ull});
+    const uint64_t e = static_cast<uint64_t>(epoch), s = static_cast<uint64_t>(step);
+    student_.reseed_dropout(seeded_rng({seed_, e, s, 0x64726F70ull}).next_u64());
+    Rng rng = seeded_rng({seed_, e, s, 0x6D6978ull});
     const Draws draws = sample_draws(method_, student_, labels.numel(), images.dim(1), images.dim(2), rng, device_);
     loss = mixed_loss(student_, teacher_, images.to(device_), images2.defined() ? images2.to(device_) : Tensor(),
                       labels.to(device_), num_classes, method_, draws)

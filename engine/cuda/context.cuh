@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include "engine/cuda/runtime.h"
 #include "engine/error.h"
 
 namespace mm::cuda {
@@ -46,5 +47,40 @@ void map(int64_t n, F f) {
   map_kernel<<<blocks_for(n), 256, 0, stream()>>>(n, f);
   MM_LAUNCH_CHECK();
 }
+
+// A device scratch buffer that returns to the caching allocator when it goes out of scope.
+struct Scratch {
+  float* p;
+  size_t bytes;
+  explicit Scratch(size_t count) : p(static_cast<float*>(device_allocate(count * sizeof(float)))), bytes(count * sizeof(float)) {}
+  ~Scratch() { device_free(p, bytes); }
+};
+
+// Deterministic per-column sums of f(r, c) over rows (double accumulation): slice s of the rows
+// goes to partial[s, c]; then each column adds its slices in order.
+// The number of row slices of a column reduction.
+constexpr int kSlices = 128;
+template <class F>
+__global__ void column_partials(int64_t rows, int64_t C, F f, double* partial) {
+  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, s = blockIdx.y;
+  if (c >= C) return;
+  double total = 0;
+  for (int64_t r = rows * s / kSlices; r < rows * (s + 1) / kSlices; ++r) total += f(r, c);
+  partial[s * C + c] = total;
+}
+
+template <class F>
+void column_reduce(int64_t rows, int64_t C, F f, float* out, float scale, bool accumulate) {
+  double* partial = static_cast<double*>(device_allocate(kSlices * C * sizeof(double)));
+  column_partials<<<dim3(unsigned((C + 127) / 128), kSlices), 128, 0, stream()>>>(rows, C, f, partial);
+  MM_LAUNCH_CHECK();
+  map(C, [=] __device__(int64_t c) {
+    double total = 0;
+    for (int s = 0; s < kSlices; ++s) total += partial[s * C + c];
+    out[c] = float(accumulate ? out[c] + scale * total : scale * total);
+  });
+  device_free(partial, kSlices * C * sizeof(double));
+}
+
 
 }  // namespace mm::cuda

@@ -11,68 +11,7 @@
 
 namespace mm::cuda {
 
-namespace {
-
-// A device scratch buffer that returns to the caching allocator when it goes out of scope.
-struct Scratch {
-  float* p;
-  size_t bytes;
-  explicit Scratch(size_t count) : p(static_cast<float*>(device_allocate(count * sizeof(float)))), bytes(count * sizeof(float)) {}
-  ~Scratch() { device_free(p, bytes); }
-};
-
-// Deterministic per-column sums of f(r, c) over rows (double accumulation): slice s of the rows
-// goes to partial[s, c]; then each column adds its slices in order.
-constexpr int kSlices = 128;
-template <class F>
-__global__ void column_partials(int64_t rows, int64_t C, F f, double* partial) {
-  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, s = blockIdx.y;
-  if (c >= C) return;
-  double total = 0;
-  for (int64_t r = rows * s / kSlices; r < rows * (s + 1) / kSlices; ++r) total += f(r, c);
-  partial[s * C + c] = total;
-}
-
-template <class F>
-void column_reduce(int64_t rows, int64_t C, F f, float* out, float scale, bool accumulate) {
-  double* partial = static_cast<double*>(device_allocate(kSlices * C * sizeof(double)));
-  column_partials<<<dim3(unsigned((C + 127) / 128), kSlices), 128, 0, stream()>>>(rows, C, f, partial);
-  MM_LAUNCH_CHECK();
-  map(C, [=] __device__(int64_t c) {
-    double total = 0;
-    for (int s = 0; s < kSlices; ++s) total += partial[s * C + c];
-    out[c] = float(accumulate ? out[c] + scale * total : scale * total);
-  });
-  device_free(partial, kSlices * C * sizeof(double));
-}
-
-}  // namespace
-
-// ---- element-wise --------------------------------------------------------------------------------
-void add(const float* a, const float* b, float* y, int64_t n) { map(n, [=] __device__(int64_t i) { y[i] = a[i] + b[i]; }); }
-void mul(const float* a, const float* b, float* y, int64_t n) { map(n, [=] __device__(int64_t i) { y[i] = a[i] * b[i]; }); }
-void scale(const float* a, float s, float* y, int64_t n) { map(n, [=] __device__(int64_t i) { y[i] = s * a[i]; }); }
-void axpy(float alpha, const float* x, float* y, int64_t n) { map(n, [=] __device__(int64_t i) { y[i] += alpha * x[i]; }); }
-void mul_accumulate(const float* a, const float* b, float* y, int64_t n) {
-  map(n, [=] __device__(int64_t i) { y[i] += a[i] * b[i]; });
-}
-void relu(const float* x, float* y, int64_t n) { map(n, [=] __device__(int64_t i) { y[i] = math::relu(x[i]); }); }
-void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t n, int64_t C) {
-  map(n, [=] __device__(int64_t i) { y[i] = math::affine(x[i], scale[i % C], shift[i % C]); });
-}
-void channel_affine_backward(const float* dy, const float* scale, float* dx, int64_t n, int64_t C) {
-  map(n, [=] __device__(int64_t i) { dx[i] += math::affine_backward(dy[i], scale[i % C]); });
-}
-void projected_sign_step(const float* x, const float* x0, const float* g, float step, float radius, float* y,
-                         int64_t n) {
-  map(n, [=] __device__(int64_t i) { y[i] = math::projected_sign_step(x[i], x0[i], g[i], step, radius); });
-}
-void relu_backward(const float* y, const float* dy, float* dx, int64_t n) {
-  map(n, [=] __device__(int64_t i) { dx[i] += math::relu_backward(y[i], dy[i]); });
-}
-void fill_scalar_times(float* y, const float* scalar, float weight, int64_t n) {
-  map(n, [=] __device__(int64_t i) { y[i] += weight * scalar[0]; });
-}
+// ---- reductions ----
 void sum(const float* x, int64_t n, float weight, float* out) {
   column_reduce(n, 1, [=] __device__(int64_t r, int64_t) { return double(x[r]); }, out, weight, false);
 }

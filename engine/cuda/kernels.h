@@ -6,22 +6,9 @@
 
 namespace mm::cuda {
 
-// ---- element-wise --------------------------------------------------------------------------------
-void add(const float* a, const float* b, float* y, int64_t n);                       // y = a + b
-void mul(const float* a, const float* b, float* y, int64_t n);                       // y = a * b
-void scale(const float* a, float s, float* y, int64_t n);                            // y = s a
-void axpy(float alpha, const float* x, float* y, int64_t n);                         // y += alpha x
-void mul_accumulate(const float* a, const float* b, float* y, int64_t n);            // y += a * b
-void relu(const float* x, float* y, int64_t n);
-void relu_backward(const float* y, const float* dy, float* dx, int64_t n);          // dx += [y > 0] dy
-// y = math::affine(x, scale[c], shift[c]) with c = i % C; the backward: dx += dy * scale[c]
-void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t n, int64_t C);
-void channel_affine_backward(const float* dy, const float* scale, float* dx, int64_t n, int64_t C);
-// y = math::projected_sign_step(x, x0, g, step, radius), element-wise
-void projected_sign_step(const float* x, const float* x0, const float* g, float step, float radius, float* y,
-                         int64_t n);
-void fill_scalar_times(float* y, const float* scalar, float weight, int64_t n);     // y += weight * scalar[0]
+// ---- reductions (until the loss family moves to engine/ops) --------------------------------------
 void sum(const float* x, int64_t n, float weight, float* out);                       // out[0] = weight * sum x
+void axpy(float alpha, const float* x, float* y, int64_t n);                         // y += alpha x
 
 // ---- linear and convolution (cuBLAS, cuDNN) ------------------------------------------------------
 // Row-major C [M, N] = alpha op(A) op(B) + beta C.

@@ -1,0 +1,118 @@
+// The element-wise kernels: the dispatch to the device and the CPU loops (the CUDA twins are in
+// engine/ops/elementwise.cu). Contracts in engine/ops/elementwise_kernels.h.
+#include "engine/ops/elementwise_kernels.h"
+
+#include "engine/dispatch.h"
+
+namespace mm::kernels {
+
+namespace {
+// out[i] (=|+=) f(i) for i in [0, n), in parallel.
+template <class T, class F>
+void map_into(T* out, int64_t n, bool accumulate, F f) {
+#pragma omp parallel for schedule(static) if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) out[i] = accumulate ? out[i] + f(i) : f(i);
+}
+}  // namespace
+
+void unary(UnaryOp op, const Tensor& x, Tensor& y) {
+  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::unary(op, x.data<float>(), y.data<float>(), y.numel()));
+  dispatch_floating(x.dtype(), "unary", [&](auto t) {
+    using T = decltype(t);
+    const T* px = x.data<T>();
+    visit(op, [&](auto f) { map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return f(px[i]); }); });
+  });
+}
+
+void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) {
+  if (dx.device().is_cuda())
+    return MM_CUDA_CALL(cuda::unary_backward(op, x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(), dx.numel()));
+  dispatch_floating(x.dtype(), "unary backward", [&](auto t) {
+    using T = decltype(t);
+    const T *px = x.data<T>(), *py = y.data<T>(), *pdy = dy.data<T>();
+    visit(op, [&](auto f) {
+      map_into(dx.data<T>(), dx.numel(), true, [=](int64_t i) { return f.backward(px[i], py[i], pdy[i]); });
+    });
+  });
+}
+
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y) {
+  const int64_t n = y.numel(), p = b.numel();
+  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::binary(op, a.data<float>(), b.data<float>(), y.data<float>(), n, p));
+  dispatch_floating(a.dtype(), "binary", [&](auto t) {
+    using T = decltype(t);
+    const T *pa = a.data<T>(), *pb = b.data<T>();
+    visit(op, [&](auto f) { map_into(y.data<T>(), n, false, [=](int64_t i) { return f(pa[i], pb[i % p]); }); });
+  });
+}
+
+void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor* da, Tensor* db) {
+  const int64_t n = dy.numel(), p = b.numel();
+  if (dy.device().is_cuda())
+    return MM_CUDA_CALL(cuda::binary_backward(op, a.data<float>(), b.data<float>(), dy.data<float>(),
+                                              da ? da->data<float>() : nullptr, db ? db->data<float>() : nullptr, n, p));
+  dispatch_floating(a.dtype(), "binary backward", [&](auto t) {
+    using T = decltype(t);
+    const T *pa = a.data<T>(), *pb = b.data<T>(), *pdy = dy.data<T>();
+    visit(op, [&](auto f) {
+      if (da) map_into(da->data<T>(), n, true, [=](int64_t i) { return f.da(pa[i], pb[i % p], pdy[i]); });
+      if (!db) return;
+      if (p == n) {
+        map_into(db->data<T>(), n, true, [=](int64_t i) { return f.db(pa[i], pb[i], pdy[i]); });
+        return;
+      }
+      // broadcast b: each of its p values sums over the n / p rows, deterministically
+      const std::vector<double> sums = parallel_sums(n / p, p, [&](int64_t r, double* slot) {
+        for (int64_t k = 0; k < p; ++k) slot[k] += f.db(pa[r * p + k], pb[k], pdy[r * p + k]);
+      });
+      T* pdb = db->data<T>();
+      for (int64_t k = 0; k < p; ++k) pdb[k] += T(sums[k]);
+    });
+  });
+}
+
+void axpy(double alpha, const Tensor& x, Tensor& y) {
+  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::axpy(float(alpha), x.data<float>(), y.data<float>(), y.numel()));
+  dispatch_floating(y.dtype(), "axpy", [&](auto t) {
+    using T = decltype(t);
+    const T* px = x.data<T>();
+    map_into(y.data<T>(), y.numel(), true, [=](int64_t i) { return T(alpha) * px[i]; });
+  });
+}
+
+void channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y) {
+  const int64_t C = scale.numel();
+  if (y.device().is_cuda())
+    return MM_CUDA_CALL(cuda::channel_affine(x.data<float>(), scale.data<float>(), shift.data<float>(), y.data<float>(),
+                                             y.numel(), C));
+  dispatch_floating(x.dtype(), "channel_affine", [&](auto t) {
+    using T = decltype(t);
+    const T *px = x.data<T>(), *a = scale.data<T>(), *b = shift.data<T>();
+    map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return math::affine(px[i], a[i % C], b[i % C]); });
+  });
+}
+
+void channel_affine_backward(const Tensor& dy, const Tensor& scale, Tensor& dx) {
+  const int64_t C = scale.numel();
+  if (dx.device().is_cuda())
+    return MM_CUDA_CALL(cuda::channel_affine_backward(dy.data<float>(), scale.data<float>(), dx.data<float>(), dx.numel(), C));
+  dispatch_floating(dx.dtype(), "channel_affine backward", [&](auto t) {
+    using T = decltype(t);
+    const T *pdy = dy.data<T>(), *a = scale.data<T>();
+    map_into(dx.data<T>(), dx.numel(), true, [=](int64_t i) { return math::affine_backward(pdy[i], a[i % C]); });
+  });
+}
+
+void projected_sign_step(const Tensor& x, const Tensor& x0, const Tensor& g, double step, double radius, Tensor& y) {
+  if (y.device().is_cuda())
+    return MM_CUDA_CALL(cuda::projected_sign_step(x.data<float>(), x0.data<float>(), g.data<float>(), float(step),
+                                                  float(radius), y.data<float>(), y.numel()));
+  dispatch_floating(x.dtype(), "projected_sign_step", [&](auto t) {
+    using T = decltype(t);
+    const T *px = x.data<T>(), *p0 = x0.data<T>(), *pg = g.data<T>();
+    map_into(y.data<T>(), y.numel(), false,
+             [=](int64_t i) { return math::projected_sign_step(px[i], p0[i], pg[i], T(step), T(radius)); });
+  });
+}
+
+}  // namespace mm::kernels

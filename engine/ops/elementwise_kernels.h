@@ -1,0 +1,46 @@
+#pragma once
+// The element-wise kernels behind one device-neutral interface (mm::kernels): each function runs
+// on the device its tensors live on, the CPU loop (engine/ops/elementwise_kernels.cpp, float32 or
+// float64) or the CUDA kernel (mm::cuda below, engine/ops/elementwise.cu, float32). The autograd
+// wrappers (engine/ops/elementwise.cpp) call only these. "Accumulate" means +=.
+#include <cstdint>
+
+#include "engine/ops/elementwise_math.h"
+#include "engine/tensor.h"
+
+namespace mm::kernels {
+
+// x, y: n elements. y = f(x); backward: dx += f'(x) dy.
+void unary(UnaryOp op, const Tensor& x, Tensor& y);
+void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx);
+
+// a, y: n elements; b: period p elements, p dividing n, broadcast over the leading dimensions
+// (p = n: the same shape; p = C: one value per channel of the last dimension). y_i = f(a_i, b_{i mod p}).
+// backward: da_i += df/da dy_i; db_k += sum over i = k mod p of df/db dy_i. da or db may be null.
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y);
+void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor* da, Tensor* db);
+
+// y += alpha x (same numel).
+void axpy(double alpha, const Tensor& x, Tensor& y);
+
+// x [..., C], scale and shift [C]: y = math::affine(x, scale[c], shift[c]); dx += dy scale[c].
+void channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y);
+void channel_affine_backward(const Tensor& dy, const Tensor& scale, Tensor& dx);
+
+// y = math::projected_sign_step(x, x0, g, step, radius) element-wise.
+void projected_sign_step(const Tensor& x, const Tensor& x0, const Tensor& g, double step, double radius, Tensor& y);
+
+}  // namespace mm::kernels
+
+namespace mm::cuda {
+// The CUDA twins, on raw float32 device pointers (n elements; p as above).
+void unary(UnaryOp op, const float* x, float* y, int64_t n);
+void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy, float* dx, int64_t n);
+void binary(BinaryOp op, const float* a, const float* b, float* y, int64_t n, int64_t p);
+void binary_backward(BinaryOp op, const float* a, const float* b, const float* dy, float* da, float* db, int64_t n,
+                     int64_t p);
+void axpy(float alpha, const float* x, float* y, int64_t n);
+void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t n, int64_t C);
+void channel_affine_backward(const float* dy, const float* scale, float* dx, int64_t n, int64_t C);
+void projected_sign_step(const float* x, const float* x0, const float* g, float step, float radius, float* y, int64_t n);
+}  // namespace mm::cuda

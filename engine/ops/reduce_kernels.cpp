@@ -1,0 +1,42 @@
+// The reduction kernels: the dispatch to the device and the CPU loops (CUDA: engine/ops/reduce.cu).
+#include "engine/ops/reduce_kernels.h"
+
+#include "engine/dispatch.h"
+
+namespace mm::kernels {
+
+void reduce_sum(const math::ReduceShape& shape, const Tensor& x, double weight, Tensor& y) {
+  const int64_t n = x.numel(), outputs = y.numel(), count = outputs ? n / outputs : 0;
+  if (y.device().is_cuda())
+    return MM_CUDA_CALL(cuda::reduce_sum(shape, x.data<float>(), n, outputs, float(weight), y.data<float>()));
+  dispatch_floating(x.dtype(), "sum", [&](auto t) {
+    using T = decltype(t);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    if (outputs == 1) {  // one output: the threads split the elements
+      py[0] = T(weight * parallel_sums(n, 1, [&](int64_t i, double* slot) { slot[0] += px[i]; })[0]);
+      return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < outputs; ++o) {
+      double total = 0;
+      for (int64_t j = 0; j < count; ++j) total += px[shape.in_index(o, j)];
+      py[o] = T(weight * total);
+    }
+  });
+}
+
+void reduce_sum_backward(const math::ReduceShape& shape, const Tensor& dy, double weight, Tensor& dx) {
+  const int64_t n = dx.numel();
+  if (dx.device().is_cuda())
+    return MM_CUDA_CALL(cuda::reduce_sum_backward(shape, dy.data<float>(), float(weight), dx.data<float>(), n));
+  dispatch_floating(dx.dtype(), "sum backward", [&](auto t) {
+    using T = decltype(t);
+    const T* pdy = dy.data<T>();
+    T* pdx = dx.data<T>();
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (int64_t i = 0; i < n; ++i) pdx[i] += T(weight) * pdy[shape.out_index(i)];
+  });
+}
+
+}  // namespace mm::kernels
