@@ -116,6 +116,7 @@ int run(int argc, char** argv) {
   MM_CHECK(epochs >= 1, "--epochs must be at least 1");
   MM_CHECK(batch_size >= 2, "--batch-size must be at least 2 (batch norm needs two examples)");
   MM_CHECK(flags.number("lr") > 0, "--lr must be positive");
+  MM_CHECK(0 <= flags.number("dropout") && flags.number("dropout") < 1, "--dropout must be in [0, 1)");
   MM_CHECK(flags.str("schedule") == "multistep" || flags.str("schedule") == "cosine",
            "--schedule must be multistep or cosine");
   const std::vector<int> milestones = flags.given("milestones") ? flags.integers("milestones") : default_milestones(epochs);

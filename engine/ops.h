@@ -3,24 +3,14 @@
 // (CPU kernels here; CUDA kernels in engine/cuda), and records its backward on the tape when an
 // input requires grad (engine/autograd.h). Every backward accumulates into the inputs' gradients.
 // CPU kernels accept float32 and float64 (float64 is for the gradient checker).
+#include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
+#include "engine/ops/linear.h"
 #include "engine/ops/random.h"
 #include "engine/ops/reduce.h"
 #include "engine/tensor.h"
 
 namespace mm {
-
-// ---- linear (engine/ops_linear.cpp) ----------------------------------------------------------------
-// x: [N, in], w: [out, in], b: [out] or undefined -> y: [N, out],  y = x w^T + b
-//   dx = dy w,  dw = dy^T x,  db = sum_N dy
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
-
-// ---- convolution (engine/ops_conv.cpp) -------------------------------------------------------------
-// x: [N, H, W, Cin] (NHWC), w: [Cout, kh, kw, Cin], b: [Cout] or undefined
-//   -> y: [N, Ho, Wo, Cout], Ho = (H + 2 pad - kh) / stride + 1 (likewise Wo), zero padding.
-// CPU: y = im2col(x) w^T (one GEMM whose output is already NHWC);
-//   dw = dy^T im2col(x),  dx = col2im(dy w),  db = sum over N, Ho, Wo of dy.
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad);
 
 // ---- batch norm (engine/ops_batchnorm.cpp) -------------------------------------------------------
 // Per-channel statistics of one BatchNorm2d layer. running_* are updated in place in training.

@@ -5,9 +5,9 @@
 #include <cmath>
 
 #include "engine/autograd.h"
-#include "engine/blas.h"
 #include "engine/dispatch.h"
 #include "engine/math.h"
+#include "engine/ops/matmul_kernels.h"
 #include "mixup/mix_math.h"
 #include "mixup/samplers.h"
 #ifdef MM_WITH_CUDA
@@ -155,26 +155,12 @@ Tensor interpolate(const Tensor& z, const Tensor& lambda) {
   const Device device = common_device({&z, &lambda}, "interpolate");
   const int m = z.dim(0), d = z.dim(1), n = lambda.dim(1);
   Tensor out = Tensor::empty({n, d}, z.dtype(), device);
-  if (device.is_cuda()) {
-    MM_CUDA_CALL(cuda::gemm(true, false, n, d, m, 1.0f, lambda.data<float>(), n, z.data<float>(), d, 0.0f, out.data<float>(), d));
-  } else dispatch_floating(z.dtype(), "interpolate", [&](auto t) {
-    using T = decltype(t);
-    // out [n, d] = lambda^T [n, m] @ z [m, d]
-    blas::gemm(true, false, n, d, m, T(1), lambda.data<T>(), n, z.data<T>(), d, T(0), out.data<T>(), d);
-  });
+  // out [n, d] = lambda^T [n, m] @ z [m, d]
+  kernels::gemm(true, false, n, d, m, 1.0, {lambda, 0, n}, {z, 0, d}, 0.0, {out, 0, d});
   if (needs_grad({&z})) {
     record("interpolate", out, [z, lambda, out, m, d, n]() {
-      if (out.device().is_cuda()) {
-        MM_CUDA_CALL(cuda::gemm(false, false, m, d, n, 1.0f, lambda.data<float>(), n, out.grad().data<float>(), d, 1.0f,
-                                z.grad_ref().data<float>(), d));
-        return;
-      }
-      dispatch_floating(z.dtype(), "interpolate backward", [&](auto t) {
-        using T = decltype(t);
-        // dz [m, d] += lambda [m, n] @ dout [n, d]
-        blas::gemm(false, false, m, d, n, T(1), lambda.data<T>(), n, out.grad().data<T>(), d, T(1),
-                   z.grad_ref().data<T>(), d);
-      });
+      // dz [m, d] += lambda [m, n] @ dout [n, d]
+      kernels::gemm(false, false, m, d, n, 1.0, {lambda, 0, n}, {out.grad(), 0, d}, 1.0, {z.grad_ref(), 0, d});
     });
   }
   return out;
@@ -188,30 +174,13 @@ Tensor interpolate_positions(const Tensor& z, const Tensor& weights) {
   const Device device = common_device({&z, &weights}, "interpolate_positions");
   const int m = z.dim(0), r = z.dim(1), d = z.dim(2), n = weights.dim(2);
   Tensor out = Tensor::empty({r, n, d}, z.dtype(), device);
-  if (device.is_cuda()) {  // the same r GEMMs in one cuBLAS call
-    MM_CUDA_CALL(cuda::gemm_strided_batched(true, false, n, d, m, 1.0f, weights.data<float>(), n, int64_t(m) * n,
-                                            z.data<float>(), r * d, d, 0.0f, out.data<float>(), d, int64_t(n) * d, r));
-  } else dispatch_floating(z.dtype(), "interpolate_positions", [&](auto t) {
-    using T = decltype(t);
-    // per position j: out[j] [n, d] = weights[j]^T [n, m] @ z[:, j, :] [m, d] (row stride r d)
-    for (int j = 0; j < r; ++j)
-      blas::gemm(true, false, n, d, m, T(1), weights.data<T>() + int64_t(j) * m * n, n, z.data<T>() + int64_t(j) * d,
-                 r * d, T(0), out.data<T>() + int64_t(j) * n * d, d);
-  });
+  // per position j (a batch of r GEMMs): out[j] [n, d] = weights[j]^T [n, m] @ z[:, j, :] [m, d] (row stride r d)
+  const int64_t mn = int64_t(m) * n, nd = int64_t(n) * d;
+  kernels::gemm(true, false, n, d, m, 1.0, {weights, 0, n, mn}, {z, 0, r * d, d}, 0.0, {out, 0, d, nd}, r);
   if (needs_grad({&z})) {
-    record("interpolate_positions", out, [z, weights, out, m, r, d, n]() {
-      if (out.device().is_cuda()) {
-        MM_CUDA_CALL(cuda::gemm_strided_batched(false, false, m, d, n, 1.0f, weights.data<float>(), n, int64_t(m) * n,
-                                                out.grad().data<float>(), d, int64_t(n) * d, 1.0f,
-                                                z.grad_ref().data<float>(), r * d, d, r));
-        return;
-      }
-      dispatch_floating(z.dtype(), "interpolate_positions backward", [&](auto t) {
-        using T = decltype(t);
-        for (int j = 0; j < r; ++j)  // dz[:, j, :] [m, d] += weights[j] [m, n] @ dout[j] [n, d]
-          blas::gemm(false, false, m, d, n, T(1), weights.data<T>() + int64_t(j) * m * n, n,
-                     out.grad().data<T>() + int64_t(j) * n * d, d, T(1), z.grad_ref().data<T>() + int64_t(j) * d, r * d);
-      });
+    record("interpolate_positions", out, [z, weights, out, m, r, d, n, mn, nd]() {
+      // dz[:, j, :] [m, d] += weights[j] [m, n] @ dout[j] [n, d]
+      kernels::gemm(false, false, m, d, n, 1.0, {weights, 0, n, mn}, {out.grad(), 0, d, nd}, 1.0, {z.grad_ref(), 0, r * d, d}, r);
     });
   }
   return out;

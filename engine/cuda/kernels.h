@@ -10,27 +10,6 @@ namespace mm::cuda {
 void sum(const float* x, int64_t n, float weight, float* out);                       // out[0] = weight * sum x
 void axpy(float alpha, const float* x, float* y, int64_t n);                         // y += alpha x
 
-// ---- linear and convolution (cuBLAS, cuDNN) ------------------------------------------------------
-// Row-major C [M, N] = alpha op(A) op(B) + beta C.
-void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-          int ldb, float beta, float* C, int ldc);
-// `batch` GEMMs as above; operand b of each starts stride_a, stride_b, stride_c elements after the
-// previous one (cublasSgemmStridedBatched).
-void gemm_strided_batched(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
-                          int64_t stride_a, const float* B, int ldb, int64_t stride_b, float beta, float* C, int ldc,
-                          int64_t stride_c, int batch);
-// out[c] (+)= sum over rows of x [rows, C].
-void column_sums(const float* x, int64_t rows, int64_t C, float* out, bool accumulate);
-// y [rows, C] += bias [C] broadcast over rows.
-void add_bias(float* y, const float* bias, int64_t rows, int64_t C);
-
-struct ConvShape {
-  int N, H, W, Cin, Cout, kh, kw, stride, pad, Ho, Wo;
-};
-void conv_forward(const ConvShape& s, const float* x, const float* w, float* y);
-// Each of dx, dw may be null; both accumulate.
-void conv_backward(const ConvShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw);
-
 // ---- batch norm over [M, C] ----------------------------------------------------------------------
 void bn_statistics(const float* x, int64_t M, int64_t C, float* mean, float* var_biased);
 void bn_update_running(float* running_mean, float* running_var, const float* mean, const float* var_biased,

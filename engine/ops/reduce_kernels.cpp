@@ -39,4 +39,18 @@ void reduce_sum_backward(const math::ReduceShape& shape, const Tensor& dy, doubl
   });
 }
 
+void column_sums(const Tensor& x, int64_t C, Tensor& out, bool accumulate) {
+  const int64_t rows = x.numel() / C;
+  if (out.device().is_cuda()) return MM_CUDA_CALL(cuda::column_sums(x.data<float>(), rows, C, out.data<float>(), accumulate));
+  dispatch_floating(x.dtype(), "column_sums", [&](auto t) {
+    using T = decltype(t);
+    const T* px = x.data<T>();
+    const std::vector<double> sums = parallel_sums(rows, C, [&](int64_t r, double* slot) {
+      for (int64_t c = 0; c < C; ++c) slot[c] += px[r * C + c];
+    });
+    T* po = out.data<T>();
+    for (int64_t c = 0; c < C; ++c) po[c] = T(accumulate ? po[c] + sums[c] : sums[c]);
+  });
+}
+
 }  // namespace mm::kernels

@@ -14,9 +14,13 @@ void reduce_sum(const math::ReduceShape& shape, const Tensor& x, double weight, 
 // dx[i] += weight * dy[o(i)].
 void reduce_sum_backward(const math::ReduceShape& shape, const Tensor& dy, double weight, Tensor& dx);
 
+// out [C] (=|+=) the sums of the columns of x viewed as [rows, C] (a bias gradient).
+void column_sums(const Tensor& x, int64_t C, Tensor& out, bool accumulate);
+
 }  // namespace mm::kernels
 
 namespace mm::cuda {
 void reduce_sum(const math::ReduceShape& shape, const float* x, int64_t n, int64_t outputs, float weight, float* y);
 void reduce_sum_backward(const math::ReduceShape& shape, const float* dy, float weight, float* dx, int64_t n);
+void column_sums(const float* x, int64_t rows, int64_t C, float* out, bool accumulate);
 }  // namespace mm::cuda

@@ -1,31 +1,21 @@
-// 2-D convolution in NHWC as im2col + one GEMM. Formulas in engine/ops.h.
+// The convolution kernels: the dispatch to the device and the CPU's im2col + GEMM (GPU:
+// engine/ops/conv.cu).
 //
 // With K = kh * kw * Cin, the weight [Cout, kh, kw, Cin] is a [Cout, K] matrix and im2col turns a
 // chunk of images into cols [rows = n * Ho * Wo, K], one row per output position holding its
 // receptive field in (i, j, c) order. Then y [rows, Cout] = cols @ w^T is already NHWC.
 // Images are processed in chunks so that cols stays within a fixed budget of memory.
 // A 1x1, stride-1, unpadded convolution needs no im2col: cols is x itself.
-#include <algorithm>
-#include <cstring>
-#include <vector>
+#include "engine/ops/conv_kernels.h"
 
-#include "engine/autograd.h"
+#include <cstring>
+
 #include "engine/blas.h"
 #include "engine/dispatch.h"
-#include "engine/ops.h"
 
-namespace mm {
+namespace mm::kernels {
 
 namespace {
-
-struct ConvGeometry {
-  int64_t N, H, W, Cin, Cout, kh, kw, stride, pad, Ho, Wo;
-  int64_t K() const { return kh * kw * Cin; }
-  int64_t positions() const { return Ho * Wo; }
-  bool is_pointwise() const { return kh == 1 && kw == 1 && stride == 1 && pad == 0; }
-  // Images per chunk so that cols holds at most ~16M values (64 MB in float).
-  int64_t chunk() const { return std::clamp<int64_t>((int64_t(1) << 24) / std::max<int64_t>(positions() * K(), 1), 1, N); }
-};
 
 // cols [n * Ho * Wo, K] <- the receptive fields of images x[0..n) (x points at the first one).
 template <class T>
@@ -72,7 +62,7 @@ void col2im_accumulate(const ConvGeometry& g, const T* dcols, int64_t n, T* dx) 
 }
 
 template <class T>
-void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+void conv_forward(const ConvGeometry& g, const T* x, const T* w, T* y) {
   const int64_t K = g.K(), chunk = g.chunk();
   Tensor cols = Tensor::empty({g.is_pointwise() ? 0 : chunk * g.positions() * K}, dtype_of<T>());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
@@ -82,17 +72,14 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* 
       im2col(g, a, n, cols.data<T>());
       a = cols.data<T>();
     }
-    T* out = y + n0 * g.positions() * g.Cout;
-    if (b)
-      for (int64_t r = 0; r < rows; ++r) std::copy_n(b, g.Cout, out + r * g.Cout);
     // out [rows, Cout] = cols [rows, K] @ w^T [K, Cout]
-    blas::gemm(false, true, rows, g.Cout, K, T(1), a, K, w, K, T(b ? 1 : 0), out, g.Cout);
+    blas::gemm(false, true, rows, g.Cout, K, T(1), a, K, w, K, T(0), y + n0 * g.positions() * g.Cout, g.Cout);
   }
 }
 
-// Accumulates dx, dw, db (each may be null when not wanted).
+// Accumulates dx, dw (each may be null when not wanted).
 template <class T>
-void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db) {
+void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
   const int64_t K = g.K(), chunk = g.chunk();
   const bool pointwise = g.is_pointwise();
   Tensor cols = Tensor::empty({pointwise || !dw ? 0 : chunk * g.positions() * K}, dtype_of<T>());
@@ -121,62 +108,27 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T
         col2im_accumulate(g, dcols.data<T>(), n, dx_chunk);
       }
     }
-    if (db)
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < g.Cout; ++c) db[c] += dy_chunk[r * g.Cout + c];
   }
 }
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad) {
-  MM_CHECK(x.ndim() == 4 && w.ndim() == 4 && x.dim(3) == w.dim(3),
-           "conv2d: input {} (NHWC) and weight {} ([Cout, kh, kw, Cin]) do not fit", shape_str(x.shape()),
-           shape_str(w.shape()));
-  MM_CHECK(stride >= 1 && pad >= 0, "conv2d: stride {} and padding {} are invalid", stride, pad);
-  if (b.defined()) check_shape(b, {w.dim(0)}, "conv2d bias");
-  const Device device = common_device({&x, &w, &b}, "conv2d");
-  ConvGeometry g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(1), w.dim(2), stride, pad, 0, 0};
-  g.Ho = (g.H + 2 * pad - g.kh) / stride + 1;
-  g.Wo = (g.W + 2 * pad - g.kw) / stride + 1;
-  MM_CHECK(g.Ho > 0 && g.Wo > 0, "conv2d: kernel {}x{} larger than padded input {}", g.kh, g.kw, shape_str(x.shape()));
-  Tensor y = Tensor::empty({g.N, g.Ho, g.Wo, g.Cout}, x.dtype(), device);
-#ifdef MM_WITH_CUDA
-  const cuda::ConvShape shape{int(g.N), int(g.H), int(g.W), int(g.Cin), int(g.Cout), int(g.kh), int(g.kw),
-                              int(g.stride), int(g.pad), int(g.Ho), int(g.Wo)};
-#endif
-  if (device.is_cuda()) {
-    MM_CUDA_CALL({
-      cuda::conv_forward(shape, x.data<float>(), w.data<float>(), y.data<float>());
-      if (b.defined()) cuda::add_bias(y.data<float>(), b.data<float>(), g.N * g.Ho * g.Wo, g.Cout);
-    });
-  } else dispatch_floating(x.dtype(), "conv2d", [&](auto t) {
+void conv2d(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) {
+  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::conv2d(g, x.data<float>(), w.data<float>(), y.data<float>()));
+  dispatch_floating(x.dtype(), "conv2d", [&](auto t) {
     using T = decltype(t);
-    conv_forward<T>(g, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, y.data<T>());
+    conv_forward<T>(g, x.data<T>(), w.data<T>(), y.data<T>());
   });
-  if (needs_grad({&x, &w, &b})) {
-    record("conv2d", y, [=]() {
-      if (y.device().is_cuda()) {
-        MM_CUDA_CALL({
-          const float* dy = y.grad().data<float>();
-          cuda::conv_backward(shape, x.data<float>(), w.data<float>(), dy,
-                              x.requires_grad() ? x.grad_ref().data<float>() : nullptr,
-                              w.requires_grad() ? w.grad_ref().data<float>() : nullptr);
-          if (b.defined() && b.requires_grad())
-            cuda::column_sums(dy, g.N * g.Ho * g.Wo, g.Cout, b.grad_ref().data<float>(), true);
-        });
-        return;
-      }
-      dispatch_floating(y.dtype(), "conv2d backward", [&](auto t) {
-        using T = decltype(t);
-        conv_backward<T>(g, x.data<T>(), w.data<T>(), y.grad().data<T>(),
-                         x.requires_grad() ? x.grad_ref().data<T>() : nullptr,
-                         w.requires_grad() ? w.grad_ref().data<T>() : nullptr,
-                         b.defined() && b.requires_grad() ? b.grad_ref().data<T>() : nullptr);
-      });
-    });
-  }
-  return y;
 }
 
-}  // namespace mm
+void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw) {
+  if (dy.device().is_cuda())
+    return MM_CUDA_CALL(cuda::conv2d_backward(g, x.data<float>(), w.data<float>(), dy.data<float>(),
+                                              dx ? dx->data<float>() : nullptr, dw ? dw->data<float>() : nullptr));
+  dispatch_floating(dy.dtype(), "conv2d backward", [&](auto t) {
+    using T = decltype(t);
+    conv_backward<T>(g, x.data<T>(), w.data<T>(), dy.data<T>(), dx ? dx->data<T>() : nullptr, dw ? dw->data<T>() : nullptr);
+  });
+}
+
+}  // namespace mm::kernels

@@ -1,0 +1,105 @@
+// cuDNN behind the convolution kernels (engine/ops/conv_kernels.h): NHWC tensors and filters, the
+// plan of each shape (descriptors and algorithms) made once and cached, one shared workspace.
+// Every cuDNN call of the engine is in this file.
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "engine/cuda/context.cuh"
+#include "engine/ops/conv_kernels.h"
+
+namespace mm::cuda {
+
+namespace {
+
+// Descriptors and algorithms of one convolution shape, made once and cached (docs/architecture.md "GPU step
+// hygiene"). Every cuDNN call of the engine is in this file.
+struct ConvPlan {
+  cudnnTensorDescriptor_t x, y;
+  cudnnFilterDescriptor_t w;
+  cudnnConvolutionDescriptor_t conv;
+  cudnnConvolutionFwdAlgo_t fwd;
+  cudnnConvolutionBwdDataAlgo_t bwd_data;
+  cudnnConvolutionBwdFilterAlgo_t bwd_filter;
+  size_t workspace = 0;
+};
+
+ConvPlan& plan_for(const ConvGeometry& s) {
+  static std::map<std::tuple<int, int, int, int, int, int, int, int, int, bool>, ConvPlan> plans;
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  const bool tf32 = tf32_allowed();
+  auto key = std::make_tuple(s.N, s.H, s.W, s.Cin, s.Cout, s.kh, s.kw, s.stride, s.pad, tf32);
+  auto it = plans.find(key);
+  if (it != plans.end()) return it->second;
+  ConvPlan p;
+  MM_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p.x));
+  MM_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p.y));
+  MM_CUDNN_CHECK(cudnnCreateFilterDescriptor(&p.w));
+  MM_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&p.conv));
+  MM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p.x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, s.N, s.Cin, s.H, s.W));
+  MM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p.y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, s.N, s.Cout, s.Ho, s.Wo));
+  // NHWC filters are [Cout, kh, kw, Cin]: the engine's layout
+  MM_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, s.Cout, s.Cin, s.kh, s.kw));
+  MM_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p.conv, s.pad, s.pad, s.stride, s.stride, 1, 1, CUDNN_CROSS_CORRELATION,
+                                                 CUDNN_DATA_FLOAT));
+  MM_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+  int found = 0;
+  cudnnConvolutionFwdAlgoPerf_t fwd[8];
+  MM_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(cudnn(), p.x, p.w, p.conv, p.y, 8, &found, fwd));
+  cudnnConvolutionBwdDataAlgoPerf_t bd[8];
+  int found_bd = 0;
+  MM_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnn(), p.w, p.y, p.conv, p.x, 8, &found_bd, bd));
+  cudnnConvolutionBwdFilterAlgoPerf_t bf[8];
+  int found_bf = 0;
+  MM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnn(), p.x, p.y, p.conv, p.w, 8, &found_bf, bf));
+  // the first supported algorithm of each heuristic list
+  auto pick = [](auto* perf, int n, const char* what) {
+    for (int i = 0; i < n; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS) return perf[i].algo;
+    throw Error(fmt::format("cuDNN offers no {} algorithm for this convolution", what));
+  };
+  p.fwd = pick(fwd, found, "forward");
+  p.bwd_data = pick(bd, found_bd, "backward-data");
+  p.bwd_filter = pick(bf, found_bf, "backward-filter");
+  size_t a = 0, b = 0, c = 0;
+  MM_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(cudnn(), p.x, p.w, p.conv, p.y, p.fwd, &a));
+  MM_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn(), p.w, p.y, p.conv, p.x, p.bwd_data, &b));
+  MM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn(), p.x, p.y, p.conv, p.w, p.bwd_filter, &c));
+  p.workspace = std::max({a, b, c});
+  return plans.emplace(key, p).first->second;
+}
+
+// One shared workspace, grown to the largest size any plan has asked for.
+void* workspace(size_t bytes) {
+  static void* ptr = nullptr;
+  static size_t size = 0;
+  if (bytes > size) {
+    if (ptr) device_free(ptr, size);
+    ptr = device_allocate(bytes);
+    size = bytes;
+  }
+  return ptr;
+}
+
+}  // namespace
+
+void conv2d(const ConvGeometry& s, const float* x, const float* w, float* y) {
+  ConvPlan& p = plan_for(s);
+  const float one = 1, zero = 0;
+  MM_CUDNN_CHECK(cudnnConvolutionForward(cudnn(), &one, p.x, x, p.w, w, p.conv, p.fwd, workspace(p.workspace),
+                                         p.workspace, &zero, p.y, y));
+}
+
+void conv2d_backward(const ConvGeometry& s, const float* x, const float* w, const float* dy, float* dx, float* dw) {
+  ConvPlan& p = plan_for(s);
+  const float one = 1;  // beta = 1: accumulate
+  if (dx)
+    MM_CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn(), &one, p.w, w, p.y, dy, p.conv, p.bwd_data,
+                                                workspace(p.workspace), p.workspace, &one, p.x, dx));
+  if (dw)
+    MM_CUDNN_CHECK(cudnnConvolutionBackwardFilter(cudnn(), &one, p.x, x, p.y, dy, p.conv, p.bwd_filter,
+                                                  workspace(p.workspace), p.workspace, &one, p.w, dw));
+}
+
+}  // namespace mm::cuda

@@ -1,0 +1,34 @@
+#pragma once
+// The convolution kernels behind one device-neutral interface: im2col + OpenBLAS on the CPU
+// (engine/ops/conv_kernels.cpp, float32 or float64), cuDNN on the GPU (engine/ops/conv.cu, plans
+// chosen once per shape and cached). Both accumulate the gradients.
+#include <algorithm>
+#include <cstdint>
+
+#include "engine/tensor.h"
+
+namespace mm {
+
+// The shapes of one convolution: x [N, H, W, Cin] (NHWC), w [Cout, kh, kw, Cin], y [N, Ho, Wo, Cout].
+struct ConvGeometry {
+  int64_t N, H, W, Cin, Cout, kh, kw, stride, pad, Ho, Wo;
+  int64_t K() const { return kh * kw * Cin; }
+  int64_t positions() const { return Ho * Wo; }
+  bool is_pointwise() const { return kh == 1 && kw == 1 && stride == 1 && pad == 0; }
+  // Images per chunk of the CPU's im2col so that its columns hold at most ~16M values (64 MB in float).
+  int64_t chunk() const { return std::clamp<int64_t>((int64_t(1) << 24) / std::max<int64_t>(positions() * K(), 1), 1, N); }
+};
+
+namespace kernels {
+// y = conv(x, w) (no bias: the op adds it).
+void conv2d(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y);
+// dx += the gradient with respect to x, dw += with respect to w (either may be null).
+void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw);
+}  // namespace kernels
+
+namespace cuda {
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
+void conv2d_backward(const ConvGeometry& g, const float* x, const float* w, const float* dy, float* dx, float* dw);
+}  // namespace cuda
+
+}  // namespace mm
