@@ -3,6 +3,7 @@
 // (CPU kernels here; CUDA kernels in engine/cuda), and records its backward on the tape when an
 // input requires grad (engine/autograd.h). Every backward accumulates into the inputs' gradients.
 // CPU kernels accept float32 and float64 (float64 is for the gradient checker).
+#include "engine/ops/batchnorm.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/linear.h"
@@ -11,24 +12,6 @@
 #include "engine/tensor.h"
 
 namespace mm {
-
-// ---- batch norm (engine/ops_batchnorm.cpp) -------------------------------------------------------
-// Per-channel statistics of one BatchNorm2d layer. running_* are updated in place in training.
-struct BatchNormBuffers {
-  Tensor running_mean;         // [C]
-  Tensor running_var;          // [C]
-  Tensor num_batches_tracked;  // I64 []
-};
-// x: [N, H, W, C] or [N, C]; gamma, beta: [C] -> y: same shape as x.
-// training: normalise with the batch mean and biased variance over all but the last dimension
-//   (M = numel / C values per channel), then running = (1 - momentum) running + momentum batch,
-//   with the unbiased variance M / (M - 1) var for running_var, and num_batches_tracked += 1.
-// evaluation: normalise with the running statistics.
-//   y = gamma (x - mean) / sqrt(var + eps) + beta;
-//   training backward: dx = gamma invstd / M (M dy - sum dy - xhat sum(dy xhat)),
-//   dgamma = sum dy xhat, dbeta = sum dy; evaluation backward: dx = gamma invstd dy.
-Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormBuffers& buffers,
-                  bool training, double momentum, double eps);
 
 // ---- pooling (engine/ops_pool.cpp) ---------------------------------------------------------------
 // x: [N, H, W, C] -> [N, C], the mean over H, W.  dx = dy / (H W) at every position

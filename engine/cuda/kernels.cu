@@ -16,58 +16,6 @@ void sum(const float* x, int64_t n, float weight, float* out) {
   column_reduce(n, 1, [=] __device__(int64_t r, int64_t) { return double(x[r]); }, out, weight, false);
 }
 
-// ---- batch norm ------------------------------------------------------------------------------------
-void bn_statistics(const float* x, int64_t M, int64_t C, float* mean, float* var_biased) {
-  column_reduce(M, C, [=] __device__(int64_t r, int64_t c) { return double(x[r * C + c]); }, mean, 1.0f / M, false);
-  column_reduce(M, C, [=] __device__(int64_t r, int64_t c) {
-    const double d = double(x[r * C + c]) - mean[c];
-    return d * d;
-  }, var_biased, 1.0f / M, false);
-}
-
-void bn_update_running(float* running_mean, float* running_var, const float* mean, const float* var_biased, int64_t M,
-                       int64_t C, float momentum) {
-  const float unbias = float(M) / float(M - 1);
-  map(C, [=] __device__(int64_t c) {
-    running_mean[c] = math::running_update(running_mean[c], mean[c], momentum);
-    running_var[c] = math::running_update(running_var[c], var_biased[c] * unbias, momentum);
-  });
-}
-
-void increment(int64_t* counter) {
-  map(1, [=] __device__(int64_t) { counter[0] += 1; });
-}
-
-void bn_invstd(const float* var, int64_t C, float eps, float* invstd) {
-  map(C, [=] __device__(int64_t c) { invstd[c] = math::bn_invstd(var[c], eps); });
-}
-
-void bn_apply(const float* x, const float* mean, const float* invstd, const float* gamma, const float* beta, float* y,
-              int64_t M, int64_t C) {
-  map(M * C, [=] __device__(int64_t i) {
-    const int64_t c = i % C;
-    y[i] = math::bn_apply(x[i], mean[c], invstd[c], gamma[c], beta[c]);
-  });
-}
-
-void bn_backward_sums(const float* x, const float* dy, const float* mean, const float* invstd, int64_t M, int64_t C,
-                      float* sum_dy, float* sum_dy_xhat) {
-  column_reduce(M, C, [=] __device__(int64_t r, int64_t c) { return double(dy[r * C + c]); }, sum_dy, 1.0f, false);
-  column_reduce(M, C, [=] __device__(int64_t r, int64_t c) {
-    return double(dy[r * C + c]) * math::bn_xhat(x[r * C + c], mean[c], invstd[c]);
-  }, sum_dy_xhat, 1.0f, false);
-}
-
-void bn_backward_input(const float* x, const float* dy, const float* mean, const float* invstd, const float* gamma,
-                       const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M, int64_t C, float* dx) {
-  map(M * C, [=] __device__(int64_t i) {
-    const int64_t c = i % C;
-    const float xhat = math::bn_xhat(x[i], mean[c], invstd[c]);
-    dx[i] += training ? math::bn_backward_train(dy[i], xhat, gamma[c], invstd[c], sum_dy[c], sum_dy_xhat[c], float(M))
-                      : math::bn_backward_eval(dy[i], gamma[c], invstd[c]);
-  });
-}
-
 // ---- pooling ---------------------------------------------------------------------------------------
 void window_mean(const float* x, int N, int H, int W, int C, int kh, int kw, float* y) {
   const int Ho = H / kh, Wo = W / kw;

@@ -10,20 +10,6 @@ namespace mm::cuda {
 void sum(const float* x, int64_t n, float weight, float* out);                       // out[0] = weight * sum x
 void axpy(float alpha, const float* x, float* y, int64_t n);                         // y += alpha x
 
-// ---- batch norm over [M, C] ----------------------------------------------------------------------
-void bn_statistics(const float* x, int64_t M, int64_t C, float* mean, float* var_biased);
-void bn_update_running(float* running_mean, float* running_var, const float* mean, const float* var_biased,
-                       int64_t M, int64_t C, float momentum);
-void increment(int64_t* counter);  // counter[0] += 1 (num_batches_tracked)
-void bn_invstd(const float* var, int64_t C, float eps, float* invstd);
-void bn_apply(const float* x, const float* mean, const float* invstd, const float* gamma, const float* beta, float* y,
-              int64_t M, int64_t C);
-// Sums for the backward: sum_dy[c], sum_dy_xhat[c].
-void bn_backward_sums(const float* x, const float* dy, const float* mean, const float* invstd, int64_t M, int64_t C,
-                      float* sum_dy, float* sum_dy_xhat);
-void bn_backward_input(const float* x, const float* dy, const float* mean, const float* invstd, const float* gamma,
-                       const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M, int64_t C, float* dx);
-
 // ---- pooling ---------------------------------------------------------------------------------------
 void window_mean(const float* x, int N, int H, int W, int C, int kh, int kw, float* y);
 void window_mean_backward(const float* dy, int N, int H, int W, int C, int kh, int kw, float* dx);

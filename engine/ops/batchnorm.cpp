@@ -1,0 +1,57 @@
+// Batch normalisation with its autograd. No device code: engine/ops/batchnorm_kernels.h runs it.
+#include "engine/ops/batchnorm.h"
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/ops/batchnorm_kernels.h"
+#include "engine/ops/elementwise_kernels.h"
+
+namespace mm {
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormBuffers& buffers,
+                  bool training, double momentum, double eps) {
+  MM_CHECK(x.ndim() == 2 || x.ndim() == 4, "batch_norm: expected [N, C] or [N, H, W, C], got {}", shape_str(x.shape()));
+  const int64_t C = x.dim(-1), M = x.numel() / C;
+  check_shape(gamma, {C}, "batch_norm weight");
+  check_shape(beta, {C}, "batch_norm bias");
+  check_shape(buffers.running_mean, {C}, "batch_norm running_mean");
+  check_shape(buffers.running_var, {C}, "batch_norm running_var");
+  const Device device =
+      common_device({&x, &gamma, &beta, &buffers.running_mean, &buffers.running_var}, "batch_norm");
+  MM_CHECK(!training || M > 1, "batch_norm: training needs more than one value per channel, got {}", shape_str(x.shape()));
+
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
+  Tensor mean = Tensor::empty({C}, x.dtype(), device), invstd = Tensor::empty({C}, x.dtype(), device);
+  if (training) {
+    Tensor var = Tensor::empty({C}, x.dtype(), device);
+    kernels::bn_statistics(x, mean, var);
+    kernels::bn_invstd(var, eps, invstd);
+    kernels::bn_update_running(buffers, mean, var, M, momentum);
+  } else {
+    mean.copy_from(buffers.running_mean);
+    kernels::bn_invstd(buffers.running_var, eps, invstd);
+  }
+  kernels::bn_apply(x, mean, invstd, gamma, beta, y);
+
+  if (needs_grad({&x, &gamma, &beta})) {
+    record("batch_norm", y, [x, gamma, beta, y, mean, invstd, training, C]() {
+      Tensor sum_dy = Tensor::empty({C}, x.dtype(), y.device()), sum_dy_xhat = Tensor::empty({C}, x.dtype(), y.device());
+      kernels::bn_backward_sums(x, y.grad(), mean, invstd, sum_dy, sum_dy_xhat);
+      if (gamma.requires_grad()) {
+        Tensor dgamma = gamma.grad_ref();
+        kernels::axpy(1.0, sum_dy_xhat, dgamma);
+      }
+      if (beta.requires_grad()) {
+        Tensor dbeta = beta.grad_ref();
+        kernels::axpy(1.0, sum_dy, dbeta);
+      }
+      if (x.requires_grad()) {
+        Tensor dx = x.grad_ref();
+        kernels::bn_backward_input(x, y.grad(), mean, invstd, gamma, sum_dy, sum_dy_xhat, training, dx);
+      }
+    });
+  }
+  return y;
+}
+
+}  // namespace mm

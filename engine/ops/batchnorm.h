@@ -1,0 +1,25 @@
+#pragma once
+// Batch normalisation: the contract. Math: engine/ops/batchnorm_math.h; kernels:
+// engine/ops/batchnorm_kernels.h; autograd: engine/ops/batchnorm.cpp.
+#include "engine/tensor.h"
+
+namespace mm {
+
+// Per-channel statistics of one BatchNorm2d layer. running_* are updated in place in training.
+struct BatchNormBuffers {
+  Tensor running_mean;         // [C]
+  Tensor running_var;          // [C]
+  Tensor num_batches_tracked;  // I64 []
+};
+// x: [N, H, W, C] or [N, C]; gamma, beta: [C] -> y: same shape as x.
+// training: normalise with the batch mean and biased variance over all but the last dimension
+//   (M = numel / C values per channel), then running = (1 - momentum) running + momentum batch,
+//   with the unbiased variance M / (M - 1) var for running_var, and num_batches_tracked += 1.
+// evaluation: normalise with the running statistics.
+//   y = gamma (x - mean) / sqrt(var + eps) + beta;
+//   training backward: dx = gamma invstd / M (M dy - sum dy - xhat sum(dy xhat)),
+//   dgamma = sum dy xhat, dbeta = sum dy; evaluation backward: dx = gamma invstd dy.
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormBuffers& buffers,
+                  bool training, double momentum, double eps);
+
+}  // namespace mm

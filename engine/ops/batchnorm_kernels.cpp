@@ -1,0 +1,130 @@
+// The batch-norm kernels: the dispatch to the device and the CPU loops (GPU: engine/ops/batchnorm.cu).
+#include "engine/ops/batchnorm_kernels.h"
+
+#include <vector>
+
+#include "engine/dispatch.h"
+#include "engine/ops/batchnorm_math.h"
+
+namespace mm::kernels {
+
+namespace {
+// Per-channel sums of f(r, c) over the M rows of [M, C], in double, deterministically.
+template <class F>
+std::vector<double> channel_sums(int64_t M, int64_t C, F f) {
+  return parallel_sums(M, C, [&](int64_t r, double* slot) {
+    for (int64_t c = 0; c < C; ++c) slot[c] += f(r, c);
+  });
+}
+}  // namespace
+
+void bn_statistics(const Tensor& x, Tensor& mean, Tensor& var_biased) {
+  const int64_t C = mean.numel(), M = x.numel() / C;
+  if (x.device().is_cuda())
+    return MM_CUDA_CALL(cuda::bn_statistics(x.data<float>(), M, C, mean.data<float>(), var_biased.data<float>()));
+  dispatch_floating(x.dtype(), "batch_norm", [&](auto t) {
+    using T = decltype(t);
+    const T* px = x.data<T>();
+    const std::vector<double> s = channel_sums(M, C, [&](int64_t r, int64_t c) { return double(px[r * C + c]); });
+    // two passes: the variance is the mean of (x - mean)^2, with the mean in double
+    const std::vector<double> ss = channel_sums(M, C, [&](int64_t r, int64_t c) {
+      const double d = px[r * C + c] - s[c] / M;
+      return d * d;
+    });
+    for (int64_t c = 0; c < C; ++c) {
+      mean.data<T>()[c] = T(s[c] / M);
+      var_biased.data<T>()[c] = T(ss[c] / M);
+    }
+  });
+}
+
+void bn_update_running(BatchNormBuffers& buffers, const Tensor& mean, const Tensor& var_biased, int64_t M, double momentum) {
+  const int64_t C = mean.numel();
+  if (mean.device().is_cuda()) {
+    MM_CUDA_CALL({
+      cuda::bn_update_running(buffers.running_mean.data<float>(), buffers.running_var.data<float>(), mean.data<float>(),
+                              var_biased.data<float>(), M, C, float(momentum));
+      if (buffers.num_batches_tracked.defined()) cuda::increment(buffers.num_batches_tracked.data<int64_t>());
+    });
+    return;
+  }
+  dispatch_floating(mean.dtype(), "batch_norm", [&](auto t) {
+    using T = decltype(t);
+    T *rm = buffers.running_mean.data<T>(), *rv = buffers.running_var.data<T>();
+    for (int64_t c = 0; c < C; ++c) {
+      rm[c] = math::running_update<T>(rm[c], mean.data<T>()[c], T(momentum));
+      rv[c] = math::running_update<T>(rv[c], T(double(var_biased.data<T>()[c]) * M / (M - 1)), T(momentum));  // unbiased
+    }
+  });
+  if (buffers.num_batches_tracked.defined()) buffers.num_batches_tracked.data<int64_t>()[0] += 1;
+}
+
+void bn_invstd(const Tensor& var, double eps, Tensor& invstd) {
+  const int64_t C = var.numel();
+  if (var.device().is_cuda()) return MM_CUDA_CALL(cuda::bn_invstd(var.data<float>(), C, float(eps), invstd.data<float>()));
+  dispatch_floating(var.dtype(), "batch_norm", [&](auto t) {
+    using T = decltype(t);
+    for (int64_t c = 0; c < C; ++c) invstd.data<T>()[c] = math::bn_invstd(var.data<T>()[c], T(eps));
+  });
+}
+
+void bn_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma, const Tensor& beta, Tensor& y) {
+  const int64_t C = mean.numel(), M = x.numel() / C;
+  if (x.device().is_cuda())
+    return MM_CUDA_CALL(cuda::bn_apply(x.data<float>(), mean.data<float>(), invstd.data<float>(), gamma.data<float>(),
+                                       beta.data<float>(), y.data<float>(), M, C));
+  dispatch_floating(x.dtype(), "batch_norm", [&](auto t) {
+    using T = decltype(t);
+    const T *px = x.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>(), *g = gamma.data<T>(), *b = beta.data<T>();
+    T* py = y.data<T>();
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t c = 0; c < C; ++c) py[r * C + c] = math::bn_apply(px[r * C + c], pm[c], pi[c], g[c], b[c]);
+  });
+}
+
+void bn_backward_sums(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& invstd, Tensor& sum_dy,
+                      Tensor& sum_dy_xhat) {
+  const int64_t C = mean.numel(), M = x.numel() / C;
+  if (x.device().is_cuda())
+    return MM_CUDA_CALL(cuda::bn_backward_sums(x.data<float>(), dy.data<float>(), mean.data<float>(), invstd.data<float>(),
+                                               M, C, sum_dy.data<float>(), sum_dy_xhat.data<float>()));
+  dispatch_floating(x.dtype(), "batch_norm backward", [&](auto t) {
+    using T = decltype(t);
+    const T *px = x.data<T>(), *pdy = dy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>();
+    const std::vector<double> both = parallel_sums(M, 2 * C, [&](int64_t r, double* slot) {
+      for (int64_t c = 0; c < C; ++c) {
+        slot[c] += double(pdy[r * C + c]);
+        slot[C + c] += double(pdy[r * C + c]) * math::bn_xhat(px[r * C + c], pm[c], pi[c]);
+      }
+    });
+    for (int64_t c = 0; c < C; ++c) {
+      sum_dy.data<T>()[c] = T(both[c]);
+      sum_dy_xhat.data<T>()[c] = T(both[C + c]);
+    }
+  });
+}
+
+void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
+                       const Tensor& sum_dy, const Tensor& sum_dy_xhat, bool training, Tensor& dx) {
+  const int64_t C = mean.numel(), M = x.numel() / C;
+  if (x.device().is_cuda())
+    return MM_CUDA_CALL(cuda::bn_backward_input(x.data<float>(), dy.data<float>(), mean.data<float>(), invstd.data<float>(),
+                                                gamma.data<float>(), sum_dy.data<float>(), sum_dy_xhat.data<float>(),
+                                                training, M, C, dx.data<float>()));
+  dispatch_floating(x.dtype(), "batch_norm backward", [&](auto t) {
+    using T = decltype(t);
+    const T *px = x.data<T>(), *pdy = dy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>(), *g = gamma.data<T>();
+    const T *sdy = sum_dy.data<T>(), *sdx = sum_dy_xhat.data<T>();
+    T* pdx = dx.data<T>();
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t i = r * C + c;
+        pdx[i] += training ? math::bn_backward_train(pdy[i], math::bn_xhat(px[i], pm[c], pi[c]), g[c], pi[c], sdy[c], sdx[c], T(M))
+                           : math::bn_backward_eval(pdy[i], g[c], pi[c]);
+      }
+  });
+}
+
+}  // namespace mm::kernels

@@ -1,0 +1,33 @@
+#pragma once
+// The per-element math of batch normalisation, written once for the CPU loops
+// (engine/ops/batchnorm_kernels.cpp) and the CUDA kernels (engine/ops/batchnorm.cu).
+#include <cmath>
+
+#include "engine/hd.h"
+
+namespace mm::math {
+
+using std::sqrt;
+
+// Batch norm of one channel: invstd = 1 / sqrt(var + eps) (var biased: the batch's in training,
+// the running one in evaluation).
+template <class T> MM_HD T bn_invstd(T var, T eps) { return T(1) / sqrt(var + eps); }
+// Batch norm on one element: xhat = (x - mean) * invstd, y = gamma * xhat + beta.
+template <class T> MM_HD T bn_xhat(T x, T mean, T invstd) { return (x - mean) * invstd; }
+template <class T> MM_HD T bn_apply(T x, T mean, T invstd, T gamma, T beta) {
+  return bn_xhat(x, mean, invstd) * gamma + beta;
+}
+// Gradient of batch norm in training mode (batch statistics over M elements per channel):
+//   dx = gamma * invstd / M * (M * dy - sum(dy) - xhat * sum(dy * xhat))
+template <class T>
+MM_HD T bn_backward_train(T dy, T xhat, T gamma, T invstd, T sum_dy, T sum_dy_xhat, T count) {
+  return gamma * invstd / count * (count * dy - sum_dy - xhat * sum_dy_xhat);
+}
+// Gradient of batch norm in evaluation mode (fixed statistics): dx = gamma * invstd * dy.
+template <class T> MM_HD T bn_backward_eval(T dy, T gamma, T invstd) { return gamma * invstd * dy; }
+// Running statistics: new = (1 - momentum) * old + momentum * batch (docs/math.md §1).
+template <class T> MM_HD T running_update(T old, T batch, T momentum) {
+  return (T(1) - momentum) * old + momentum * batch;
+}
+
+}  // namespace mm::math
