@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "apps/flags.h"
+#include "engine/allocator.h"
 #include "engine/json.h"
 #include "engine/safetensors.h"
 #include "layers/state_dict.h"
@@ -185,7 +186,7 @@ int run(int argc, char** argv) {
     o.epoch = epoch;
     o.workers = static_cast<int>(flags.integer("workers"));
     o.two_views = method.distill;
-    o.pinned = device.is_cuda();
+    o.pinned = pinned_batches_for(device);
     const auto epoch_start = Clock::now();
     EpochResult trained;
     try {

@@ -61,6 +61,8 @@ void* allocate_pinned(size_t bytes) {
   return nullptr;
 }
 
+bool pinned_batches_for(Device device) { return device.is_cuda(); }
+
 void deallocate_pinned(void* ptr, size_t bytes) {
 #ifdef MM_WITH_CUDA
   cuda::pinned_free(ptr, bytes);

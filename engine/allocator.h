@@ -16,6 +16,9 @@ void deallocate(void* ptr, size_t bytes, Device device);
 // system's page-locked memory is used up); Storage then falls back to ordinary host memory.
 void* allocate_pinned(size_t bytes);
 void deallocate_pinned(void* ptr, size_t bytes);
+// Whether batches bound for `device` should come from page-locked memory (a GPU: their copies then
+// run asynchronously).
+bool pinned_batches_for(Device device);
 // Copies bytes between any two devices. Copies to the GPU are queued on the stream (the source may
 // be reused when this returns); copies to the host wait for the stream.
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);

@@ -5,9 +5,6 @@
 #include <vector>
 
 #include "engine/tensor.h"
-#ifdef MM_WITH_CUDA
-#include "engine/cuda/kernels.h"
-#endif
 
 namespace mm {
 
@@ -84,28 +81,6 @@ std::vector<double> parallel_sums(int64_t n, int64_t width, F&& body) {
   for (const auto& p : partial)
     for (int64_t k = 0; k < width; ++k) total[k] += p[k];
   return total;
-}
-
-// The backward of a loss made of per-row softmax cross-entropies over logits [rows, C]:
-// dz_q += scale(q) g_q, where row_grad(q, g) writes row q's gradient g (C doubles). Rows whose
-// scale is 0 are skipped. Shared by the cross-entropies of engine/ops_loss.cpp and mixup/ops.cpp.
-template <class RowGrad, class Scale>
-void accumulate_row_gradients(const Tensor& logits, int64_t rows, int64_t C, RowGrad row_grad, Scale scale) {
-  dispatch_floating(logits.dtype(), "cross-entropy backward", [&](auto t) {
-    using T = decltype(t);
-    T* dz = logits.grad_ref().data<T>();
-#pragma omp parallel
-    {
-      std::vector<double> g(C);
-#pragma omp for schedule(static)
-      for (int64_t q = 0; q < rows; ++q) {
-        const double s = scale(q);
-        if (s == 0) continue;
-        row_grad(q, g.data());
-        for (int64_t c = 0; c < C; ++c) dz[q * C + c] += T(s * g[c]);
-      }
-    }
-  });
 }
 
 }  // namespace mm

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "engine/dispatch.h"
-#include "engine/math.h"
+#include "engine/ops/optim_kernels.h"
 
 namespace mm {
 
@@ -18,20 +18,7 @@ void Sgd::step(double lr) {
     const Device device = common_device({&p, &g}, "sgd");
     const bool first = !buffers_[k].defined();
     if (first) buffers_[k] = Tensor::empty(p.shape(), p.dtype(), device);
-    if (device.is_cuda()) {
-      MM_CUDA_CALL(cuda::sgd_update(p.data<float>(), g.data<float>(), buffers_[k].data<float>(), p.numel(), float(lr),
-                                    float(options_.momentum), float(options_.weight_decay), options_.nesterov, first));
-      continue;
-    }
-    dispatch_floating(p.dtype(), "sgd", [&](auto t) {
-      using T = decltype(t);
-      T *pp = p.data<T>(), *pb = buffers_[k].data<T>();
-      const T* pg = g.data<T>();
-      const SgdOptions& o = options_;
-#pragma omp parallel for schedule(static) if (p.numel() > 32768)
-      for (int64_t i = 0; i < p.numel(); ++i)
-        math::sgd_update<T>(pp[i], pg[i], pb[i], T(lr), T(o.momentum), T(o.weight_decay), o.nesterov, first);
-    });
+    kernels::sgd_update(p, g, buffers_[k], lr, options_.momentum, options_.weight_decay, options_.nesterov, first);
   }
 }
 

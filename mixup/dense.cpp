@@ -1,10 +1,7 @@
 #include "mixup/dense.h"
 
 #include "engine/dispatch.h"
-#include "mixup/mix_math.h"
-#ifdef MM_WITH_CUDA
-#include "mixup/cuda/kernels.h"
-#endif
+#include "mixup/dense_kernels.h"
 
 namespace mm {
 
@@ -28,38 +25,10 @@ Tensor dense_attention(const Tensor& z, const Tensor& labels, const Tensor& clas
     check_shape(labels, {m}, "dense_attention labels");
   }
   Tensor a = Tensor::empty({m, r}, z.dtype(), device);
-  if (device.is_cuda()) {
-    MM_CUDA_CALL({
-      const int code = kind == Attention::Uniform                                          ? 2
-                       : (kind == Attention::GapSoftmax || kind == Attention::CamSoftmax) ? 1
-                                                                                          : 0;
-      cuda::dense_attention(z.data<float>(), cam ? classifier_weight.data<float>() : nullptr,
-                            cam ? labels.data<int64_t>() : nullptr, m, r, d, code, a.data<float>());
-    });
-    return a;
-  }
-  dispatch_floating(z.dtype(), "dense_attention", [&](auto t) {
-    using T = decltype(t);
-    const T* pz = z.data<T>();
-    T* pa = a.data<T>();
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < m; ++i) {
-      std::vector<T> u(d), q(r);
-      const T* z_i = pz + i * r * d;
-      for (int64_t e = 0; e < d; ++e)
-        u[e] = cam ? classifier_weight.data<T>()[labels.data<int64_t>()[i] * d + e]
-                   : math::gap_query(z_i, static_cast<int>(r), static_cast<int>(d), static_cast<int>(e));
-      for (int64_t j = 0; j < r; ++j) q[j] = math::attention_score(z_i + j * d, u.data(), static_cast<int>(d));
-      T* out = pa + i * r;
-      switch (kind) {
-        case Attention::GapRelu:
-        case Attention::CamRelu: math::normalise_relu(q.data(), static_cast<int>(r), out); break;
-        case Attention::GapSoftmax:
-        case Attention::CamSoftmax: math::normalise_softmax(q.data(), static_cast<int>(r), out); break;
-        case Attention::Uniform: math::normalise_uniform(static_cast<int>(r), out); break;
-      }
-    }
-  });
+  const AttentionNorm norm = kind == Attention::Uniform                                          ? AttentionNorm::Uniform
+                             : (kind == Attention::GapSoftmax || kind == Attention::CamSoftmax) ? AttentionNorm::Softmax
+                                                                                                : AttentionNorm::Relu;
+  kernels::dense_attention(z, cam ? classifier_weight : Tensor(), cam ? labels.to(device) : Tensor(), norm, a);
   return a;
 }
 
@@ -72,21 +41,7 @@ DenseWeights dense_weights(const Tensor& attention, const Tensor& lambda) {
   const Device device = common_device({&attention, &lambda}, "dense_weights");
   const int64_t r = lambda.dim(0), m = lambda.dim(1), n = lambda.dim(2);
   DenseWeights w{Tensor::empty(lambda.shape(), lambda.dtype(), device), Tensor::empty({r, n}, lambda.dtype(), device)};
-  if (device.is_cuda()) {
-    MM_CUDA_CALL(cuda::dense_weights(attention.data<float>(), lambda.data<float>(), r, m, n, w.mtilde.data<float>(),
-                                     w.s.data<float>()));
-    return w;
-  }
-  dispatch_floating(lambda.dtype(), "dense_weights", [&](auto t) {
-    using T = decltype(t);
-#pragma omp parallel for schedule(static)
-    for (int64_t q = 0; q < r * n; ++q) {
-      const int64_t j = q / n, k = q % n;
-      w.s.data<T>()[q] = math::dense_column(attention.data<T>() + j, static_cast<int>(r),
-                                            lambda.data<T>() + j * m * n + k, static_cast<int>(m), static_cast<int>(n),
-                                            w.mtilde.data<T>() + j * m * n + k);
-    }
-  });
+  kernels::dense_weights(attention, lambda, w.mtilde, w.s);
   return w;
 }
 

@@ -1,7 +1,7 @@
 #include "mixup/ema.h"
 
 #include "engine/dispatch.h"
-#include "engine/math.h"
+#include "engine/ops/optim_kernels.h"
 
 namespace mm {
 
@@ -23,16 +23,8 @@ void for_each_pair(Network& a, const Network& b, F f) {
 void ema_update(Network& teacher, const Network& student, double beta) {
   for_each_pair(teacher, student, [beta](Tensor& t, const Tensor& s) {
     if (t.dtype() == DType::I64) return t.copy_from(s);
-    if (common_device({&t, &s}, "ema_update").is_cuda()) {
-      MM_CUDA_CALL(cuda::ema_update(t.data<float>(), s.data<float>(), t.numel(), float(beta)));
-      return;
-    }
-    dispatch_floating(t.dtype(), "ema_update", [&](auto tag) {
-      using T = decltype(tag);
-      T* pt = t.data<T>();
-      const T* ps = s.data<T>();
-      for (int64_t i = 0; i < t.numel(); ++i) pt[i] = math::ema(pt[i], ps[i], T(beta));
-    });
+    common_device({&t, &s}, "ema_update");
+    kernels::ema_update(t, s, beta);
   });
 }
 

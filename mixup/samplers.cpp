@@ -3,11 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/dispatch.h"
 #include "mixup/sampler_math.h"
-#ifdef MM_WITH_CUDA
-#include "mixup/cuda/kernels.h"
-#endif
+#include "mixup/samplers_kernels.h"
 
 namespace mm {
 
@@ -24,40 +21,21 @@ double sample_beta(Rng& rng, double a, double b) {
 Tensor sample_beta(uint64_t seed, int64_t count, double a, double b, Device device) {
   MM_CHECK(a > 0 && b > 0, "beta: parameters must be positive, got {} and {}", a, b);
   Tensor out = Tensor::empty({count}, DType::F32, device);
-  if (device.is_cuda()) {
-    MM_CUDA_CALL(cuda::sample_beta(seed, count, a, b, out.data<float>()));
-    return out;
-  }
-  for (int64_t i = 0; i < count; ++i) {
-    Rng rng = seeded_rng({seed, static_cast<uint64_t>(i)});
-    out.data<float>()[i] = static_cast<float>(math::sample_beta(rng, a, b));
-  }
+  kernels::sample_beta(seed, a, b, out);
   return out;
 }
 
 Tensor sample_permutation(uint64_t seed, int64_t m, Device device) {
   MM_CHECK(m >= 1, "permutation: size must be positive, got {}", m);
   Tensor perm = Tensor::empty({m}, DType::I64, device);
-  if (device.is_cuda()) {
-    MM_CUDA_CALL(cuda::sample_permutation(seed, m, perm.data<int64_t>()));
-    return perm;
-  }
-  Rng rng = seeded_rng({seed});
-  math::sample_permutation(rng, m, perm.data<int64_t>());
+  kernels::sample_permutation(seed, perm);
   return perm;
 }
 
 CutmixDraw sample_cutmix(uint64_t seed, int64_t H, int64_t W, Device device) {
   MM_CHECK(H >= 1 && W >= 1, "cutmix: image size {}x{} is empty", W, H);
   CutmixDraw d{Tensor::empty({4}, DType::I64, device), Tensor::empty({}, DType::F32, device)};
-  if (device.is_cuda()) {
-    MM_CUDA_CALL(cuda::sample_cutmix(seed, H, W, d.box.data<int64_t>(), d.lam.data<float>()));
-    return d;
-  }
-  Rng rng = seeded_rng({seed});
-  int64_t* box = d.box.data<int64_t>();
-  math::sample_cutmix_box(rng, H, W, math::sample_beta(rng, 1.0, 1.0), box);
-  d.lam.data<float>()[0] = static_cast<float>(math::cutmix_kept_fraction(box, H, W));
+  kernels::sample_cutmix(seed, H, W, d.box, d.lam);
   return d;
 }
 
@@ -92,17 +70,7 @@ Tensor sample_dirichlet_lambda_per_position(uint64_t seed, int64_t r, int64_t m,
   MM_CHECK(m >= 1 && n >= 1 && r >= 1, "dirichlet: sizes must be positive");
   MM_CHECK(0 < lo && lo <= hi, "dirichlet: alpha range [{}, {}] is invalid", lo, hi);
   Tensor lambda = Tensor::empty({r, m, n}, DType::F32, device);
-  if (device.is_cuda()) {
-    MM_CUDA_CALL(cuda::sample_dirichlet_columns(seed, r, m, n, lo, hi, lambda.data<float>()));
-    return lambda;
-  }
-  float* out = lambda.data<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t q = 0; q < r * n; ++q) {
-    const int64_t j = q / n, k = q % n;
-    Rng rng = seeded_rng({seed, static_cast<uint64_t>(j), static_cast<uint64_t>(k)});
-    math::sample_dirichlet_column(rng, static_cast<int>(m), lo, hi, out + j * m * n + k, n);
-  }
+  kernels::sample_dirichlet_columns(seed, lo, hi, lambda);
   return lambda;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/metrics.h"
 #include "mixup/ema.h"
@@ -104,7 +105,7 @@ AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_siz
   LoaderOptions o;
   o.batch_size = batch_size;
   o.shuffle = o.augment = o.drop_last = false;
-  o.pinned = device.is_cuda();
+  o.pinned = pinned_batches_for(device);
   BatchLoader loader(split, o);
   Batch b;
   AccuracyCounter counter;

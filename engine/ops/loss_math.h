@@ -1,7 +1,5 @@
 #pragma once
-// The per-element and per-row arithmetic of the engine, written once. The CPU loops
-// (engine/*.cpp) and the CUDA kernels (engine/cuda/*.cu) both call these functions, so the CPU
-// tests exercise the very formulas the GPU runs.
+// The per-row math of softmax cross-entropy, written once for the CPU loops and the CUDA kernels.
 #include <cmath>
 
 #include "engine/hd.h"
@@ -10,12 +8,6 @@ namespace mm::math {
 
 using std::exp;
 using std::log;
-using std::sqrt;
-
-// Average pooling: the mean of a window of `count` values, and each value's share of the window's
-// gradient, dx = dy / count.
-template <class T> MM_HD T window_mean(T total, int count) { return total / T(count); }
-template <class T> MM_HD T window_share(T dy, int count) { return dy / T(count); }
 
 // Entry c of the one-hot row of `label` among `classes`. A label outside [0, classes) gives NaN
 // (the GPU cannot throw; a NaN row makes the loss NaN, which the training loop reports).
@@ -65,19 +57,5 @@ MM_HD void softmax_row(const T* z, int classes, T* p) {
   for (int c = 0; c < classes; ++c) total += p[c] = exp(z[c] - zmax);
   for (int c = 0; c < classes; ++c) p[c] /= total;
 }
-
-// SGD with momentum and weight decay, PyTorch's formulation (dampening 0):
-//   d = g + wd * p;  buf = first ? d : momentum * buf + d;  step = nesterov ? d + momentum * buf : buf
-//   p -= lr * step
-template <class T>
-MM_HD void sgd_update(T& p, T g, T& buf, T lr, T momentum, T weight_decay, bool nesterov, bool first) {
-  const T d = g + weight_decay * p;
-  buf = first ? d : momentum * buf + d;
-  const T step = nesterov ? d + momentum * buf : buf;
-  p -= lr * step;
-}
-
-// Exponential moving average (the distillation teacher): t = beta * t + (1 - beta) * s.
-template <class T> MM_HD T ema(T teacher, T student, T beta) { return beta * teacher + (T(1) - beta) * student; }
 
 }  // namespace mm::math
