@@ -33,6 +33,7 @@ void declare_flags(Flags& f) {
   f.add("dataset", "auto", "cifar10 | cifar100 | folder | fashion-mnist | auto");
   f.add("model", "preactresnet18", "preactresnet18 | wrn16_8");
   f.add("width", "0", "preactresnet18: stage-1 channels (64); wrn16_8: widen factor (8); 0 = full width");
+  f.add("norm", "batch", "normalisation layers: batch (the paper's models) | group (group norm, 32 groups)");
   f.add("dropout", "0", "dropout rate on the embedding before the classifier (0: none, as the paper's models)");
   f.add("epochs", "200", "epochs");
   f.add("batch-size", "128", "mini-batch size");
@@ -118,6 +119,7 @@ int run(int argc, char** argv) {
   MM_CHECK(batch_size >= 2, "--batch-size must be at least 2 (batch norm needs two examples)");
   MM_CHECK(flags.number("lr") > 0, "--lr must be positive");
   MM_CHECK(0 <= flags.number("dropout") && flags.number("dropout") < 1, "--dropout must be in [0, 1)");
+  const NormKind norm = parse_norm(flags.str("norm"));
   MM_CHECK(flags.str("schedule") == "multistep" || flags.str("schedule") == "cosine",
            "--schedule must be multistep or cosine");
   const std::vector<int> milestones = flags.given("milestones") ? flags.integers("milestones") : default_milestones(epochs);
@@ -132,7 +134,7 @@ int run(int argc, char** argv) {
   std::printf("data: %s: %ld train, %ld test images of %ldx%ld, %d classes\n", data.name.c_str(), data.train.size(),
               data.test.size(), data.train.images.dim(2), data.train.images.dim(1), data.train.num_classes);
 
-  auto net = make_network(model, width, data.train.num_classes, seed);
+  auto net = make_network(model, width, data.train.num_classes, seed, norm);
   if (flags.number("dropout") > 0) net->set_dropout(flags.number("dropout"));  // the student only: the teacher predicts
   if (flags.given("init")) load_weights(flags.str("init"), *net);
   if (flags.given("save-init")) save_safetensors(flags.str("save-init"), state_dict(*net));
@@ -141,7 +143,7 @@ int run(int argc, char** argv) {
   if (method.method == Method::DenseMultiMix) dense_positions(*net, method, data.train.images.dim(1), data.train.images.dim(2));
   std::unique_ptr<Network> teacher;
   if (method.distill) {
-    teacher = make_network(model, width, data.train.num_classes, seed);
+    teacher = make_network(model, width, data.train.num_classes, seed, norm);
     copy_weights(*teacher, *net);  // the EMA starts at the student
     teacher->update_running_stats(false);
   }
@@ -149,13 +151,14 @@ int run(int argc, char** argv) {
                                         flags.on("nesterov")});
   const std::string out = flags.str("out");
   std::filesystem::create_directories(out);
-  CheckpointInfo info{model, width, data.train.num_classes, 0, 0.0, seed,
-                      config_json(flags, {"data", "dataset", "model", "width", "dropout", "epochs", "batch-size", "lr", "momentum",
+  CheckpointInfo info{model, width, data.train.num_classes, 0, norm_name(norm), 0.0, seed,
+                      config_json(flags, {"data", "dataset", "model", "width", "norm", "dropout", "epochs", "batch-size", "lr", "momentum",
                                           "weight-decay", "schedule", "milestones", "seed", "limit-train", "limit-test",
                                           "method", "n", "alpha-range", "mixup-alpha", "mix-prob", "mix-layer",
                                           "attention", "dense-resolution", "gamma", "ema"})};
   if (flags.given("resume")) {
-    info = load_checkpoint(flags.str("resume"), *net, sgd, teacher.get(), model, width, data.train.num_classes);
+    info = load_checkpoint(flags.str("resume"), *net, sgd, teacher.get(), model, width, data.train.num_classes,
+                           norm_name(norm));
     std::printf("resumed from %s after epoch %d (best top-1 %.2f%%)\n", flags.str("resume").c_str(), info.epoch,
                 info.best_top1);
   }

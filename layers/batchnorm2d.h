@@ -3,15 +3,15 @@
 // num_batches_tracked 0; eps 1e-5; momentum 0.1 unless given (WRN's last BN uses 0.9, docs/math.md §1).
 // Uses batch statistics in training mode and running statistics in evaluation mode.
 #include "engine/ops.h"
-#include "layers/module.h"
+#include "layers/norm.h"
 
 namespace mm {
 
-class BatchNorm2d : public Module {
+class BatchNorm2d : public Norm {
  public:
   explicit BatchNorm2d(int channels, double momentum = 0.1, double eps = 1e-5);
   // x: [N, H, W, C] or [N, C] -> same shape
-  Tensor forward(const Tensor& x);
+  Tensor forward(const Tensor& x) override;
   Tensor weight, bias;
   BatchNormBuffers buffers;
   double momentum, eps;

@@ -17,12 +17,12 @@ int default_width(const std::string& name) {
   throw Error(fmt::format("unknown model '{}' (expected preactresnet18 or wrn16_8)", name));
 }
 
-std::unique_ptr<Network> make_network(const std::string& name, int width, int num_classes, uint64_t seed) {
+std::unique_ptr<Network> make_network(const std::string& name, int width, int num_classes, uint64_t seed, NormKind norm) {
   if (width <= 0) width = default_width(name);
   MM_CHECK(num_classes >= 1, "number of classes must be positive, got {}", num_classes);
   Rng rng(seed);
-  if (name == "preactresnet18") return std::make_unique<PreActResNet18>(width, num_classes, rng);
-  if (name == "wrn16_8") return std::make_unique<WideResNet16>(width, num_classes, rng);
+  if (name == "preactresnet18") return std::make_unique<PreActResNet18>(width, num_classes, norm, rng);
+  if (name == "wrn16_8") return std::make_unique<WideResNet16>(width, num_classes, norm, rng);
   default_width(name);  // throws the unknown-model error
   return nullptr;
 }

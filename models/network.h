@@ -11,6 +11,7 @@
 #include "engine/ops.h"
 #include "layers/dropout.h"
 #include "layers/linear.h"
+#include "layers/norm.h"
 #include "layers/module.h"
 
 namespace mm {
@@ -49,8 +50,10 @@ class Network : public Module {
 };
 
 // name: "preactresnet18" (width = channels of stage 1, default 64) or "wrn16_8" (width = widen
-// factor, default 8). width <= 0 picks the default. Throws on an unknown name.
-std::unique_ptr<Network> make_network(const std::string& name, int width, int num_classes, uint64_t seed);
+// factor, default 8). width <= 0 picks the default. norm: the normalisation layers (batch norm in
+// the paper's models). Throws on an unknown name.
+std::unique_ptr<Network> make_network(const std::string& name, int width, int num_classes, uint64_t seed,
+                                      NormKind norm = NormKind::Batch);
 int default_width(const std::string& name);
 
 }  // namespace mm

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/rng.h"
-#include "layers/batchnorm2d.h"
+#include "layers/norm.h"
 #include "layers/conv2d.h"
 #include "models/network.h"
 
@@ -16,32 +16,32 @@ namespace mm {
 // o = conv2(relu(bn2(o))); return o + sc. The identity path carries the *activated* o (docs/math.md §1).
 class PreActBlock : public Module {
  public:
-  PreActBlock(int in, int planes, int stride, Rng& rng);
+  PreActBlock(int in, int planes, int stride, NormKind norm, Rng& rng);
   Tensor forward(const Tensor& x);  // [N, H, W, in] -> [N, H/stride, W/stride, planes]
 
  private:
-  BatchNorm2d& bn1;
+  Norm& bn1;
   Conv2d& conv1;
-  BatchNorm2d& bn2;
+  Norm& bn2;
   Conv2d& conv2;
   Conv2d* shortcut = nullptr;  // "shortcut.0": conv1x1(in -> planes, stride, no bias)
 };
 
 class PreActResNetEncoder : public Module {
  public:
-  PreActResNetEncoder(int width, Rng& rng);
+  PreActResNetEncoder(int width, NormKind norm, Rng& rng);
   Tensor run_stages(const Tensor& h, int from, int to);
   int out_channels;
 
  private:
   Conv2d& conv1;
-  BatchNorm2d& bn1;
+  Norm& bn1;
   std::vector<std::vector<PreActBlock*>> stages;  // layer1..layer4
 };
 
 class PreActResNet18 : public Network {
  public:
-  PreActResNet18(int width, int num_classes, Rng& rng);
+  PreActResNet18(int width, int num_classes, NormKind norm, Rng& rng);
   int num_stages() const override { return 4; }
   Tensor run_stages(const Tensor& h, int from, int to) override { return encoder.run_stages(h, from, to); }
   Tensor head(const Tensor& h) override { return h; }

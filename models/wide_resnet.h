@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/rng.h"
-#include "layers/batchnorm2d.h"
+#include "layers/norm.h"
 #include "layers/conv2d.h"
 #include "models/network.h"
 
@@ -17,20 +17,20 @@ namespace mm {
 // else the raw x.
 class WideBlock : public Module {
  public:
-  WideBlock(int in, int planes, int stride, Rng& rng);
+  WideBlock(int in, int planes, int stride, NormKind norm, Rng& rng);
   Tensor forward(const Tensor& x);
 
  private:
-  BatchNorm2d& bn1;
+  Norm& bn1;
   Conv2d& conv1;
-  BatchNorm2d& bn2;
+  Norm& bn2;
   Conv2d& conv2;
   Conv2d* shortcut = nullptr;  // "shortcut.0"
 };
 
 class WideResNetEncoder : public Module {
  public:
-  WideResNetEncoder(int widen, Rng& rng);
+  WideResNetEncoder(int widen, NormKind norm, Rng& rng);
   Tensor run_stages(const Tensor& h, int from, int to);
   Tensor head(const Tensor& h) { return relu(bn1->forward(h)); }
   int out_channels;
@@ -38,12 +38,12 @@ class WideResNetEncoder : public Module {
  private:
   Conv2d& conv1;
   std::vector<std::vector<WideBlock*>> stages;  // layer1..layer3
-  BatchNorm2d* bn1;                              // the head's BN (momentum 0.9)
+  Norm* bn1;                              // the head's BN (momentum 0.9)
 };
 
 class WideResNet16 : public Network {
  public:
-  WideResNet16(int widen, int num_classes, Rng& rng);
+  WideResNet16(int widen, int num_classes, NormKind norm, Rng& rng);
   int num_stages() const override { return 3; }
   Tensor run_stages(const Tensor& h, int from, int to) override { return encoder.run_stages(h, from, to); }
   Tensor head(const Tensor& h) override { return encoder.head(h); }

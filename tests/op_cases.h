@@ -112,7 +112,16 @@ inline std::vector<OpCase> op_cases() {
                    random_tensor({3}, r), random_tensor({3}, r, 0.5, 2.0)};
        },
        [](In& in) { return batch_norm_case(in, false); }},
-      // ---- pooling (engine/ops_pool.cpp)
+      // ---- group norm (engine/ops/group_norm.*): 6 channels in 3 groups; and in one group (layer norm)
+      {"group_norm",
+       [](Rng& r) {
+         return In{param(random_tensor({2, 3, 2, 6}, r)), param(random_tensor({6}, r, 0.5, 1.5)), param(random_tensor({6}, r))};
+       },
+       [](In& in) { return group_norm(in[0], in[1], in[2], 3, 1e-5); }},
+      {"group_norm_one_group",
+       [](Rng& r) { return In{param(random_tensor({3, 4, 5}, r)), param(random_tensor({5}, r, 0.5, 1.5)), param(random_tensor({5}, r))}; },
+       [](In& in) { return group_norm(in[0], in[1], in[2], 1, 1e-5); }},
+      // ---- pooling (engine/ops/pool.*)
       {"avg_pool", [](Rng& r) { return In{param(random_tensor({2, 4, 6, 3}, r))}; }, [](In& in) { return avg_pool(in[0], 2); }},
       {"global_avg_pool", [](Rng& r) { return In{param(random_tensor({2, 3, 5, 4}, r))}; },
        [](In& in) { return global_avg_pool(in[0]); }},

@@ -128,6 +128,29 @@ TEST(Layers, Dropout) {
   EXPECT_THROW(Dropout(1.0), Error);
 }
 
+// Group norm against its definition computed by loops: x [2, 3, 4] (N, positions, C) in 2 groups of
+// 2 channels: each (example, group) holds 6 values normalised by their own mean and variance.
+TEST(Ops, GroupNormValues) {
+  Rng rng(31);
+  const Tensor x = random_tensor({2, 3, 4}, rng), gamma = random_tensor({4}, rng, 0.5, 1.5), beta = random_tensor({4}, rng);
+  const std::vector<double> v = x.to_doubles(), g = gamma.to_doubles(), b = beta.to_doubles();
+  const std::vector<double> y = group_norm(x, gamma, beta, 2, 1e-5).to_doubles();
+  for (int n = 0; n < 2; ++n)
+    for (int group = 0; group < 2; ++group) {
+      double mean = 0, var = 0;
+      for (int p = 0; p < 3; ++p)
+        for (int c = 2 * group; c < 2 * group + 2; ++c) mean += v[(n * 3 + p) * 4 + c] / 6;
+      for (int p = 0; p < 3; ++p)
+        for (int c = 2 * group; c < 2 * group + 2; ++c) var += std::pow(v[(n * 3 + p) * 4 + c] - mean, 2) / 6;
+      for (int p = 0; p < 3; ++p)
+        for (int c = 2 * group; c < 2 * group + 2; ++c) {
+          const int i = (n * 3 + p) * 4 + c;
+          EXPECT_NEAR(y[i], g[c] * (v[i] - mean) / std::sqrt(var + 1e-5) + b[c], 1e-12) << i;
+        }
+    }
+  EXPECT_THROW(group_norm(x, gamma, beta, 3, 1e-5), Error);  // 4 channels do not split into 3 groups
+}
+
 // one_hot has no gradient; its values: hard labels as distributions, repeated per position.
 TEST(Ops, OneHot) {
   Tensor labels = Tensor::from_vector<int64_t>({2, 0}, {2});

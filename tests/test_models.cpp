@@ -108,6 +108,28 @@ TEST(Models, StagesComposeAndShapesFollowSpec) {
   EXPECT_THROW(make_network("resnet50", 0, 10, 0), Error);
 }
 
+// The options of the models: group norm in place of batch norm (same names, no running statistics)
+// and dropout before the classifier (no parameters); the defaults are the paper's models.
+TEST(Models, GroupNormAndDropoutOptions) {
+  for (std::string name : {"preactresnet18", "wrn16_8"}) {
+    auto batch = make_network(name, 2, 10, 1), group = make_network(name, 2, 10, 1, NormKind::Group);
+    EXPECT_EQ(batch->named_parameters().size(), group->named_parameters().size()) << name;
+    for (size_t k = 0; k < batch->named_parameters().size(); ++k)
+      EXPECT_EQ(batch->named_parameters()[k].name, group->named_parameters()[k].name);
+    EXPECT_TRUE(group->named_buffers().empty()) << name;
+    group->set_dropout(0.5);
+    EXPECT_EQ(state_dict(*group).size(), group->named_parameters().size());
+    Rng rng(3);
+    Tensor x = Tensor::empty({2, 32, 32, 3});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = float(rng.normal());
+    EXPECT_EQ(group->forward(x).shape(), (Shape{2, 10}));
+    group->train(false);
+    NoGrad no_grad;
+    EXPECT_EQ(group->forward(x).to_doubles(), group->forward(x).to_doubles());  // evaluation: no dropout
+  }
+  EXPECT_THROW(parse_norm("layer"), Error);
+}
+
 TEST(Models, InitialisationFollowsPyTorchDefaults) {
   auto net = make_network("preactresnet18", 8, 10, 5);
   for (const auto& nt : net->named_parameters()) {

@@ -141,6 +141,26 @@ TEST(TrainCifar, InitWeightsAndLossLog) {
   expect_clean_failure(train("--data " + data + kTiny + " --width 4 --epochs 1 --out " + c + " --init " + weights), "conv1");
 }
 
+// The model options end to end: group norm and dropout train, resume exactly (the dropout masks
+// are a function of seed, epoch and step), refuse a checkpoint of the other normalisation, and
+// evaluate reads the run's normalisation from the checkpoint.
+TEST(TrainCifar, GroupNormAndDropoutTrainAndResume) {
+  const std::string data = tiny_cifar(20), full = fresh_dir("gn_full"), part = fresh_dir("gn_part");
+  const std::string options = data + kTiny + " --norm group --dropout 0.3 --method multimix";
+  ASSERT_EQ(train("--data " + options + " --epochs 2 --out " + full).status, 0);
+  ASSERT_EQ(train("--data " + options + " --epochs 1 --out " + part).status, 0);
+  Outcome resumed = train("--data " + options + " --epochs 2 --out " + part + " --resume " + part + "/last.safetensors");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  EXPECT_EQ(metrics(full)[1].at("train_loss").number, metrics(part)[1].at("train_loss").number);
+  EXPECT_EQ(metrics(full)[1].at("top1").number, metrics(part)[1].at("top1").number);
+  EXPECT_EQ(load_safetensors(full + "/last.safetensors").metadata.at("norm"), "group");
+  expect_clean_failure(train("--data " + data + kTiny + " --epochs 3 --out " + part + " --resume " + part + "/last.safetensors"),
+                       "norm");
+  Outcome ev = evaluate("--checkpoint " + full + "/last.safetensors --attacks none");
+  EXPECT_EQ(ev.status, 0) << ev.err;
+  expect_clean_failure(train("--data " + data + kTiny + " --norm layer"), "layer");
+}
+
 TEST(TrainCifar, BadInputFailsWithOneLine) {
   const std::string data = tiny_cifar(20);
   expect_clean_failure(train("--bogus-flag 1"), "--bogus-flag");

@@ -18,6 +18,7 @@ void save_checkpoint(const std::string& path, const Network& net, const Sgd& sgd
                     {"model", info.model},
                     {"width", std::to_string(info.width)},
                     {"num_classes", std::to_string(info.num_classes)},
+                    {"norm", info.norm},
                     {"epoch", std::to_string(info.epoch)},
                     {"best_top1", fmt::format("{:.17g}", info.best_top1)},
                     {"seed", std::to_string(info.seed)},
@@ -33,8 +34,11 @@ CheckpointInfo read_info(const TensorFile& file, const std::string& path) {
   };
   MM_CHECK(meta("format") == kCheckpointFormat, "{}: checkpoint format '{}', expected '{}'", path, meta("format"),
            kCheckpointFormat);
-  return {meta("model"), std::stoi(meta("width")), std::stoi(meta("num_classes")), std::stoi(meta("epoch")),
-          std::stod(meta("best_top1")), std::stoull(meta("seed")), meta("config")};
+  CheckpointInfo info{meta("model"), std::stoi(meta("width")), std::stoi(meta("num_classes")), std::stoi(meta("epoch")),
+                      "batch", std::stod(meta("best_top1")), std::stoull(meta("seed")), meta("config")};
+  auto norm = file.metadata.find("norm");  // absent in checkpoints of before group norm: batch norm
+  if (norm != file.metadata.end()) info.norm = norm->second;
+  return info;
 }
 
 // The tensors of a checkpoint that belong to one network: the student's are the names without a
@@ -54,12 +58,12 @@ TensorFile network_part(const TensorFile& file, bool teacher) {
 void load_weights(const std::string& path, Network& net) { load_state_dict(net, network_part(load_safetensors(path), false)); }
 
 CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, Network* teacher,
-                               const std::string& model, int width, int num_classes) {
+                               const std::string& model, int width, int num_classes, const std::string& norm) {
   const TensorFile file = load_safetensors(path);
   const CheckpointInfo info = read_info(file, path);
-  MM_CHECK(info.model == model && info.width == width && info.num_classes == num_classes,
-           "{}: checkpoint of {} width {} with {} classes, but this run is {} width {} with {} classes", path,
-           info.model, info.width, info.num_classes, model, width, num_classes);
+  MM_CHECK(info.model == model && info.width == width && info.num_classes == num_classes && info.norm == norm,
+           "{}: checkpoint of {} width {} with {} classes and {} norm, but this run is {} width {} with {} classes and {} norm",
+           path, info.model, info.width, info.num_classes, info.norm, model, width, num_classes, norm);
   load_state_dict(net, network_part(file, false));
   if (teacher) {
     const TensorFile teacher_part = network_part(file, true);
@@ -78,10 +82,11 @@ CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, 
 
 std::unique_ptr<Network> load_checkpoint_network(const std::string& path, bool teacher, CheckpointInfo* info) {
   const CheckpointInfo meta = read_info(load_safetensors(path), path);
-  auto student = make_network(meta.model, meta.width, meta.num_classes, 0);
-  std::unique_ptr<Network> ema = teacher ? make_network(meta.model, meta.width, meta.num_classes, 0) : nullptr;
+  const NormKind norm = parse_norm(meta.norm);
+  auto student = make_network(meta.model, meta.width, meta.num_classes, 0, norm);
+  std::unique_ptr<Network> ema = teacher ? make_network(meta.model, meta.width, meta.num_classes, 0, norm) : nullptr;
   Sgd unused(student->parameters(), SgdOptions{});
-  load_checkpoint(path, *student, unused, ema.get(), meta.model, meta.width, meta.num_classes);
+  load_checkpoint(path, *student, unused, ema.get(), meta.model, meta.width, meta.num_classes, meta.norm);
   if (info) *info = meta;
   return teacher ? std::move(ema) : std::move(student);
 }

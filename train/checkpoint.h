@@ -19,6 +19,7 @@ constexpr const char* kCheckpointFormat = "multimix-checkpoint-1";
 struct CheckpointInfo {
   std::string model;
   int width = 0, num_classes = 0, epoch = 0;
+  std::string norm = "batch";  // the models' normalisation layers (layers/norm.h)
   double best_top1 = 0;
   uint64_t seed = 0;
   std::string config_json;
@@ -28,9 +29,9 @@ void save_checkpoint(const std::string& path, const Network& net, const Sgd& sgd
                      const CheckpointInfo& info);
 
 // Reads a checkpoint into net, sgd and teacher. Throws, naming the file, when it is not a
-// checkpoint or was written for another model, width or number of classes.
+// checkpoint or was written for another model, width, number of classes or normalisation.
 CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, Network* teacher,
-                               const std::string& model, int width, int num_classes);
+                               const std::string& model, int width, int num_classes, const std::string& norm = "batch");
 
 // Copies the model weights of a weights file into net: a PyTorch state dict under the model's names
 // (as probe and tests/reference/train_reference.py --save-init write them) or a checkpoint, of which
