@@ -66,7 +66,7 @@ inline std::vector<OpCase> op_cases() {
       {"sum_axes", [](Rng& r) { return In{param(random_tensor({2, 3, 4, 5}, r))}; }, [](In& in) { return sum(in[0], {1, -1}); }},
       {"mean_axes", [](Rng& r) { return In{param(random_tensor({2, 3, 4, 5}, r))}; }, [](In& in) { return mean(in[0], {0, 2}); }},
       {"mean_all_axes", [](Rng& r) { return In{param(random_tensor({3, 4}, r))}; }, [](In& in) { return mean(in[0], {0, 1}); }},
-      // ---- linear and convolution (engine/ops_linear.cpp, engine/ops_conv.cpp)
+      // ---- linear and convolution (engine/ops/linear.*, engine/ops/conv.*)
       {"linear",
        [](Rng& r) { return In{param(random_tensor({4, 5}, r)), param(random_tensor({3, 5}, r)), param(random_tensor({3}, r))}; },
        [](In& in) { return linear(in[0], in[1], in[2]); }},
@@ -93,7 +93,7 @@ inline std::vector<OpCase> op_cases() {
          return In{param(random_tensor({2, 4, 4, 1}, r)), param(random_tensor({2, 3, 3, 1}, r)), param(random_tensor({2}, r))};
        },
        [](In& in) { return conv_case(in, 3, 2); }},
-      // ---- batch norm (engine/ops_batchnorm.cpp); inputs 3, 4: running mean and variance
+      // ---- batch norm (engine/ops/batchnorm.*); inputs 3, 4: running mean and variance
       {"batch_norm_training_4d",
        [](Rng& r) {
          return In{param(random_tensor({2, 3, 2, 3}, r)), param(random_tensor({3}, r, 0.5, 1.5)), param(random_tensor({3}, r)),
@@ -125,7 +125,7 @@ inline std::vector<OpCase> op_cases() {
       {"avg_pool", [](Rng& r) { return In{param(random_tensor({2, 4, 6, 3}, r))}; }, [](In& in) { return avg_pool(in[0], 2); }},
       {"global_avg_pool", [](Rng& r) { return In{param(random_tensor({2, 3, 5, 4}, r))}; },
        [](In& in) { return global_avg_pool(in[0]); }},
-      // ---- losses (engine/ops_loss.cpp)
+      // ---- losses (engine/ops/loss.*)
       {"cross_entropy", [=](Rng& r) { return In{param(random_tensor({4, 5}, r, -3, 3)), ids({2, 0, 4, 4})}; },
        [](In& in) { return cross_entropy(in[0], in[1]); }},
       {"soft_cross_entropy",  // targets not normalised: the formula holds for any weights
@@ -139,7 +139,7 @@ inline std::vector<OpCase> op_cases() {
          dropout.reseed(5);
          return dropout.forward(in[0]);
        }},
-      // ---- the mixing ops (mixup/ops.cpp)
+      // ---- the mixing ops (mixup/ops.*)
       {"mix_pairs", [=](Rng& r) { return In{param(random_tensor({4, 2, 3}, r)), ids({2, 0, 3, 1})}; },
        [](In& in) { return mix_pairs(in[0], in[1], 0.3); }},
       {"cutmix_paste", [=](Rng& r) { return In{param(random_tensor({3, 4, 3, 2}, r)), ids({1, 2, 0}), ids({1, 0, 3, 2})}; },
