@@ -7,7 +7,6 @@
 // every random draw is a function of (seed, epoch, step), see data/loader.h.
 #include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -24,9 +23,6 @@
 
 namespace mm {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 void declare_flags(Flags& f) {
   f.add("data", "", "dataset directory (CIFAR binary folder, image-folder root, or Fashion-MNIST folder)");
@@ -170,49 +166,29 @@ int run(int argc, char** argv) {
               method.distill ? " with distillation" : "");
 
   Trainer trainer(*net, teacher.get(), sgd, method, seed, device);
-  EpochReport report;
-  report.epochs = epochs;
-  report.tty = isatty(fileno(stdout));
-  report.log_every = std::max<int>(1, static_cast<int>(flags.integer("log-every")));
+  RunSettings run;
+  run.epochs = epochs;
+  run.lr = [&](int epoch) {
+    return flags.str("schedule") == "cosine" ? cosine_lr(flags.number("lr"), epochs, epoch)
+                                             : multistep_lr(flags.number("lr"), milestones, 0.1, epoch);
+  };
+  run.loader.batch_size = batch_size;
+  run.loader.seed = seed;
+  run.loader.workers = static_cast<int>(flags.integer("workers"));
+  run.loader.two_views = method.distill;
+  run.loader.pinned = pinned_batches_for(device);
+  run.eval_batch_size = static_cast<int>(flags.integer("eval-batch-size"));
+  run.out = out;
+  run.report.epochs = epochs;
+  run.report.tty = isatty(fileno(stdout));
+  run.report.log_every = std::max<int>(1, static_cast<int>(flags.integer("log-every")));
   std::ofstream loss_log;
   if (flags.given("loss-log")) {
     loss_log.open(flags.str("loss-log"), info.epoch > 0 ? std::ios::app : std::ios::trunc);
     MM_CHECK(loss_log.good(), "--loss-log: cannot write {}", flags.str("loss-log"));
-    report.loss_log = &loss_log;
+    run.report.loss_log = &loss_log;
   }
-  for (int epoch = info.epoch; epoch < epochs; ++epoch) {
-    const double lr = flags.str("schedule") == "cosine" ? cosine_lr(flags.number("lr"), epochs, epoch)
-                                                        : multistep_lr(flags.number("lr"), milestones, 0.1, epoch);
-    LoaderOptions o;
-    o.batch_size = batch_size;
-    o.seed = seed;
-    o.epoch = epoch;
-    o.workers = static_cast<int>(flags.integer("workers"));
-    o.two_views = method.distill;
-    o.pinned = pinned_batches_for(device);
-    const auto epoch_start = Clock::now();
-    EpochResult trained;
-    try {
-      trained = train_epoch(trainer, data.train, o, epoch, lr, report);
-    } catch (const Error& e) {
-      throw Error(fmt::format("{}; stopping (the last good checkpoint stays in {})", e.what(), out));
-    }
-    const AccuracyCounter test = evaluate_split(*net, data.test, static_cast<int>(flags.integer("eval-batch-size")));
-    const bool improved = test.top1_percent() > info.best_top1;
-    info.best_top1 = std::max(info.best_top1, test.top1_percent());
-    info.epoch = epoch + 1;
-    const double images_per_s = static_cast<double>(trained.images) / trained.seconds;
-    std::printf("epoch %d/%d: train loss %.4f, test loss %.4f, top-1 %.2f%% (best %.2f%%), top-5 %.2f%%, %.1f img/s, %.0fs\n",
-                epoch + 1, epochs, trained.train_loss, test.loss(), test.top1_percent(), info.best_top1,
-                test.top5_percent(), images_per_s, seconds_since(epoch_start));
-    std::ofstream(out + "/metrics.jsonl", std::ios::app) << fmt::format(
-        "{{\"epoch\":{},\"lr\":{:.6g},\"train_loss\":{:.9g},\"test_loss\":{:.9g},\"top1\":{:.4f},\"top5\":{:.4f},"
-        "\"best_top1\":{:.4f},\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
-        epoch + 1, lr, trained.train_loss, test.loss(), test.top1_percent(), test.top5_percent(), info.best_top1,
-        images_per_s, seconds_since(epoch_start));
-    save_checkpoint(out + "/last.safetensors", *net, sgd, teacher.get(), info);
-    if (improved) save_checkpoint(out + "/best.safetensors", *net, sgd, teacher.get(), info);
-  }
+  train_run(trainer, *net, teacher.get(), sgd, data, run, info);
   return 0;
 }
 

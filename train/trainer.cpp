@@ -114,4 +114,36 @@ AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_siz
   return counter;
 }
 
+void train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, const DataSplits& data,
+               const RunSettings& settings, CheckpointInfo& info) {
+  const std::string& out = settings.out;
+  for (int epoch = info.epoch; epoch < settings.epochs; ++epoch) {
+    const double lr = settings.lr(epoch);
+    LoaderOptions loader = settings.loader;
+    loader.epoch = epoch;
+    const auto start = Clock::now();
+    EpochResult trained;
+    try {
+      trained = train_epoch(trainer, data.train, loader, epoch, lr, settings.report);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}; stopping (the last good checkpoint stays in {})", e.what(), out));
+    }
+    const AccuracyCounter test = evaluate_split(student, data.test, settings.eval_batch_size);
+    const bool improved = test.top1_percent() > info.best_top1;
+    info.best_top1 = std::max(info.best_top1, test.top1_percent());
+    info.epoch = epoch + 1;
+    const double images_per_s = static_cast<double>(trained.images) / trained.seconds, seconds = seconds_since(start);
+    std::printf("epoch %d/%d: train loss %.4f, test loss %.4f, top-1 %.2f%% (best %.2f%%), top-5 %.2f%%, %.1f img/s, %.0fs\n",
+                epoch + 1, settings.epochs, trained.train_loss, test.loss(), test.top1_percent(), info.best_top1,
+                test.top5_percent(), images_per_s, seconds);
+    std::ofstream(out + "/metrics.jsonl", std::ios::app) << fmt::format(
+        "{{\"epoch\":{},\"lr\":{:.6g},\"train_loss\":{:.9g},\"test_loss\":{:.9g},\"top1\":{:.4f},\"top5\":{:.4f},"
+        "\"best_top1\":{:.4f},\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
+        epoch + 1, lr, trained.train_loss, test.loss(), test.top1_percent(), test.top5_percent(), info.best_top1,
+        images_per_s, seconds);
+    save_checkpoint(out + "/last.safetensors", student, sgd, teacher, info);
+    if (improved) save_checkpoint(out + "/best.safetensors", student, sgd, teacher, info);
+  }
+}
+
 }  // namespace mm

@@ -3,12 +3,15 @@
 // backward, SGD update, EMA teacher), one epoch over the training split with its progress line and
 // loss log, and the accuracy of a split. The apps keep only flag parsing and wiring.
 #include <fstream>
+#include <functional>
 #include <string>
 
+#include "data/dataset.h"
 #include "data/loader.h"
 #include "engine/optim.h"
 #include "mixup/method.h"
 #include "models/network.h"
+#include "train/checkpoint.h"
 
 namespace mm {
 
@@ -73,5 +76,19 @@ struct AccuracyCounter {
 // Test loss and accuracy of `net` on a split, batch norm in evaluation mode, no gradients. The
 // network is left in training mode.
 AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_size);
+
+// A whole run from info.epoch on: each epoch is trained, the test split evaluated, a line printed,
+// a row appended to OUT/metrics.jsonl, and OUT/last.safetensors (and OUT/best.safetensors when
+// top-1 improves) written; info follows (epoch, best top-1).
+struct RunSettings {
+  int epochs = 1;
+  std::function<double(int)> lr;  // the learning rate of a 0-based epoch
+  LoaderOptions loader;           // batch size, seed, workers, views, pinned; the epoch is set here
+  int eval_batch_size = 500;
+  std::string out;                // the run folder
+  EpochReport report;
+};
+void train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, const DataSplits& data,
+               const RunSettings& settings, CheckpointInfo& info);
 
 }  // namespace mm
