@@ -19,6 +19,8 @@ int64_t count_top_k(const Tensor& logits, const Tensor& labels, int k) {
     const float* row = z.data<float>() + i * C;
     const int64_t label = y.data<int64_t>()[i];
     MM_CHECK(label >= 0 && label < C, "count_top_k: label {} of row {} is outside [0, {})", label, i, C);
+    // a row with a NaN predicts nothing (every comparison with NaN is false: it would rank first)
+    if (std::any_of(row, row + C, [](float v) { return std::isnan(v); })) continue;
     // the label's rank: the classes an argmax would prefer to it
     int64_t rank = 0;
     for (int64_t c = 0; c < C; ++c) rank += row[c] > row[label] || (row[c] == row[label] && c < label);

@@ -8,7 +8,7 @@ namespace mm {
 
 // logits: F32 [N, C] on any device, labels: I64 [N] -> the number of rows whose label is among the
 // k highest logits. Ties go to the smaller class index, as an argmax does, so k = 1 counts the
-// rows whose argmax is the label. Requires 1 <= k.
+// rows whose argmax is the label. A row holding a NaN is never a hit. Requires 1 <= k.
 int64_t count_top_k(const Tensor& logits, const Tensor& labels, int k);
 
 }  // namespace mm

@@ -1,5 +1,6 @@
 #include "layers/state_dict.h"
 
+#include <cmath>
 #include <set>
 
 namespace mm {
@@ -23,6 +24,9 @@ void load_state_dict(Module& module, const TensorFile& file, const std::string& 
     MM_CHECK(src.shape() == expected.shape() && src.dtype() == expected.dtype(),
              "{}: tensor '{}' is {} {}, the model expects {} {} (another model or width?)", file.source, key,
              dtype_name(src.dtype()), shape_str(src.shape()), dtype_name(expected.dtype()), shape_str(expected.shape()));
+    if (src.dtype() == DType::F32 || src.dtype() == DType::F64)
+      for (double v : src.to_doubles())
+        MM_CHECK(std::isfinite(v), "{}: tensor '{}' holds {} (a diverged run?)", file.source, key, v);
     nt.tensor.copy_from(from_file_layout(src, nt.layout));
     used.insert(key);
   }

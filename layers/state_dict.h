@@ -13,7 +13,7 @@ namespace mm {
 std::map<std::string, Tensor> state_dict(const Module& module);
 
 // Copies every parameter and buffer of `module` from file[prefix + name], converting layouts.
-// Throws an error naming the file and tensor when one is missing or its shape or dtype differ
+// Throws an error naming the file and tensor when one is missing, holds a NaN or infinity, or its shape or dtype differ
 // (e.g. a checkpoint of another model or width). Tensors of the file that the module lacks are
 // an error too, unless they fall outside `prefix`.
 void load_state_dict(Module& module, const TensorFile& file, const std::string& prefix = "");

@@ -17,6 +17,16 @@
 namespace mm::testing {
 namespace {
 
+// A NaN logit makes its row wrong, not right: a model with NaN weights scores 0 %, not 100 %.
+TEST(TopK, RowsWithNanAreNeverHits) {
+  const Tensor labels = Tensor::from_vector<int64_t>({0, 1}, {2});
+  const Tensor good = Tensor::from_vector<float>({2, 1, 0, 3}, {2, 2});
+  EXPECT_EQ(count_top_k(good, labels, 1), 2);
+  const Tensor nan_row = Tensor::from_vector<float>({NAN, 1, 0, 3}, {2, 2});
+  EXPECT_EQ(count_top_k(nan_row, labels, 1), 1);
+  EXPECT_EQ(count_top_k(nan_row, labels, 2), 1);
+}
+
 TEST(OodDetection, HandComputedScores) {
   // ascending: 0.1 (out), 0.4 (in, out), 0.7 (out), 0.8 (in), 0.9 (in)
   const OodDetection r = ood_detection({0.9, 0.8, 0.4}, {0.7, 0.4, 0.1});

@@ -161,6 +161,21 @@ TEST(TrainCifar, GroupNormAndDropoutTrainAndResume) {
   expect_clean_failure(train("--data " + data + kTiny + " --norm layer"), "layer");
 }
 
+// A checkpoint whose weights hold a NaN is refused by evaluate and --resume with the tensor's name
+// (before: evaluate reported 100 % top-1, since every comparison with NaN is false).
+TEST(TrainCifar, NonFiniteWeightsAreRefused) {
+  const std::string data = tiny_cifar(20), out = fresh_dir("nan_weights");
+  ASSERT_EQ(train("--data " + data + kTiny + " --epochs 1 --out " + out).status, 0);
+  TensorFile file = load_safetensors(out + "/last.safetensors");
+  Tensor w = file.tensors.at("classifier.weight").clone();
+  w.data<float>()[3] = NAN;
+  file.tensors["classifier.weight"] = w;
+  save_safetensors(out + "/nan.safetensors", file.tensors, file.metadata);
+  expect_clean_failure(evaluate("--checkpoint " + out + "/nan.safetensors --attacks none"), "classifier.weight");
+  expect_clean_failure(train("--data " + data + kTiny + " --epochs 2 --out " + out + " --resume " + out + "/nan.safetensors"),
+                       "classifier.weight");
+}
+
 TEST(TrainCifar, BadInputFailsWithOneLine) {
   const std::string data = tiny_cifar(20);
   expect_clean_failure(train("--bogus-flag 1"), "--bogus-flag");
