@@ -133,6 +133,9 @@ int run_app(const char* name, int argc, char** argv, Run run) {
     return 1;
   }
 #endif
+  // one line at a time, whatever stdout is: a log file or a pipe gets each line when it is printed,
+  // in order with stderr, and keeps it when the process is killed
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -176,6 +176,19 @@ TEST(TrainCifar, NonFiniteWeightsAreRefused) {
                        "classifier.weight");
 }
 
+// Redirected to one file, stdout and stderr arrive in the order they were printed (stdout is
+// line-buffered, not block-buffered): the data line comes before the error that follows it.
+TEST(TrainCifar, OutputIsLineBuffered) {
+  const std::string data = tiny_cifar(20), log = ::testing::TempDir() + "mm_train_order.log";
+  const std::string cmd = std::string(MM_TRAIN_CIFAR) + " --data " + data + kTiny +
+                          " --method dense-multimix --dense-resolution 3 --out " + fresh_dir("order") + " > " + log + " 2>&1";
+  ASSERT_NE(std::system(cmd.c_str()), 0);
+  const std::string text = read_file(log);
+  ASSERT_NE(text.find("data: "), std::string::npos) << text;
+  ASSERT_NE(text.find("error"), std::string::npos) << text;
+  EXPECT_LT(text.find("data: "), text.find("error")) << text;
+}
+
 TEST(TrainCifar, BadInputFailsWithOneLine) {
   const std::string data = tiny_cifar(20);
   expect_clean_failure(train("--bogus-flag 1"), "--bogus-flag");
