@@ -31,8 +31,9 @@ DataSplits load_cifar10(const std::string& dir);
 // 3072 pixel bytes. Labels are the 100 fine classes.
 DataSplits load_cifar100(const std::string& dir);
 // root/train/<class>/<image> and root/test/<class>/<image> (or root/val/...), decoded with
-// stb_image in parallel. Classes are the sorted folder names of train/. All images must share
-// one size (else the error names the first file that differs); grey images become RGB.
+// stb_image in parallel. Classes are the sorted folder names of train/. Files without an image
+// extension (.jpg, .png, ...) are skipped. All images must share one size (else the error names the
+// first file that differs); grey images become RGB.
 DataSplits load_image_folder(const std::string& root);
 // Fashion-MNIST gzipped IDX files in dir (train-images-idx3-ubyte.gz, ...): 28 x 28 grey images,
 // zero-padded to 32 x 32 and replicated to 3 channels.

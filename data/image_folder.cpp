@@ -2,6 +2,7 @@
 #include <stb_image.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -21,7 +22,17 @@ struct ImageFile {
   int64_t label;
 };
 
-// Lists split_dir/<class>/<file> for the given classes (sorted, so the order is reproducible).
+// The file kinds stb_image decodes, by extension (any case), as torchvision's ImageFolder filters:
+// anything else in a class folder (.DS_Store, Thumbs.db, notes) is not an image and is skipped.
+bool is_image_file(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* known : {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif", ".ppm", ".pgm", ".psd", ".hdr", ".pic"})
+    if (ext == known) return true;
+  return false;
+}
+
+// Lists split_dir/<class>/<image> for the given classes (sorted, so the order is reproducible).
 std::vector<ImageFile> list_split(const fs::path& split_dir, const std::vector<std::string>& classes) {
   std::vector<ImageFile> files;
   for (size_t c = 0; c < classes.size(); ++c) {
@@ -29,7 +40,7 @@ std::vector<ImageFile> list_split(const fs::path& split_dir, const std::vector<s
     if (!fs::is_directory(dir)) continue;  // a test split may lack a class
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(dir))
-      if (e.is_regular_file()) names.push_back(e.path().string());
+      if (e.is_regular_file() && is_image_file(e.path())) names.push_back(e.path().string());
     std::sort(names.begin(), names.end());
     for (auto& n : names) files.push_back({n, static_cast<int64_t>(c)});
   }

@@ -121,6 +121,18 @@ TEST(ImageFolder, LoadsSortedClasses) {
   EXPECT_EQ(s.test.images.data<uint8_t>()[3 * 6 * 8 * 3 - 1], 200);
 }
 
+// Files that are not images by their extension (.DS_Store, notes) are skipped, as torchvision's
+// ImageFolder skips them; an image with an upper-case extension is read.
+TEST(ImageFolder, SkipsFilesThatAreNotImages) {
+  const std::string root = write_folder("non_images");
+  write_bytes(root + "/train/cat/.DS_Store", {0, 1, 2, 3});
+  write_bytes(root + "/train/ant/notes.txt", {'h', 'i'});
+  write_png(root + "/train/ant/7.PNG", 8, 6, 10);
+  const DataSplits s = load_image_folder(root);
+  EXPECT_EQ(s.train.size(), 5);
+  EXPECT_EQ(s.train.labels.to_doubles(), (std::vector<double>{0, 0, 0, 1, 1}));
+}
+
 TEST(ImageFolder, BadInputsFailClearly) {
   auto expect_error = [](const std::string& root, const std::string& needle) {
     try {
