@@ -37,7 +37,19 @@ class Parser {
     pos_ += word.size();
     return true;
   }
+  // Nesting deeper than this is refused: the parser recurses, and a file of thousands of '[' would
+  // otherwise overflow the stack. The engine's own files nest two levels.
+  static constexpr int kMaxDepth = 64;
+
   Value parse_value() {
+    MM_CHECK(depth_ < kMaxDepth, "json: nested deeper than {} levels at offset {}", kMaxDepth, pos_);
+    ++depth_;
+    Value v = parse_nested();
+    --depth_;
+    return v;
+  }
+
+  Value parse_nested() {
     Value v;
     const char c = peek();
     if (c == '{') {
@@ -118,6 +130,7 @@ class Parser {
   }
   const std::string& s_;
   size_t pos_ = 0;
+  int depth_ = 0;  // the arrays and objects open around the value being parsed
 };
 
 }  // namespace

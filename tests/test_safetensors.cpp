@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "engine/json.h"
 #include "engine/safetensors.h"
 
 namespace mm {
@@ -51,6 +52,26 @@ TEST(Safetensors, TruncatedAndMalformedFilesFailClearly) {
   std::ofstream(temp_path("bad.safetensors"), std::ios::binary).write(bad.data(), bad.size());
   EXPECT_THROW(load_safetensors(temp_path("bad.safetensors")), Error);
   EXPECT_THROW(load_safetensors(temp_path("does_not_exist.safetensors")), Error);
+}
+
+// A header of 30 000 nested '[' is refused with a line, not a stack overflow (the JSON parser
+// recurses; it stops at 64 levels).
+TEST(Safetensors, DeeplyNestedHeaderFailsClearly) {
+  const std::string header(30000, '['), path = temp_path("nested.safetensors");
+  {
+    std::ofstream out(path, std::ios::binary);
+    const uint64_t n = header.size();
+    out.write(reinterpret_cast<const char*>(&n), 8);
+    out << header;
+  }
+  try {
+    load_safetensors(path);
+    FAIL() << "a nested header was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nested"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(json::parse(std::string(100, '[') + std::string(100, ']')), Error);
+  EXPECT_NO_THROW(json::parse("[[[1, {\"a\": [2]}]]]"));
 }
 
 TEST(Safetensors, WriteIsAtomicAndLeavesNoTemporary) {
