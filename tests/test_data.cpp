@@ -278,6 +278,34 @@ TEST(Loader, DeterministicWhateverTheNumberOfWorkers) {
   EXPECT_NE(a[0].labels.to_doubles(), c[0].labels.to_doubles());  // a new epoch, a new order (almost surely)
 }
 
+// tests/reference/engine_stream.py replays the loader's order and draws in Python, so that PyTorch
+// can train on train_cifar's very batches (train_reference.py --data-stream engine). It must stay
+// the loader's twin: the first positions of an epoch agree. Needs python3 (skips without it).
+TEST(Loader, PythonTwinOfTheDataStreamAgrees) {
+  if (std::system("python3 -c 'import sys' > /dev/null 2>&1") != 0) GTEST_SKIP() << "no python3: skipped, not passed";
+  const std::string out = ::testing::TempDir() + "mm_stream.txt";
+  const std::string cmd = "python3 " + std::string(MM_SOURCE_DIR) + "/tests/reference/engine_stream.py 7 3 1000 > " + out;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  Dataset data{Tensor::zeros({1000, 2, 2, 3}, DType::U8), Tensor::zeros({1000}, DType::I64), 10};
+  LoaderOptions o;
+  o.seed = 7;
+  o.epoch = 3;
+  o.workers = 1;
+  BatchLoader loader(data, o);
+  std::ifstream in(out);
+  for (int p = 0; p < 8; ++p) {
+    int64_t index = -1;
+    int dy = -1, dx = -1, flip = -1;
+    ASSERT_TRUE(in >> index >> dy >> dx >> flip) << "line " << p;
+    EXPECT_EQ(index, loader.order()[p]) << p;
+    Rng rng = seeded_rng({7, 3, static_cast<uint64_t>(p)});
+    const CropFlip t = draw_crop_flip(rng);
+    EXPECT_EQ(dy, t.dy) << p;
+    EXPECT_EQ(dx, t.dx) << p;
+    EXPECT_EQ(flip, int(t.flip)) << p;
+  }
+}
+
 TEST(Loader, EvaluationOrderIsPlainAndComplete) {
   Dataset d = small_dataset(10);
   LoaderOptions o;

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+import engine_stream
 import models
 import st_io
 from methods import loss_and_logits, sample_draws
@@ -50,18 +51,24 @@ def normalise(x_uint8):
 
 
 def augment(x, gen):
-    """Random 32x32 crop of the zero-padded (4) image, then a horizontal flip with p = 0.5 (docs/math.md §2).
-    Zero padding is applied to the raw pixels, before normalisation, as the engine does."""
-    m, positions = x.shape[0], torch.arange(32, device=x.device)
-    padded = F.pad(x, (4, 4, 4, 4))  # [m, 3, 40, 40]
+    """Random 32x32 crop of the zero-padded (4) image, then a horizontal flip with p = 0.5 (docs/math.md
+    §2). Zero padding is applied to the raw pixels, before normalisation, as the engine does."""
+    m = x.shape[0]
     dy = torch.randint(0, 9, (m,), generator=gen, device=x.device)
     dx = torch.randint(0, 9, (m,), generator=gen, device=x.device)
+    flip = torch.rand(m, generator=gen, device=x.device) < 0.5
+    return crop_and_flip(x, dy, dx, flip)
+
+
+def crop_and_flip(x, dy, dx, flip):
+    """x [m, 3, 32, 32] uint8; dy, dx [m] offsets into the image padded by 4; flip [m] bool."""
+    m, positions = x.shape[0], torch.arange(32, device=x.device)
+    padded = F.pad(x, (4, 4, 4, 4))  # [m, 3, 40, 40]
     rows = (dy[:, None] + positions)[:, None, :, None]  # [m, 1, 32, 1]
     cols = (dx[:, None] + positions)[:, None, None, :]  # [m, 1, 1, 32]
     batch = torch.arange(m, device=x.device)[:, None, None, None]
     channel = torch.arange(3, device=x.device)[None, :, None, None]
     out = padded[batch, channel, rows, cols]  # [m, 3, 32, 32]
-    flip = torch.rand(m, generator=gen, device=x.device) < 0.5
     return torch.where(flip[:, None, None, None], out.flip(3), out)
 
 
@@ -92,6 +99,8 @@ def main():
     ap.add_argument("--loss-log", default="", help="JSON lines: epoch, step, mean loss of the last --log-every steps")
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
+    ap.add_argument("--data-stream", choices=["torch", "engine"], default="torch",
+                    help="engine: train_cifar's epoch order and crops for this seed (engine_stream.py)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -127,11 +136,19 @@ def main():
     for epoch in range(1, args.epochs + 1):
         start = time.time()
         net.train()
-        order = torch.randperm(train_x.shape[0], generator=gen, device=dev)
+        if args.data_stream == "engine":  # train_cifar's epochs count from 0
+            order = torch.tensor(engine_stream.epoch_order(args.seed, epoch - 1, train_x.shape[0]), device=dev)
+        else:
+            order = torch.randperm(train_x.shape[0], generator=gen, device=dev)
         total, steps, window = 0.0, train_x.shape[0] // batch, 0.0
         for s in range(steps):
             idx = order[s * batch:(s + 1) * batch]
-            x = normalise(augment(train_x[idx], gen))
+            if args.data_stream == "engine":
+                draws = [engine_stream.crop_flip(args.seed, epoch - 1, p) for p in range(s * batch, (s + 1) * batch)]
+                dy, dx, flip = (torch.tensor(list(v), device=dev) for v in zip(*draws))
+                x = normalise(crop_and_flip(train_x[idx], dy, dx, flip))
+            else:
+                x = normalise(augment(train_x[idx], gen))
             loss = mixed_loss(net, x, train_y[idx], classes, args.method, args.n, draw_gen)
             opt.zero_grad(set_to_none=True)
             loss.backward()
