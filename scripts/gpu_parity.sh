@@ -8,7 +8,10 @@
 #  1. widths 64 and 16: ours in TF32, ours in exact float32 (--no-tf32), PyTorch (TF32 as it trains);
 #  2. one seed at width 16 over a whole epoch on the CPU and on the GPU (exact float32), and their
 #     loss logs side by side: where the two devices part;
-#  3. the initial weights swapped: both sides from PyTorch's seed-0 weights, then both from ours.
+#  3. the initial weights swapped: both sides from PyTorch's seed-0 weights, then both from ours;
+#  4. PyTorch trained on train_cifar's own data stream (train_reference.py --data-stream engine: its
+#     epoch order and crops), against PyTorch on its own stream (step 1): on the CPU the seed-0 gap
+#     followed the data stream (BENCHMARKS.md); several seeds tell luck from a systematic cause.
 # DATA_DIR is an image folder DIR/{train,test}/<class>/*.jpg (see scripts/gpu_compare.sh for
 # carrying it). Needs python3 with torch. Logs go to $OUT (default gpu_parity_out/).
 set -uo pipefail
@@ -54,4 +57,7 @@ for side in torch ours; do
   parity --device cuda --width 64 --seeds "$seeds" --parallel 6 --threads 2 --init "$out/${side}_init.safetensors" \
     --out "$out/init_$side" | tee -a "$out/summary.md"
 done
+echo -e "\nPyTorch on train_cifar's data stream (compare with the PyTorch rows of width 64 above):" | tee -a "$out/summary.md"
+parity --device cuda --width 64 --seeds "$seeds" --sides torch --parallel 6 --threads 2 --torch-args "--data-stream engine" \
+  --out "$out/stream_engine" | tee -a "$out/summary.md"
 echo "summary: $out/summary.md"
