@@ -1,7 +1,7 @@
 #pragma once
 // Dropout(p): in training, each element is kept with probability 1 - p and scaled by 1 / (1 - p),
-// so the expected output is x; in evaluation, the identity. Built from ops only (docs/adding_a_layer
-// in README): the mask is random_bernoulli, the same on both devices for one seed, and the scaling
+// so the expected output is x; in evaluation, the identity. Built from ops only (README, "Adding
+// a layer"): the mask is random_bernoulli, the same on both devices for one seed, and the scaling
 // is mul. The masks are a function of the seed given to reseed() and the number of forwards since.
 #include <cstdint>
 
