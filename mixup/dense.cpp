@@ -39,7 +39,7 @@ DenseWeights dense_weights(const Tensor& attention, const Tensor& lambda) {
            shape_str(lambda.shape()));
   MM_CHECK(attention.dtype() == lambda.dtype(), "dense_weights: dtypes differ");
   const Device device = common_device({&attention, &lambda}, "dense_weights");
-  const int64_t r = lambda.dim(0), m = lambda.dim(1), n = lambda.dim(2);
+  const int64_t r = lambda.dim(0), n = lambda.dim(2);
   DenseWeights w{Tensor::empty(lambda.shape(), lambda.dtype(), device), Tensor::empty({r, n}, lambda.dtype(), device)};
   kernels::dense_weights(attention, lambda, w.mtilde, w.s);
   return w;
