@@ -61,8 +61,8 @@ Tensor rsqrt(const Tensor& x) { return unary_op(UnaryOp::Rsqrt, x, "rsqrt"); }
 
 Tensor scale(const Tensor& a, double s) {
   const Device device = common_device({&a}, "scale");
-  Tensor y = Tensor::zeros(a.shape(), a.dtype(), device);
-  kernels::axpy(s, a, y);
+  Tensor y = Tensor::empty(a.shape(), a.dtype(), device);
+  kernels::axpy(s, a, y, /*accumulate=*/false);
   if (needs_grad({&a})) record("scale", y, [a, y, s]() { kernels::axpy(s, y.grad(), a.grad_ref()); });
   return y;
 }

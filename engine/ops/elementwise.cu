@@ -46,7 +46,9 @@ void binary_backward(BinaryOp op, const float* a, const float* b, const float* d
                      int64_t p) {
   visit(op, [&](auto f) { binary_backward_map(f, a, b, dy, da, db, n, p); });
 }
-void axpy(float alpha, const float* x, float* y, int64_t n) { map(n, [=] __device__(int64_t i) { y[i] += alpha * x[i]; }); }
+void axpy(float alpha, const float* x, float* y, int64_t n, bool accumulate) {
+  map(n, [=] __device__(int64_t i) { y[i] = accumulate ? y[i] + alpha * x[i] : alpha * x[i]; });
+}
 void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t n, int64_t C) {
   map(n, [=] __device__(int64_t i) { y[i] = math::affine(x[i], scale[i % C], shift[i % C]); });
 }

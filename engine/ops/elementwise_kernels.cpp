@@ -71,12 +71,13 @@ void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor
   });
 }
 
-void axpy(double alpha, const Tensor& x, Tensor& y) {
-  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::axpy(float(alpha), x.data<float>(), y.data<float>(), y.numel()));
+void axpy(double alpha, const Tensor& x, Tensor& y, bool accumulate) {
+  if (y.device().is_cuda())
+    return MM_CUDA_CALL(cuda::axpy(float(alpha), x.data<float>(), y.data<float>(), y.numel(), accumulate));
   dispatch_floating(y.dtype(), "axpy", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
-    map_into(y.data<T>(), y.numel(), true, [=](int64_t i) { return T(alpha) * px[i]; });
+    map_into(y.data<T>(), y.numel(), accumulate, [=](int64_t i) { return T(alpha) * px[i]; });
   });
 }
 

@@ -20,8 +20,8 @@ void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y);
 void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor* da, Tensor* db);
 
-// y += alpha x (same numel).
-void axpy(double alpha, const Tensor& x, Tensor& y);
+// y += alpha x (same numel); with accumulate false, y = alpha x.
+void axpy(double alpha, const Tensor& x, Tensor& y, bool accumulate = true);
 
 // x [..., C], scale and shift [C]: y = math::affine(x, scale[c], shift[c]); dx += dy scale[c].
 void channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y);
@@ -39,7 +39,7 @@ void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy,
 void binary(BinaryOp op, const float* a, const float* b, float* y, int64_t n, int64_t p);
 void binary_backward(BinaryOp op, const float* a, const float* b, const float* dy, float* da, float* db, int64_t n,
                      int64_t p);
-void axpy(float alpha, const float* x, float* y, int64_t n);
+void axpy(float alpha, const float* x, float* y, int64_t n, bool accumulate);
 void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t n, int64_t C);
 void channel_affine_backward(const float* dy, const float* scale, float* dx, int64_t n, int64_t C);
 void projected_sign_step(const float* x, const float* x0, const float* g, float step, float radius, float* y, int64_t n);
