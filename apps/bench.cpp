@@ -46,9 +46,8 @@ int run(int argc, char** argv) {
 
   const Device device = parse_device(flags.str("device"));
   const std::string model = flags.str("model");
-  const int batch = static_cast<int>(flags.integer("batch-size")), classes = static_cast<int>(flags.integer("num-classes"));
-  MM_CHECK(batch >= 2, "--batch-size must be at least 2");
-  const int width = flags.integer("width") > 0 ? static_cast<int>(flags.integer("width")) : default_width(model);
+  const int batch = flags.integer("batch-size", 2, 1 << 20), classes = flags.integer("num-classes", 1, 1 << 20);
+  const int width = flags.integer("width", 0, 4096) > 0 ? flags.integer("width", 0, 4096) : default_width(model);
   auto net = make_network(model, width, classes, 0);
   auto teacher = make_network(model, width, classes, 0);
   Sgd sgd(net->parameters(), SgdOptions{});
@@ -66,7 +65,7 @@ int run(int argc, char** argv) {
   // The paper's Figure 5: erm, MultiMix over n, dense MultiMix, dense + distillation (n = 1000).
   std::vector<std::pair<std::string, MethodConfig>> runs;
   runs.push_back({"erm", MethodConfig{}});
-  for (int n : flags.integers("ns")) {
+  for (int n : flags.integers("ns", 1, 1 << 30)) {
     MethodConfig c;
     c.method = Method::MultiMix;
     c.mix_prob = 1;  // every step a MultiMix step: the cost of the method itself
@@ -82,8 +81,8 @@ int run(int argc, char** argv) {
 
   // Rounds interleave the methods and each method reports its median round, so that a machine
   // whose speed drifts (frequency, neighbours) shifts every method alike.
-  const int rounds = static_cast<int>(flags.integer("rounds"));
-  MM_CHECK(rounds >= 1, "--rounds must be positive");
+  const int rounds = flags.integer("rounds", 1, 1000000);
+  const int warmup = flags.integer("warmup", 0, 1000000), steps = flags.integer("steps", 1, 1000000);
   std::vector<std::vector<double>> samples(runs.size());
   for (int round = 0; round < rounds; ++round)
     for (size_t k = 0; k < runs.size(); ++k) {
@@ -91,8 +90,7 @@ int run(int argc, char** argv) {
       Trainer trainer(*net, teacher.get(), sgd, runs[k].second, /*seed=*/0, device);
       int64_t step_index = 0;
       auto step = [&] { trainer.step(images, runs[k].second.distill ? images2 : Tensor(), labels, classes, round, step_index++, 0.1); };
-      samples[k].push_back(time_steps(device, round == 0 ? static_cast<int>(flags.integer("warmup")) : 0,
-                                      static_cast<int>(flags.integer("steps")), batch, step));
+      samples[k].push_back(time_steps(device, round == 0 ? warmup : 0, steps, batch, step));
       std::fprintf(stderr, "round %d %s: %.1f images/s\n", round + 1, runs[k].first.c_str(), samples[k].back());
     }
   std::vector<Result> results;

@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -18,6 +22,7 @@
 #include "apps/flags.h"
 #include "data/augment.h"
 #include "data/dataset.h"
+#include "engine/atomic_file.h"
 #include "engine/autograd.h"
 #include "engine/json.h"
 #include "engine/metrics.h"
@@ -79,7 +84,11 @@ SplitResults run_split(Network& net, const Dataset& data, int batch_size, Device
   const int64_t N = data.size();
   SplitResults r;
   r.embeddings = Tensor::empty({N, net.embedding_dim()});
+  // progress on stderr: rewritten in place on a terminal, else a line per tenth of the split (an
+  // attack on 10 000 images takes a while on a CPU)
   const bool tty = isatty(fileno(stderr));
+  const auto start = std::chrono::steady_clock::now();
+  int64_t next_report = N / 10;
   for (int64_t begin = 0; begin < N; begin += batch_size) {
     const int64_t end = std::min<int64_t>(begin + batch_size, N);
     const Tensor x = pixels_of(data.images, begin, end).to(device);
@@ -106,7 +115,12 @@ SplitResults run_split(Network& net, const Dataset& data, int batch_size, Device
       const Tensor start = sample_pgd_start(x.shape(), kPgdEps, seed, begin);
       r.pgd_correct += correct_on(pgd(logits_of, x, device_labels, kPgdEps, kPgdStep, pgd_steps, start));
     }
-    if (tty) std::fprintf(stderr, "\r%s: %ld/%ld images", what, end, N);
+    if (tty || end >= next_report) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "%s%s: %ld/%ld images, %.0fs, ETA %.0fs%s", tty ? "\r" : "", what, end, N, seconds,
+                   seconds * static_cast<double>(N - end) / static_cast<double>(end), tty ? "" : "\n");
+      while (next_report <= end) next_report += std::max<int64_t>(1, N / 10);
+    }
   }
   if (tty) std::fprintf(stderr, "\n");
   return r;
@@ -118,11 +132,16 @@ int run(int argc, char** argv) {
   if (!flags.parse(argc, argv)) return 0;
   const std::string path = flags.required("checkpoint");
   const Attacks attacks = parse_attacks(flags.str("attacks"));
-  const int batch_size = static_cast<int>(flags.integer("batch-size")), pgd_steps = static_cast<int>(flags.integer("pgd-steps"));
-  MM_CHECK(batch_size >= 1, "--batch-size must be positive");
-  MM_CHECK(pgd_steps >= 1, "--pgd-steps must be positive");
-  const uint64_t seed = static_cast<uint64_t>(flags.integer("seed"));
+  const int batch_size = flags.integer("batch-size", 1, 1 << 20), pgd_steps = flags.integer("pgd-steps", 1, 1 << 20);
+  const uint64_t seed = static_cast<uint64_t>(flags.integer64("seed", 0, INT64_MAX));
+  const int64_t limit_test = flags.integer64("limit-test", 0, INT64_MAX);
   const Device device = parse_device(flags.str("device"));
+  if (flags.given("out")) {  // a bad --out fails now, not after the evaluation
+    const std::string probe = flags.str("out") + ".tmp";
+    FILE* f = std::fopen(probe.c_str(), "w");
+    MM_CHECK(f && std::fclose(f) == 0, "--out {}: cannot write there ({})", flags.str("out"), std::strerror(errno));
+    std::remove(probe.c_str());
+  }
 
   CheckpointInfo info;
   auto net = load_checkpoint_network(path, flags.on("teacher"), &info);
@@ -130,16 +149,22 @@ int run(int argc, char** argv) {
   for (Tensor p : net->parameters()) p.set_requires_grad(false);  // the attacks need input gradients only
   net->to(device);
   const json::Value config = json::parse(info.config_json);
-  auto from_run = [&](const char* flag) { return flags.given(flag) ? flags.str(flag) : config.at(flag).string; };
-  DataSplits data = load_dataset(from_run("dataset"), from_run("data"));
-  data.test = data.test.subset(flags.integer("limit-test"));
+  auto from_run = [&](const char* flag) {
+    return flags.given(flag) || !config.has(flag) ? flags.str(flag) : config.at(flag).string;
+  };
+  const std::string data_dir = from_run("data");
+  MM_CHECK(flags.given("data") || data_dir.empty() || std::filesystem::exists(data_dir),
+           "the checkpoint was trained on '{}', which is not there from here: give its place with --data", data_dir);
+  // the test split only: evaluation never needs the training images
+  DataSplits data = load_dataset(from_run("dataset"), data_dir, Splits::TestOnly);
+  data.test = data.test.subset(limit_test);
   MM_CHECK(data.test.num_classes == info.num_classes, "{} has {} classes, the checkpoint's model {}", data.name,
            data.test.num_classes, info.num_classes);
   // the OOD split is read before the long work starts, so a bad path fails at once
   DataSplits ood;
   if (flags.given("ood-data")) {
-    ood = load_dataset(flags.str("ood-dataset"), flags.str("ood-data"));
-    ood.test = ood.test.subset(flags.integer("limit-test"));
+    ood = load_dataset(flags.str("ood-dataset"), flags.str("ood-data"), Splits::TestOnly);
+    ood.test = ood.test.subset(limit_test);
     MM_CHECK(ood.test.images.dim(1) == data.test.images.dim(1) && ood.test.images.dim(2) == data.test.images.dim(2),
              "{} has {}x{} images, the test split {}x{}", ood.name, ood.test.images.dim(2), ood.test.images.dim(1),
              data.test.images.dim(2), data.test.images.dim(1));
@@ -178,8 +203,8 @@ int run(int argc, char** argv) {
   if (flags.given("out")) {
     std::string text = "{";
     for (const auto& [key, value] : results) text += fmt::format("{}{}:{:.6g}", text.size() > 1 ? "," : "", json::quote(key), value);
-    std::ofstream file(flags.str("out"));
-    MM_CHECK(file << text << "}\n", "cannot write '{}'", flags.str("out"));
+    write_text_atomically(flags.str("out"), text + "}\n");
+    std::printf("results are in %s\n", flags.str("out").c_str());
   }
   return 0;
 }

@@ -2,6 +2,9 @@
 // A small command-line parser shared by the apps: `--name value` and `--switch` flags, declared with
 // a default and a help line. Unknown flags, missing values and malformed numbers throw mm::Error
 // with one clear line; --help prints the usage.
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -21,7 +24,7 @@ class Flags {
     order_.push_back(name);
     specs_[name] = {fallback, help, false};
   }
-  // A flag without a value (false unless given).
+  // A flag without a value (false unless given, or its default set to "1").
   void add_switch(const std::string& name, const std::string& help) {
     order_.push_back(name);
     specs_[name] = {"", help, true};
@@ -56,7 +59,7 @@ class Flags {
   }
 
   bool given(const std::string& name) const { return values_.count(name) > 0; }
-  bool on(const std::string& name) const { return given(name); }
+  bool on(const std::string& name) const { return given(name) || spec(name).fallback == "1"; }
   std::string str(const std::string& name) const {
     auto it = values_.find(name);
     return it != values_.end() ? it->second : spec(name).fallback;
@@ -66,37 +69,44 @@ class Flags {
     MM_CHECK(given(name) || !spec(name).fallback.empty(), "--{} is required (see --help)", name);
     return str(name);
   }
-  long integer(const std::string& name) const {
+  // An integer in [lo, hi]. Not a whole number, or out of range (including beyond what a long
+  // holds: strtol saturates), is an error naming the flag and the range.
+  int64_t integer64(const std::string& name, int64_t lo, int64_t hi) const {
     const std::string s = str(name);
-    char* end = nullptr;
-    const long v = std::strtol(s.c_str(), &end, 10);
-    MM_CHECK(!s.empty() && *end == '\0', "--{}: '{}' is not an integer", name, s);
+    int64_t v = 0;
+    MM_CHECK(parse_integer(s, v), "--{}: '{}' is not an integer", name, s);
+    MM_CHECK(lo <= v && v <= hi, "--{} must be in [{}, {}], got {}", name, lo, hi, s);
     return v;
   }
+  int integer(const std::string& name, int lo, int hi) const { return static_cast<int>(integer64(name, lo, hi)); }
+  // A finite number ("nan" and "inf" are refused: no setting of a run means them).
   double number(const std::string& name) const {
     const std::string s = str(name);
     char* end = nullptr;
     const double v = std::strtod(s.c_str(), &end);
-    MM_CHECK(!s.empty() && *end == '\0', "--{}: '{}' is not a number", name, s);
+    MM_CHECK(!s.empty() && *end == '\0' && std::isfinite(v), "--{}: '{}' is not a finite number", name, s);
     return v;
   }
-  // Comma-separated integers ("" gives an empty list).
-  std::vector<int> integers(const std::string& name) const {
+  // Comma-separated integers in [lo, hi] ("" gives an empty list).
+  std::vector<int> integers(const std::string& name, int lo, int hi) const {
     std::vector<int> out;
     const std::string s = str(name);
     size_t pos = 0;
     while (pos < s.size()) {
       size_t comma = s.find(',', pos);
       if (comma == std::string::npos) comma = s.size();
-      const std::string item = s.substr(pos, comma - pos);
-      char* end = nullptr;
-      const long v = std::strtol(item.c_str(), &end, 10);
-      MM_CHECK(!item.empty() && *end == '\0', "--{}: '{}' is not a list of integers", name, s);
+      int64_t v = 0;
+      MM_CHECK(parse_integer(s.substr(pos, comma - pos), v), "--{}: '{}' is not a list of integers", name, s);
+      MM_CHECK(lo <= v && v <= hi, "--{}: {} is not in [{}, {}]", name, v, lo, hi);
       out.push_back(static_cast<int>(v));
       pos = comma + 1;
     }
     return out;
   }
+
+  // Replaces a flag's default (a resumed run takes its saved settings for the flags not given).
+  void set_default(const std::string& name, const std::string& value) { specs_.at(name).fallback = value; }
+  bool is_switch(const std::string& name) const { return spec(name).is_switch; }
 
   void print_usage() const {
     std::string text = "usage: " + program_ + " [flags]\n" + summary_ + "\n\nflags:\n";
@@ -115,6 +125,12 @@ class Flags {
     bool is_switch;
   };
   const Spec& spec(const std::string& name) const { return specs_.at(name); }
+  static bool parse_integer(const std::string& s, int64_t& v) {
+    char* end = nullptr;
+    errno = 0;
+    v = std::strtoll(s.c_str(), &end, 10);
+    return !s.empty() && *end == '\0' && errno != ERANGE;
+  }
   std::string program_, summary_;
   std::vector<std::string> order_;
   std::map<std::string, Spec> specs_;

@@ -43,7 +43,7 @@ int run(int argc, char** argv) {
   config.method = parse_method(flags.str("method"));
   config.distill = flags.given("teacher");
   config.gamma = flags.number("gamma");
-  config.dense_resolution = static_cast<int>(flags.integer("dense-resolution"));
+  config.dense_resolution = flags.integer("dense-resolution", 1, 1024);
   config.attention = parse_attention(flags.str("attention"));
   const Device device = parse_device(flags.str("device"));
   MM_CHECK(flags.str("dtype") == "float32" || flags.str("dtype") == "float64", "--dtype: float32 or float64, got '{}'",
@@ -52,8 +52,8 @@ int run(int argc, char** argv) {
   MM_CHECK(dtype == DType::F32 || device.is_cpu(), "--dtype float64 runs on the CPU only");
   const TensorFile weights = load_safetensors(flags.required("weights"));
   const TensorFile batch = load_safetensors(flags.required("batch"));
-  const int width = flags.given("width") ? static_cast<int>(flags.integer("width")) : infer_width(model, weights);
-  const int classes = static_cast<int>(flags.integer("num-classes"));
+  const int width = flags.given("width") ? flags.integer("width", 1, 4096) : infer_width(model, weights);
+  const int classes = flags.integer("num-classes", 1, 1 << 20);
   auto net = make_network(model, width, classes, 0);
   load_state_dict(*net, weights);
   std::unique_ptr<Network> teacher;

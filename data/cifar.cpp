@@ -57,7 +57,9 @@ Dataset read_cifar(const std::vector<std::string>& files, int64_t label_offset, 
 }
 
 // The log name of a split pair; a copy smaller than the official files (a test's, a subset) says so.
-std::string describe(const std::string& what, const DataSplits& s) {
+std::string describe(const std::string& what, const DataSplits& s, Splits splits) {
+  if (splits == Splits::TestOnly)
+    return s.test.size() == 10000 ? what : fmt::format("{} ({} test images; the official file holds 10000)", what, s.test.size());
   if (s.train.size() == 50000 && s.test.size() == 10000) return what;
   return fmt::format("{} ({} training and {} test images; the official files hold 50000 and 10000)", what,
                      s.train.size(), s.test.size());
@@ -65,10 +67,16 @@ std::string describe(const std::string& what, const DataSplits& s) {
 
 }  // namespace
 
-DataSplits load_cifar10(const std::string& dir) {
+DataSplits load_cifar10(const std::string& dir, Splits splits) {
+  DataSplits s{{}, read_cifar({dir + "/test_batch.bin"}, 0, 1, 10), ""};
+  s.train.num_classes = 10;
+  if (splits == Splits::TestOnly) {
+    s.name = describe("CIFAR-10 from " + dir, s, splits);
+    return s;
+  }
   std::vector<std::string> files;
   for (int i = 1; i <= 5; ++i) files.push_back(dir + "/data_batch_" + std::to_string(i) + ".bin");
-  DataSplits s{read_cifar(files, 0, 1, 10), read_cifar({dir + "/test_batch.bin"}, 0, 1, 10), ""};
+  s.train = read_cifar(files, 0, 1, 10);
   // The six files hold 10 000 records each. Smaller copies are accepted when all six agree, so a
   // file cut short exactly at a record boundary is still caught.
   files.push_back(dir + "/test_batch.bin");
@@ -77,13 +85,15 @@ DataSplits load_cifar10(const std::string& dir) {
              "CIFAR-10 files differ in size ('{}' has {} bytes, '{}' has {}): the six files hold the same "
              "number of records, so one of them is truncated",
              files[0], std::filesystem::file_size(files[0]), f, std::filesystem::file_size(f));
-  s.name = describe("CIFAR-10 from " + dir, s);
+  s.name = describe("CIFAR-10 from " + dir, s, splits);
   return s;
 }
 
-DataSplits load_cifar100(const std::string& dir) {
-  DataSplits s{read_cifar({dir + "/train.bin"}, 1, 2, 100), read_cifar({dir + "/test.bin"}, 1, 2, 100), ""};
-  s.name = describe("CIFAR-100 from " + dir, s);
+DataSplits load_cifar100(const std::string& dir, Splits splits) {
+  DataSplits s{{}, read_cifar({dir + "/test.bin"}, 1, 2, 100), ""};
+  s.train.num_classes = 100;
+  if (splits == Splits::TrainAndTest) s.train = read_cifar({dir + "/train.bin"}, 1, 2, 100);
+  s.name = describe("CIFAR-100 from " + dir, s, splits);
   return s;
 }
 

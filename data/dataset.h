@@ -19,6 +19,10 @@ struct Dataset {
   Dataset subset(int64_t n) const;
 };
 
+// What to read: evaluation needs the test split only (decoding 50 000 training images for it would
+// be wasted minutes); the train split is then empty. Classes still come from the training folders.
+enum class Splits { TrainAndTest, TestOnly };
+
 struct DataSplits {
   Dataset train, test;
   std::string name;  // what was loaded, for the log
@@ -26,23 +30,23 @@ struct DataSplits {
 
 // CIFAR-10 binary version: dir/data_batch_{1..5}.bin, dir/test_batch.bin; records of
 // 1 label byte + 3072 bytes (1024 R, 1024 G, 1024 B, row-major 32 x 32).
-DataSplits load_cifar10(const std::string& dir);
+DataSplits load_cifar10(const std::string& dir, Splits splits = Splits::TrainAndTest);
 // CIFAR-100 binary version: dir/train.bin, dir/test.bin; records of coarse byte, fine byte,
 // 3072 pixel bytes. Labels are the 100 fine classes.
-DataSplits load_cifar100(const std::string& dir);
+DataSplits load_cifar100(const std::string& dir, Splits splits = Splits::TrainAndTest);
 // root/train/<class>/<image> and root/test/<class>/<image> (or root/val/...), decoded with
 // stb_image in parallel. Classes are the sorted folder names of train/. Files without an image
 // extension (.jpg, .png, ...) are skipped. All images must share one size (else the error names the
 // first file that differs); grey images become RGB.
-DataSplits load_image_folder(const std::string& root);
+DataSplits load_image_folder(const std::string& root, Splits splits = Splits::TrainAndTest);
 // Fashion-MNIST gzipped IDX files in dir (train-images-idx3-ubyte.gz, ...): 28 x 28 grey images,
 // zero-padded to 32 x 32 and replicated to 3 channels.
-DataSplits load_fashion_mnist(const std::string& dir);
+DataSplits load_fashion_mnist(const std::string& dir, Splits splits = Splits::TrainAndTest);
 // Where Debian's dataset-fashion-mnist package installs the files.
 constexpr const char* kDebianFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
 // `--dataset` dispatch: cifar10 | cifar100 | folder | fashion-mnist | auto. auto uses CIFAR-10 from
 // `dir` (or ./data/cifar-10-batches-bin) when its files are there, else Fashion-MNIST from Debian.
-DataSplits load_dataset(const std::string& kind, const std::string& dir);
+DataSplits load_dataset(const std::string& kind, const std::string& dir, Splits splits = Splits::TrainAndTest);
 
 }  // namespace mm

@@ -51,22 +51,25 @@ Dataset read_idx_pair(const std::string& images_path, const std::string& labels_
 
 }  // namespace
 
-DataSplits load_fashion_mnist(const std::string& dir) {
-  return {read_idx_pair(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz"),
-          read_idx_pair(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz"), "Fashion-MNIST from " + dir};
+DataSplits load_fashion_mnist(const std::string& dir, Splits splits) {
+  DataSplits s{{}, read_idx_pair(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz"), "Fashion-MNIST from " + dir};
+  s.train.num_classes = s.test.num_classes;
+  if (splits == Splits::TrainAndTest)
+    s.train = read_idx_pair(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
+  return s;
 }
 
-DataSplits load_dataset(const std::string& kind, const std::string& dir) {
+DataSplits load_dataset(const std::string& kind, const std::string& dir, Splits splits) {
   namespace fs = std::filesystem;
-  if (kind == "cifar10") return load_cifar10(dir);
-  if (kind == "cifar100") return load_cifar100(dir);
-  if (kind == "folder") return load_image_folder(dir);
-  if (kind == "fashion-mnist") return load_fashion_mnist(dir.empty() ? kDebianFashionMnistDir : dir);
+  if (kind == "cifar10") return load_cifar10(dir, splits);
+  if (kind == "cifar100") return load_cifar100(dir, splits);
+  if (kind == "folder") return load_image_folder(dir, splits);
+  if (kind == "fashion-mnist") return load_fashion_mnist(dir.empty() ? kDebianFashionMnistDir : dir, splits);
   MM_CHECK(kind == "auto", "unknown dataset '{}' (expected cifar10, cifar100, folder, fashion-mnist or auto)", kind);
   for (const std::string& candidate : {dir, std::string("data/cifar-10-batches-bin")})
-    if (!candidate.empty() && fs::exists(fs::path(candidate) / "data_batch_1.bin")) return load_cifar10(candidate);
+    if (!candidate.empty() && fs::exists(fs::path(candidate) / "data_batch_1.bin")) return load_cifar10(candidate, splits);
   MM_CHECK(dir.empty(), "--dataset auto: no CIFAR-10 binary files in '{}'", dir);
-  return load_fashion_mnist(kDebianFashionMnistDir);
+  return load_fashion_mnist(kDebianFashionMnistDir, splits);
 }
 
 }  // namespace mm

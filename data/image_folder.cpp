@@ -85,7 +85,7 @@ Dataset decode_all(const std::vector<ImageFile>& files, int num_classes, const s
 
 }  // namespace
 
-DataSplits load_image_folder(const std::string& root) {
+DataSplits load_image_folder(const std::string& root, Splits splits) {
   const fs::path train_dir = fs::path(root) / "train";
   MM_CHECK(fs::is_directory(train_dir), "'{}' is not a directory (expected ROOT/train/<class>/<image>)", train_dir.string());
   fs::path test_dir = fs::path(root) / "test";
@@ -106,8 +106,10 @@ DataSplits load_image_folder(const std::string& root) {
     MM_CHECK(std::any_of(train_files.begin(), train_files.end(), [&](const ImageFile& f) { return f.label == int64_t(c); }),
              "class folder '{}' is empty", (train_dir / classes[c]).string());
   const int k = static_cast<int>(classes.size());
-  DataSplits s{decode_all(train_files, k, train_dir.string()), decode_all(list_split(test_dir, classes), k, test_dir.string()),
-               "image folder " + root};
+  DataSplits s{{}, decode_all(list_split(test_dir, classes), k, test_dir.string()), "image folder " + root};
+  s.train.num_classes = k;
+  if (splits == Splits::TestOnly) return s;
+  s.train = decode_all(train_files, k, train_dir.string());
   MM_CHECK(s.train.images.shape() == Shape({s.train.size(), s.test.images.dim(1), s.test.images.dim(2), 3}),
            "train images are {}x{} but test images are {}x{}", s.train.images.dim(2), s.train.images.dim(1),
            s.test.images.dim(2), s.test.images.dim(1));

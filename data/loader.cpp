@@ -14,8 +14,11 @@ BatchLoader::BatchLoader(const Dataset& data, LoaderOptions options) : data_(dat
     for (int64_t i = n - 1; i > 0; --i) std::swap(order_[i], order_[rng.below(i + 1)]);  // Fisher-Yates
   }
   num_batches_ = options.drop_last ? n / options.batch_size : (n + options.batch_size - 1) / options.batch_size;
+  MM_CHECK(0 <= options.first_batch && options.first_batch <= num_batches_, "first batch {} of an epoch of {} batches",
+           options.first_batch, num_batches_);
+  next_ = options.first_batch;
   num_workers_ = std::max(1, options.workers);
-  for (int w = 0; w < num_workers_; ++w) workers_.emplace_back([this, w] { work(w); });
+  for (int w = 0; w < num_workers_; ++w) workers_.emplace_back([this, first = next_ + w] { work(first); });
 }
 
 BatchLoader::~BatchLoader() {
@@ -52,7 +55,7 @@ Batch BatchLoader::make_batch(int64_t b) const {
 }
 
 void BatchLoader::work(int64_t first) {
-  // Worker w prepares batches w, w + workers, w + 2 workers, ...
+  // Worker w prepares batches first_batch + w, then every workers-th one after it
   for (int64_t b = first; b < num_batches_; b += num_workers_) {
     {
       std::unique_lock<std::mutex> lock(mutex_);

@@ -4,7 +4,8 @@
 // Everything is a function of (seed, epoch): the shuffle uses a generator seeded from both, and
 // example k of the epoch draws its crop and flip from a generator seeded from (seed, epoch, k). So
 // the batches do not depend on the number of workers or on timing, and a run resumed at an epoch
-// boundary sees exactly the batches an uninterrupted run would.
+// boundary, or at a batch within an epoch (first_batch), sees exactly the batches an uninterrupted
+// run would.
 #include <condition_variable>
 #include <exception>
 #include <map>
@@ -34,6 +35,7 @@ struct LoaderOptions {
   int workers = 2;
   int prefetch = 4;  // batches prepared ahead
   bool pinned = false;  // page-locked batches (training on the GPU): their copies to it do not wait
+  int64_t first_batch = 0;  // start the epoch here (a run resumed mid-epoch): the batches are unchanged
 };
 
 class BatchLoader {

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <vector>
 
+#include "engine/atomic_file.h"
 #include "engine/json.h"
 
 namespace mm {
@@ -64,13 +66,22 @@ TensorFile load_safetensors(const std::string& path) {
     }
     try {
       const DType dtype = parse_dtype(entry.at("dtype").string, path, name);
+      // JSON numbers are doubles: a size must be a whole number a double holds exactly (<= 2^53)
+      auto size_of = [](const json::Value& v, const char* what) {
+        MM_CHECK(v.number >= 0 && v.number <= 9007199254740992.0 && v.number == std::floor(v.number),
+                 "{} {} is not a whole number in [0, 2^53]", what, v.number);
+        return static_cast<int64_t>(v.number);
+      };
       Shape shape;
-      for (const auto& d : entry.at("shape").array) shape.push_back(static_cast<int64_t>(d.number));
+      for (const auto& d : entry.at("shape").array) shape.push_back(size_of(d, "dimension"));
       const auto& offsets = entry.at("data_offsets").array;
       MM_CHECK(offsets.size() == 2, "data_offsets must have two entries");
-      const uint64_t begin = static_cast<uint64_t>(offsets[0].number), end = static_cast<uint64_t>(offsets[1].number);
-      for (int64_t d : shape) MM_CHECK(d >= 0, "negative dimension in shape {}", shape_str(shape));
-      MM_CHECK(begin <= end && end <= data_size && end - begin == shape_numel(shape) * dtype_size(dtype),
+      const uint64_t begin = static_cast<uint64_t>(size_of(offsets[0], "offset")),
+                     end = static_cast<uint64_t>(size_of(offsets[1], "offset"));
+      int64_t nbytes = 0;
+      MM_CHECK(!__builtin_mul_overflow(shape_numel(shape), static_cast<int64_t>(dtype_size(dtype)), &nbytes),
+               "shape {} is too large", shape_str(shape));
+      MM_CHECK(begin <= end && end <= data_size && end - begin == static_cast<uint64_t>(nbytes),
                "data [{}, {}) does not hold {} {} within {} bytes of data (truncated?)", begin, end,
                dtype_name(dtype), shape_str(shape), data_size);
       Tensor t = Tensor::empty(shape, dtype);
@@ -110,19 +121,12 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
   header += "}";
   while (header.size() % 8) header += ' ';  // keeps the data 8-byte aligned, as the format recommends
 
-  const std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  MM_CHECK(f, "cannot write '{}': {}", tmp, std::strerror(errno));
-  const uint64_t header_len = header.size();
-  bool ok = std::fwrite(&header_len, 8, 1, f) == 1 && std::fwrite(header.data(), 1, header.size(), f) == header.size();
-  for (const Tensor& t : host) ok = ok && std::fwrite(t.raw(), 1, t.nbytes(), f) == t.nbytes();
-  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("could not write '{}': {}", path, reason));
-  }
+  write_atomically(path, [&](FILE* f) {
+    const uint64_t header_len = header.size();
+    bool ok = std::fwrite(&header_len, 8, 1, f) == 1 && std::fwrite(header.data(), 1, header.size(), f) == header.size();
+    for (const Tensor& t : host) ok = ok && std::fwrite(t.raw(), 1, t.nbytes(), f) == t.nbytes();
+    return ok;
+  });
 }
 
 }  // namespace mm

@@ -15,7 +15,8 @@ std::string shape_str(const Shape& s) {
 
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s)
+    MM_CHECK(!__builtin_mul_overflow(n, d, &n), "shape {} has more elements than an int64 counts", shape_str(s));
   return n;
 }
 
@@ -33,7 +34,10 @@ namespace {
 Tensor new_tensor(const Shape& shape, DType dtype, Device device, bool pinned) {
   for (int64_t d : shape) MM_CHECK(d >= 0, "negative dimension in shape {}", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device, pinned);
+  int64_t bytes = 0;
+  MM_CHECK(!__builtin_mul_overflow(shape_numel(shape), static_cast<int64_t>(dtype_size(dtype)), &bytes),
+           "a tensor of shape {} would need more bytes than an int64 counts", shape_str(shape));
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(bytes), device, pinned);
   impl->shape = shape;
   impl->dtype = dtype;
   return Tensor(impl);

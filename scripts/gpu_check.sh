@@ -51,7 +51,7 @@ if [ -f "$data/data_batch_1.bin" ]; then
   for method in erm multimix "dense-multimix --distill"; do
     tag=$(echo "$method" | tr ' ' '_' | tr -d '-')
     build-gpu/train_cifar --data "$data" --dataset cifar10 --model preactresnet18 --epochs 3 --milestones 2 \
-      --batch-size 128 --device cuda --method $method --out "${TRAIN_DIR:-$out}/train_$tag" --log-every 100 > "$out/train_$tag.log" 2>&1
+      --batch-size 128 --device cuda --method $method --overwrite --out "${TRAIN_DIR:-$out}/train_$tag" --log-every 100 > "$out/train_$tag.log" 2>&1
     note "train_cifar $method (GPU, $data, 3 epochs): $(grep -E '^epoch 3/3:|error' "$out/train_$tag.log" | tail -1)"
   done
   # docs/math.md §4 on the GPU: accuracy, FGSM and PGD-20, embeddings; OOD against the same test split only

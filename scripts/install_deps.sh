@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages the build and tests need, skipping what is already there.
-# Needs root (or sudo) only when something is missing.
+# Needs root (or sudo) only when something is missing. `install_deps.sh sanitizers` adds what
+# scripts/check_sanitizers.sh needs: clang with its sanitizer and libFuzzer runtimes, and LLVM's OpenMP.
 set -euo pipefail
 packages=(cmake ninja-build g++ libopenblas-openmp-dev libfmt-dev libstb-dev libgtest-dev zlib1g-dev)
+[ "${1:-}" = sanitizers ] && packages+=(clang libclang-rt-dev libomp-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -30,13 +30,20 @@ EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+): train loss ([0-9.naif]+),.*?top-1 
 def command(side, seed, a, out):
     log_args = ["--loss-log", os.path.join(out, f"{side}_s{seed}.loss.jsonl"), "--log-every", str(a.log_every)]
     common = ["--data", a.data, "--method", a.method, "--model", a.model, "--width", str(a.width),
-              "--epochs", str(a.epochs), "--seed", str(seed)] + (["--milestones", a.milestones] if a.milestones else [])
+              "--epochs", str(a.epochs), "--seed", str(seed)] + (["--milestones", cut_milestones(a)] if a.milestones else [])
     init = [] if not a.init else ["--init", a.init]
     if side == "ours":
-        return [a.ours, "--dataset", "folder", "--device", a.device, "--out", os.path.join(out, f"ours_s{seed}"),
+        return [a.ours, "--dataset", "folder", "--overwrite", "--device", a.device, "--out", os.path.join(out, f"ours_s{seed}"),
                 "--log-every", str(a.log_every)] + common + init + log_args[:2] + a.ours_args.split()
     return [sys.executable, os.path.join(ROOT, "tests", "reference", "train_reference.py"), "--threads",
             str(a.threads)] + common + init + log_args + a.torch_args.split()
+
+
+def cut_milestones(a):
+    """The milestones of a longer recipe cut to --epochs: those after the last epoch change nothing,
+    and train_cifar refuses them (if none is left, one at the last epoch, which changes nothing)."""
+    kept = [m for m in a.milestones.split(",") if int(m) <= a.epochs]
+    return ",".join(kept or [str(a.epochs)])
 
 
 def last_epoch(log_path):

@@ -13,6 +13,7 @@ if ! dpkg-query -W -f='${Status}' dataset-fashion-mnist 2>/dev/null | grep -q "i
   "${sudo_cmd[@]}" apt-get update -qq  # a fresh machine may have no package lists yet
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends dataset-fashion-mnist
 fi
-scripts/build.sh
+TARGETS=train_cifar scripts/build.sh  # only what runs here: the tests build with scripts/test.sh
+# --overwrite: this demo starts afresh each time (a run of your own would rather --resume)
 build/train_cifar --dataset auto --model preactresnet18 --width 8 --epochs 2 --milestones 1 \
-  --limit-train 12000 --limit-test 2000 --device auto --out runs/default "$@"
+  --limit-train 12000 --limit-test 2000 --device auto --out runs/default --overwrite "$@"

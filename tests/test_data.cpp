@@ -61,6 +61,17 @@ TEST(Cifar, Cifar10RecordsBecomeNhwcImages) {
       << s.name;
 }
 
+// evaluate reads the test split only; the training files are not even opened.
+TEST(Cifar, TestSplitAloneLeavesTrainingFilesUnread) {
+  const std::string dir = write_cifar10("test_only", 4);
+  fs::remove(dir + "/data_batch_3.bin");
+  const DataSplits s = load_dataset("cifar10", dir, Splits::TestOnly);
+  EXPECT_EQ(s.train.size(), 0);
+  EXPECT_EQ(s.train.num_classes, 10);
+  EXPECT_EQ(s.test.size(), 4);
+  EXPECT_THROW(load_dataset("cifar10", dir), Error);  // both splits: the missing file is an error
+}
+
 TEST(Cifar, CorruptFilesFailWithTheirName) {
   const std::string dir = write_cifar10("c10_bad", 2);
   fs::resize_file(dir + "/data_batch_3.bin", 3073 * 2 - 100);  // truncated
@@ -251,7 +262,7 @@ std::vector<Batch> all_batches(const Dataset& d, LoaderOptions o) {
   std::vector<Batch> out;
   Batch b;
   while (loader.next(b)) out.push_back(b);
-  EXPECT_EQ(static_cast<int64_t>(out.size()), loader.num_batches());
+  EXPECT_EQ(static_cast<int64_t>(out.size()), loader.num_batches() - o.first_batch);
   return out;
 }
 
@@ -276,6 +287,26 @@ TEST(Loader, DeterministicWhateverTheNumberOfWorkers) {
   o.epoch = 4;
   auto c = all_batches(d, o);
   EXPECT_NE(a[0].labels.to_doubles(), c[0].labels.to_doubles());  // a new epoch, a new order (almost surely)
+}
+
+// A run resumed mid-epoch starts its loader at a batch: what follows is the uninterrupted epoch's tail.
+TEST(Loader, StartingAtABatchGivesTheRestOfTheEpoch) {
+  Dataset d = small_dataset(50);
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.seed = 5;
+  o.epoch = 2;
+  o.workers = 3;
+  const auto whole = all_batches(d, o);
+  o.first_batch = 4;
+  const auto tail = all_batches(d, o);
+  ASSERT_EQ(tail.size(), 2u);
+  for (size_t i = 0; i < tail.size(); ++i) {
+    EXPECT_EQ(tail[i].images.to_doubles(), whole[i + 4].images.to_doubles());
+    EXPECT_EQ(tail[i].labels.to_doubles(), whole[i + 4].labels.to_doubles());
+  }
+  o.first_batch = 7;
+  EXPECT_THROW(BatchLoader(d, o), Error);
 }
 
 // tests/reference/engine_stream.py replays the loader's order and draws in Python, so that PyTorch

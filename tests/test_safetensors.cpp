@@ -74,6 +74,22 @@ TEST(Safetensors, DeeplyNestedHeaderFailsClearly) {
   EXPECT_NO_THROW(json::parse("[[[1, {\"a\": [2]}]]]"));
 }
 
+// Sizes in a header are JSON numbers (doubles): one too large for an int64, or shapes whose
+// product overflows, are refused with a line (before: undefined behaviour, caught by UBSan).
+TEST(Safetensors, HugeShapesFailClearly) {
+  for (const std::string shape : {"[1e300]", "[4611686018427387904,4]", "[-1]", "[2.5]"}) {
+    const std::string header = "{\"w\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[0,4]}}";
+    const std::string path = temp_path("huge.safetensors");
+    {
+      std::ofstream out(path, std::ios::binary);
+      const uint64_t n = header.size();
+      out.write(reinterpret_cast<const char*>(&n), 8);
+      out << header << "abcd";
+    }
+    EXPECT_THROW(load_safetensors(path), Error) << shape;
+  }
+}
+
 TEST(Safetensors, WriteIsAtomicAndLeavesNoTemporary) {
   const std::string path = temp_path("atomic.safetensors");
   save_safetensors(path, {{"a", Tensor::full({2}, 1.0)}});

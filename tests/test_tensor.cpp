@@ -20,6 +20,13 @@ TEST(Tensor, ShapesAndViews) {
   EXPECT_THROW(Tensor::empty({-1}), Error);
 }
 
+// A shape whose element or byte count overflows an int64 is an error, not a wrapped size.
+TEST(Tensor, OverflowingShapesAreRefused) {
+  EXPECT_THROW(Tensor::empty({int64_t(1) << 62, 4}), Error);
+  EXPECT_THROW(Tensor::empty({int64_t(1) << 61, 2}), Error);  // 2^62 elements of 4 bytes
+  EXPECT_THROW(shape_numel({int64_t(1) << 40, int64_t(1) << 40}), Error);
+}
+
 TEST(Tensor, CloneIsIndependent) {
   Tensor t = Tensor::full({3}, 2.0);
   Tensor c = t.clone();

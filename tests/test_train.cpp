@@ -2,10 +2,17 @@
 // and (label slow) real training on ../shared/data/cifar10-jpeg when it is present.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
+#include <thread>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "engine/json.h"
 #include "engine/safetensors.h"
@@ -138,7 +145,8 @@ TEST(TrainCifar, InitWeightsAndLossLog) {
                         "/last.safetensors --loss-log " + c + "/loss.jsonl --log-every 2");
   ASSERT_EQ(other.status, 0) << other.err;
   EXPECT_NE(json_lines(c + "/loss.jsonl")[0].at("loss").number, log_a[0].at("loss").number);
-  expect_clean_failure(train("--data " + data + kTiny + " --width 4 --epochs 1 --out " + c + " --init " + weights), "conv1");
+  expect_clean_failure(train("--data " + data + kTiny + " --width 4 --epochs 1 --out " + fresh_dir("init_d") + " --init " + weights),
+                       "conv1");
 }
 
 // The model options end to end: group norm and dropout train, resume exactly (the dropout masks
@@ -154,8 +162,7 @@ TEST(TrainCifar, GroupNormAndDropoutTrainAndResume) {
   EXPECT_EQ(metrics(full)[1].at("train_loss").number, metrics(part)[1].at("train_loss").number);
   EXPECT_EQ(metrics(full)[1].at("top1").number, metrics(part)[1].at("top1").number);
   EXPECT_EQ(load_safetensors(full + "/last.safetensors").metadata.at("norm"), "group");
-  expect_clean_failure(train("--data " + data + kTiny + " --epochs 3 --out " + part + " --resume " + part + "/last.safetensors"),
-                       "norm");
+  expect_clean_failure(train("--data " + data + kTiny + " --norm batch --epochs 3 --resume " + part), "--norm batch");
   Outcome ev = evaluate("--checkpoint " + full + "/last.safetensors --attacks none");
   EXPECT_EQ(ev.status, 0) << ev.err;
   expect_clean_failure(train("--data " + data + kTiny + " --norm layer"), "layer");
@@ -214,10 +221,154 @@ TEST(TrainCifar, MismatchedCheckpointAndNanLossStopCleanly) {
                        "width");
   expect_clean_failure(train("--data " + data + kTiny + " --epochs 2 --out " + out + " --resume " + data + "/test_batch.bin"),
                        "test_batch.bin");
-  // A learning rate this large overflows within a few steps: the run stops and epoch 1's checkpoint stays.
-  Outcome r = train("--data " + data + kTiny + " --epochs 2 --lr 1e30 --out " + out + " --resume " + out + "/last.safetensors");
-  expect_clean_failure(r, "loss");
+  // A learning rate this large overflows within a few steps: the run stops with the step named.
+  expect_clean_failure(train("--data " + data + kTiny + " --epochs 2 --lr 1e30 --out " + fresh_dir("nan_lr")), "loss");
   EXPECT_EQ(load_safetensors(out + "/last.safetensors").metadata.at("epoch"), "1");
+}
+
+// Every flag and path is checked before any data is read: the run fails with one line and has
+// printed no "data:" line. Numbers beyond a long no longer wrap (--width 4294967300 trained width 4).
+TEST(TrainCifar, FlagsAreCheckedBeforeDataIsRead) {
+  const std::string data = tiny_cifar(20), out = fresh_dir("flags");
+  auto refused = [&](const std::string& args, const std::string& needle) {
+    const Outcome r = train("--data " + data + kTiny + " --out " + out + " " + args);
+    expect_clean_failure(r, needle);
+    EXPECT_EQ(r.out.find("data:"), std::string::npos) << args << ": " << r.out;
+  };
+  refused("--width 4294967300", "--width");
+  refused("--batch-size 100000000000000000000", "--batch-size");
+  refused("--batch-size 1e20", "--batch-size");
+  refused("--workers 100000", "--workers");
+  refused("--eval-batch-size 0", "--eval-batch-size");
+  refused("--momentum nan", "--momentum");
+  refused("--lr inf", "--lr");
+  refused("--weight-decay -5", "--weight-decay");
+  refused("--milestones -1,99999", "--milestones");
+  refused("--milestones 2,1 --epochs 3", "--milestones");
+  refused("--seed -1", "--seed");
+  refused("--log-every 0", "--log-every");
+  refused("--n 0", "--n");
+  refused("--init /nonexistent.safetensors", "/nonexistent.safetensors");
+  std::ofstream(out + "_file") << "x";
+  refused("--out " + out + "_file/run", out + "_file/run");
+}
+
+// --resume OUT takes the run's saved settings (no other flag needed, not even --data) and gives
+// the numbers of an uninterrupted run; a flag that would change the run is refused, naming each
+// difference; the data may move but not change; metadata errors name the key.
+TEST(TrainCifar, ResumeTakesTheSavedSettingsAndRefusesChanges) {
+  const std::string data = tiny_cifar(20), full = fresh_dir("saved_full"), part = fresh_dir("saved_part");
+  const std::string options = "--data " + data + kTiny + " --method multimix --n 20 --distill --lr 0.05 --seed 2";
+  ASSERT_EQ(train(options + " --epochs 2 --out " + full).status, 0);
+  ASSERT_EQ(train(options + " --epochs 1 --out " + part).status, 0);
+  expect_clean_failure(train(options + " --epochs 2 --out " + part), "--resume");  // a fresh run over a run
+  const Outcome resumed = train("--resume " + part + " --epochs 2");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("outputs are in " + part), std::string::npos) << resumed.out;
+  ASSERT_EQ(metrics(part).size(), 2u);
+  EXPECT_EQ(metrics(full)[1].at("train_loss").number, metrics(part)[1].at("train_loss").number);
+  EXPECT_EQ(metrics(full)[1].at("top1").number, metrics(part)[1].at("top1").number);
+  const Outcome changed = train("--resume " + part + " --epochs 3 --method erm --seed 5 --lr 0.050");
+  expect_clean_failure(changed, "--method erm");
+  EXPECT_NE(changed.err.find("--seed 5"), std::string::npos) << changed.err;
+  EXPECT_EQ(changed.err.find("--lr"), std::string::npos) << changed.err;  // 0.050 is the run's 0.05
+  expect_clean_failure(train("--resume " + part + " --epochs 1"), "--epochs 1");
+  // the same files elsewhere are the same dataset; other files are not
+  const std::string moved = fresh_dir("moved_data");
+  fs::copy(data, moved);
+  EXPECT_EQ(train("--resume " + part + " --epochs 3 --data " + moved).status, 0);
+  const std::string other = tiny_cifar(30);
+  expect_clean_failure(train("--resume " + part + " --epochs 4 --data " + other), "was trained on");
+  // metadata that is not what a checkpoint holds names the key
+  TensorFile file = load_safetensors(part + "/last.safetensors");
+  file.metadata["epoch"] = "-3";
+  save_safetensors(part + "/bad.safetensors", file.tensors, file.metadata);
+  expect_clean_failure(train("--resume " + part + "/bad.safetensors"), "'epoch'");
+  file.metadata["epoch"] = "1", file.metadata["width"] = "abc";
+  save_safetensors(part + "/bad.safetensors", file.tensors, file.metadata);
+  expect_clean_failure(train("--resume " + part + "/bad.safetensors"), "'width'");
+}
+
+// Runs train_cifar in the background, its output in files beside `log`; returns its pid.
+pid_t start_train(const std::string& args, const std::string& log) {
+  const std::string cmd = "exec " + std::string(MM_TRAIN_CIFAR) + " " + args + " > " + log + ".out 2> " + log + ".err";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+int wait_for_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+// Waits (up to ten minutes) until `ready` holds; false if the process ended first.
+bool wait_until(pid_t pid, const std::function<bool()>& ready) {
+  for (int i = 0; i < 60000; ++i) {
+    if (ready()) return true;
+    if (waitpid(pid, nullptr, WNOHANG) == pid) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+// Whole lines only: the file may be being written.
+size_t line_count(const std::string& path) {
+  const std::string text = read_file(path);
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// Ctrl-C stops at the next step with a checkpoint of it and exit 130; --resume goes on mid-epoch
+// with exactly the numbers (metrics and loss log) of an uninterrupted run.
+TEST(TrainCifar, InterruptedRunResumesMidEpochExactly) {
+  const std::string data = tiny_cifar(60), full = fresh_dir("sig_full"), part = fresh_dir("sig_part");
+  const std::string options = "--data " + data + kTiny + " --method multimix --n 20 --epochs 2 --log-every 3";
+  ASSERT_EQ(train(options + " --out " + full + " --loss-log " + full + "/loss.jsonl").status, 0);
+  const pid_t pid = start_train(options + " --out " + part + " --loss-log " + part + "/loss.jsonl", part);
+  ASSERT_TRUE(wait_until(pid, [&] { return line_count(part + "/loss.jsonl") >= 1; }))
+      << "the run ended before it could be interrupted";
+  kill(pid, SIGINT);
+  ASSERT_EQ(wait_for_exit(pid), 130) << read_file(part + ".err");
+  EXPECT_NE(read_file(part + ".out").find("--resume " + part), std::string::npos) << read_file(part + ".out");
+  const TensorFile stopped = load_safetensors(part + "/last.safetensors");
+  EXPECT_NE(stopped.metadata.at("step"), "0");  // in the middle of an epoch (the epoch has 18 steps)
+  const Outcome resumed = train("--resume " + part + " --loss-log " + part + "/loss.jsonl --log-every 3");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  const auto a = metrics(full), b = metrics(part);
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  for (size_t e = 0; e < 2; ++e)
+    for (const char* key : {"epoch", "train_loss", "test_loss", "top1", "top5", "best_top1"})
+      EXPECT_EQ(a[e].at(key).number, b[e].at(key).number) << key << " of epoch " << e + 1;
+  EXPECT_EQ(read_file(full + "/loss.jsonl"), read_file(part + "/loss.jsonl"));
+}
+
+// kill -9 at any moment (here: after a mid-epoch checkpoint, and after an epoch's row) loses at
+// most the steps since the last checkpoint; after the resumes metrics.jsonl has one row per
+// epoch, in order, equal to an uninterrupted run's, and no .tmp file is left.
+TEST(TrainCifar, KilledRunsResumeToTheSameMetrics) {
+  const std::string data = tiny_cifar(60), full = fresh_dir("kill_full"), part = fresh_dir("kill_part");
+  const std::string options = "--data " + data + kTiny + " --epochs 3 --checkpoint-every 5";
+  ASSERT_EQ(train(options + " --out " + full).status, 0);
+  pid_t pid = start_train(options + " --out " + part, part);
+  ASSERT_TRUE(wait_until(pid, [&] { return fs::exists(part + "/last.safetensors"); }));
+  kill(pid, SIGKILL);
+  EXPECT_EQ(wait_for_exit(pid), 128 + SIGKILL);
+  pid = start_train("--resume " + part, part);
+  ASSERT_TRUE(wait_until(pid, [&] { return line_count(part + "/metrics.jsonl") >= 1; })) << read_file(part + ".err");
+  kill(pid, SIGKILL);
+  EXPECT_EQ(wait_for_exit(pid), 128 + SIGKILL);
+  const Outcome last = train("--resume " + part);
+  ASSERT_EQ(last.status, 0) << last.err;
+  const auto a = metrics(full), b = metrics(part);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(b[e].at("epoch").number, e + 1.0);
+    EXPECT_EQ(a[e].at("train_loss").number, b[e].at("train_loss").number) << e;
+    EXPECT_EQ(a[e].at("top1").number, b[e].at("top1").number) << e;
+  }
+  for (const auto& entry : fs::directory_iterator(part)) EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
 }
 
 // evaluate reads a checkpoint and the data it was trained on, and reports every measure of docs/math.md §4.
@@ -251,8 +402,9 @@ TEST(Evaluate, ReportsAccuracyRobustnessOodAndEmbeddings) {
   expect_clean_failure(evaluate(" --checkpoint " + data + "/test_batch.bin"), "test_batch.bin");
   expect_clean_failure(evaluate(ckpt + " --ood-data /nonexistent"), "/nonexistent");
   expect_clean_failure(evaluate(""), "--checkpoint");
-  ASSERT_EQ(train("--data " + data + kTiny + " --epochs 1 --out " + out + "_plain").status, 0);
-  expect_clean_failure(evaluate(" --teacher --checkpoint " + out + "_plain/last.safetensors"), "teacher");
+  const std::string plain = fresh_dir("eval_plain");
+  ASSERT_EQ(train("--data " + data + kTiny + " --epochs 1 --out " + plain).status, 0);
+  expect_clean_failure(evaluate(" --teacher --checkpoint " + plain + "/last.safetensors"), "teacher");
 }
 
 // Every method trains with finite loss that goes down over three short epochs.

@@ -1,5 +1,10 @@
 #include "train/checkpoint.h"
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "engine/json.h"
 #include "layers/state_dict.h"
 
 namespace mm {
@@ -22,7 +27,14 @@ void save_checkpoint(const std::string& path, const Network& net, const Sgd& sgd
                     {"epoch", std::to_string(info.epoch)},
                     {"best_top1", fmt::format("{:.17g}", info.best_top1)},
                     {"seed", std::to_string(info.seed)},
-                    {"config", info.config_json}});
+                    {"config", info.config_json},
+                    {"metrics", info.metrics_jsonl},
+                    {"step", std::to_string(info.progress.step)},
+                    {"epoch_images", std::to_string(info.progress.images)},
+                    {"epoch_loss_sum", fmt::format("{:.17g}", info.progress.loss_sum)},
+                    {"logged_images", std::to_string(info.progress.logged_images)},
+                    {"logged_loss_sum", fmt::format("{:.17g}", info.progress.logged_loss_sum)},
+                    {"epoch_seconds", fmt::format("{:.17g}", info.progress.seconds)}});
 }
 
 namespace {
@@ -32,12 +44,55 @@ CheckpointInfo read_info(const TensorFile& file, const std::string& path) {
     MM_CHECK(it != file.metadata.end(), "{}: not a train_cifar checkpoint (no '{}' in its metadata)", path, key);
     return it->second;
   };
+  // Keys added after the first format (norm, metrics, progress) default to what older runs had.
+  auto optional = [&](const char* key, const char* fallback) {
+    auto it = file.metadata.find(key);
+    return it != file.metadata.end() ? it->second : std::string(fallback);
+  };
+  auto integer = [&](const std::string& key, const std::string& text, int64_t lo, int64_t hi) {
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    MM_CHECK(!text.empty() && *end == '\0' && errno != ERANGE && lo <= v && v <= hi,
+             "{}: metadata '{}' is '{}', not an integer in [{}, {}]", path, key, text, lo, hi);
+    return static_cast<int64_t>(v);
+  };
+  auto number = [&](const std::string& key, const std::string& text) {
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    MM_CHECK(!text.empty() && *end == '\0' && std::isfinite(v), "{}: metadata '{}' is '{}', not a number", path, key, text);
+    return v;
+  };
   MM_CHECK(meta("format") == kCheckpointFormat, "{}: checkpoint format '{}', expected '{}'", path, meta("format"),
            kCheckpointFormat);
-  CheckpointInfo info{meta("model"), std::stoi(meta("width")), std::stoi(meta("num_classes")), std::stoi(meta("epoch")),
-                      "batch", std::stod(meta("best_top1")), std::stoull(meta("seed")), meta("config")};
-  auto norm = file.metadata.find("norm");  // absent in checkpoints of before group norm: batch norm
-  if (norm != file.metadata.end()) info.norm = norm->second;
+  constexpr int64_t kIntMax = 2147483647;
+  CheckpointInfo info;
+  info.model = meta("model");
+  info.width = static_cast<int>(integer("width", meta("width"), 1, kIntMax));
+  info.num_classes = static_cast<int>(integer("num_classes", meta("num_classes"), 1, kIntMax));
+  info.epoch = static_cast<int>(integer("epoch", meta("epoch"), 0, kIntMax));
+  info.norm = optional("norm", "batch");  // absent before group norm: batch norm
+  info.best_top1 = number("best_top1", meta("best_top1"));
+  const std::string seed = meta("seed");
+  errno = 0;
+  char* end = nullptr;
+  info.seed = std::strtoull(seed.c_str(), &end, 10);
+  MM_CHECK(!seed.empty() && seed[0] != '-' && *end == '\0' && errno != ERANGE, "{}: metadata 'seed' is '{}', not a seed", path, seed);
+  info.config_json = meta("config");
+  try {
+    MM_CHECK(json::parse(info.config_json).is_object(), "not an object");
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: metadata 'config' is not a JSON object of settings ({})", path, e.what()));
+  }
+  info.metrics_jsonl = optional("metrics", "");
+  EpochProgress& p = info.progress;
+  constexpr int64_t kInt64Max = 9223372036854775807;
+  p.step = integer("step", optional("step", "0"), 0, kInt64Max);
+  p.images = integer("epoch_images", optional("epoch_images", "0"), 0, kInt64Max);
+  p.loss_sum = number("epoch_loss_sum", optional("epoch_loss_sum", "0"));
+  p.logged_images = integer("logged_images", optional("logged_images", "0"), 0, p.images);
+  p.logged_loss_sum = number("logged_loss_sum", optional("logged_loss_sum", "0"));
+  p.seconds = number("epoch_seconds", optional("epoch_seconds", "0"));
   return info;
 }
 
@@ -80,8 +135,10 @@ CheckpointInfo load_checkpoint(const std::string& path, Network& net, Sgd& sgd, 
   return info;
 }
 
+CheckpointInfo read_checkpoint_info(const std::string& path) { return read_info(load_safetensors(path), path); }
+
 std::unique_ptr<Network> load_checkpoint_network(const std::string& path, bool teacher, CheckpointInfo* info) {
-  const CheckpointInfo meta = read_info(load_safetensors(path), path);
+  const CheckpointInfo meta = read_checkpoint_info(path);
   const NormKind norm = parse_norm(meta.norm);
   auto student = make_network(meta.model, meta.width, meta.num_classes, 0, norm);
   std::unique_ptr<Network> ema = teacher ? make_network(meta.model, meta.width, meta.num_classes, 0, norm) : nullptr;

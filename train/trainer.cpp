@@ -5,9 +5,11 @@
 #include <cstdio>
 
 #include "engine/allocator.h"
+#include "engine/atomic_file.h"
 #include "engine/autograd.h"
 #include "engine/metrics.h"
 #include "mixup/ema.h"
+#include "train/interrupt.h"
 
 namespace mm {
 
@@ -43,19 +45,28 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 }  // namespace
 
-EpochResult train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& loader_options, int epoch,
-                        double lr, const EpochReport& report) {
-  BatchLoader loader(train, loader_options);
+bool train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& loader_options, int epoch, double lr,
+                 const EpochReport& report, EpochProgress& progress, int64_t checkpoint_every,
+                 const std::function<void(const EpochProgress&)>& save) {
+  LoaderOptions options = loader_options;
+  options.first_batch = progress.step;
+  BatchLoader loader(train, options);
   const auto start = Clock::now();
+  const double seconds_before = progress.seconds;
   // The loss stays where it was computed: a running sum of loss x batch size, read (which waits
-  // for the GPU) only for a progress line, the loss log and the end of the epoch.
-  Tensor loss_sum;
-  int64_t seen = 0, step = 0, logged_seen = 0;
-  double last_print = 0, logged_sum = 0;  // logged_*: when the loss log was last written
+  // for the GPU) only for a progress line, the loss log, a checkpoint and the end of the epoch.
+  Tensor loss_sum = progress.step > 0 ? Tensor::scalar(progress.loss_sum, DType::F32, trainer.device()) : Tensor();
+  int64_t& step = progress.step;
+  double last_print = 0;
   auto sum_so_far = [&] {
     const double sum = loss_sum.item();
-    MM_CHECK(std::isfinite(sum), "epoch {} step {}: the loss is {}", epoch + 1, step, sum / static_cast<double>(seen));
+    MM_CHECK(std::isfinite(sum), "epoch {} step {}: the loss is {}", epoch + 1, step,
+             sum / static_cast<double>(progress.images));
     return sum;
+  };
+  auto update_progress = [&] {
+    progress.loss_sum = sum_so_far();
+    progress.seconds = seconds_before + seconds_since(start);
   };
   Batch b;
   while (loader.next(b)) {
@@ -68,26 +79,39 @@ EpochResult train_epoch(Trainer& trainer, const Dataset& train, const LoaderOpti
     } catch (const Error& e) {
       throw Error(fmt::format("epoch {} step {}: {}", epoch + 1, step, e.what()));
     }
-    seen += b.labels.numel();
+    progress.images += b.labels.numel();
     const double elapsed = seconds_since(start);
     if (report.loss_log && step % report.log_every == 0) {
       const double sum = sum_so_far();
       *report.loss_log << fmt::format("{{\"epoch\":{},\"step\":{},\"loss\":{:.6f}}}\n", epoch + 1, step,
-                                      (sum - logged_sum) / static_cast<double>(seen - logged_seen))
+                                      (sum - progress.logged_loss_sum) /
+                                          static_cast<double>(progress.images - progress.logged_images))
                        << std::flush;
-      logged_sum = sum, logged_seen = seen;
+      progress.logged_loss_sum = sum, progress.logged_images = progress.images;
     }
     if (step % report.log_every == 0 || step == loader.num_batches() || (report.tty && elapsed - last_print >= 0.5)) {
       last_print = elapsed;
-      const double eta = static_cast<double>(loader.num_batches() - step) * elapsed / static_cast<double>(step);
+      const double steps_here = static_cast<double>(step - options.first_batch);
+      const double eta = static_cast<double>(loader.num_batches() - step) * elapsed / steps_here;
       std::printf("%sepoch %d/%d step %ld/%ld loss %.4f lr %.4g %.1f img/s ETA %.0fs%s", report.tty ? "\r" : "",
-                  epoch + 1, report.epochs, step, loader.num_batches(), sum_so_far() / static_cast<double>(seen), lr,
-                  static_cast<double>(seen) / elapsed, eta, report.tty ? "" : "\n");
+                  epoch + 1, report.epochs, step, loader.num_batches(),
+                  sum_so_far() / static_cast<double>(progress.images), lr,
+                  steps_here * static_cast<double>(options.batch_size) / elapsed, eta, report.tty ? "" : "\n");
       std::fflush(stdout);
+    }
+    const bool stop = stop_requested();
+    if (save && step < loader.num_batches() && (stop || (checkpoint_every > 0 && step % checkpoint_every == 0))) {
+      update_progress();
+      save(progress);
+    }
+    if (stop && step < loader.num_batches()) {
+      if (report.tty) std::printf("\n");
+      return false;
     }
   }
   if (report.tty) std::printf("\n");
-  return {sum_so_far() / static_cast<double>(seen), seen, seconds_since(start)};
+  update_progress();
+  return true;
 }
 
 void AccuracyCounter::add(const Tensor& logits, const Tensor& labels) {
@@ -114,36 +138,52 @@ AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_siz
   return counter;
 }
 
-void train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, const DataSplits& data,
+bool train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, const DataSplits& data,
                const RunSettings& settings, CheckpointInfo& info) {
   const std::string& out = settings.out;
+  // metrics.jsonl follows the checkpoint: rows a killed run appended after it are dropped here
+  write_text_atomically(out + "/metrics.jsonl", info.metrics_jsonl);
   for (int epoch = info.epoch; epoch < settings.epochs; ++epoch) {
     const double lr = settings.lr(epoch);
     LoaderOptions loader = settings.loader;
     loader.epoch = epoch;
+    auto save_progress = [&](const EpochProgress& progress) {
+      info.progress = progress;
+      save_checkpoint(out + "/last.safetensors", student, sgd, teacher, info);
+    };
     const auto start = Clock::now();
-    EpochResult trained;
+    const double seconds_before = info.progress.seconds;
     try {
-      trained = train_epoch(trainer, data.train, loader, epoch, lr, settings.report);
+      if (!train_epoch(trainer, data.train, loader, epoch, lr, settings.report, info.progress, settings.checkpoint_every,
+                       save_progress))
+        return false;
     } catch (const Error& e) {
       throw Error(fmt::format("{}; stopping (the last good checkpoint stays in {})", e.what(), out));
     }
+    const EpochProgress trained = info.progress;
     const AccuracyCounter test = evaluate_split(student, data.test, settings.eval_batch_size);
     const bool improved = test.top1_percent() > info.best_top1;
     info.best_top1 = std::max(info.best_top1, test.top1_percent());
     info.epoch = epoch + 1;
-    const double images_per_s = static_cast<double>(trained.images) / trained.seconds, seconds = seconds_since(start);
+    info.progress = EpochProgress{};
+    const double train_loss = trained.loss_sum / static_cast<double>(trained.images);
+    const double images_per_s = static_cast<double>(trained.images) / trained.seconds;
+    const double seconds = seconds_before + seconds_since(start);
     std::printf("epoch %d/%d: train loss %.4f, test loss %.4f, top-1 %.2f%% (best %.2f%%), top-5 %.2f%%, %.1f img/s, %.0fs\n",
-                epoch + 1, settings.epochs, trained.train_loss, test.loss(), test.top1_percent(), info.best_top1,
+                epoch + 1, settings.epochs, train_loss, test.loss(), test.top1_percent(), info.best_top1,
                 test.top5_percent(), images_per_s, seconds);
-    std::ofstream(out + "/metrics.jsonl", std::ios::app) << fmt::format(
+    info.metrics_jsonl += fmt::format(
         "{{\"epoch\":{},\"lr\":{:.6g},\"train_loss\":{:.9g},\"test_loss\":{:.9g},\"top1\":{:.4f},\"top5\":{:.4f},"
         "\"best_top1\":{:.4f},\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
-        epoch + 1, lr, trained.train_loss, test.loss(), test.top1_percent(), test.top5_percent(), info.best_top1,
-        images_per_s, seconds);
+        epoch + 1, lr, train_loss, test.loss(), test.top1_percent(), test.top5_percent(), info.best_top1, images_per_s,
+        seconds);
+    // the checkpoint first: a row in metrics.jsonl always has its checkpoint
     save_checkpoint(out + "/last.safetensors", student, sgd, teacher, info);
     if (improved) save_checkpoint(out + "/best.safetensors", student, sgd, teacher, info);
+    write_text_atomically(out + "/metrics.jsonl", info.metrics_jsonl);
+    if (stop_requested() && epoch + 1 < settings.epochs) return false;
   }
+  return true;
 }
 
 }  // namespace mm

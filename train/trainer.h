@@ -51,16 +51,15 @@ struct EpochReport {
   std::ofstream* loss_log = nullptr;
 };
 
-struct EpochResult {
-  double train_loss = 0;  // mean over the epoch's images
-  int64_t images = 0;
-  double seconds = 0;
-};
-
-// Trains one epoch (0-based `epoch`) over `train` in the loader's order at learning rate lr.
-// Throws an error naming the epoch and step when a step fails or the loss is not finite.
-EpochResult train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& loader_options, int epoch,
-                        double lr, const EpochReport& report);
+// Trains epoch `epoch` (0-based) over `train` in the loader's order at learning rate lr, from
+// progress.step on (0: its start; more: resumed from a mid-epoch checkpoint), keeping progress up
+// to date. Every `checkpoint_every` steps (0: never), and when a stop is requested
+// (train/interrupt.h), it calls save(progress); after a stop it returns false, else true when the
+// epoch is done (progress.loss_sum / progress.images is then the epoch's train loss). Throws an
+// error naming the epoch and step when a step fails or the loss is not finite.
+bool train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& loader_options, int epoch, double lr,
+                 const EpochReport& report, EpochProgress& progress, int64_t checkpoint_every = 0,
+                 const std::function<void(const EpochProgress&)>& save = {});
 
 // Mean cross-entropy and top-1 / top-5 counts over labelled logits, a batch at a time.
 struct AccuracyCounter {
@@ -77,18 +76,23 @@ struct AccuracyCounter {
 // network is left in training mode.
 AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_size);
 
-// A whole run from info.epoch on: each epoch is trained, the test split evaluated, a line printed,
-// a row appended to OUT/metrics.jsonl, and OUT/last.safetensors (and OUT/best.safetensors when
-// top-1 improves) written; info follows (epoch, best top-1).
+// A whole run from where info stands (info.epoch completed epochs, and info.progress into the
+// next): each epoch is trained, the test split evaluated, a line printed, OUT/last.safetensors (and
+// OUT/best.safetensors when top-1 improves) written, and then OUT/metrics.jsonl rewritten from the
+// checkpoint's rows, so the file always holds one row per completed epoch of the checkpoint, in
+// order, whatever kills and resumes came before. With checkpoint_every > 0, last.safetensors is
+// also written every that many steps. Returns false when a stop was requested (the checkpoint of
+// that step is written), true when all epochs are done.
 struct RunSettings {
   int epochs = 1;
   std::function<double(int)> lr;  // the learning rate of a 0-based epoch
   LoaderOptions loader;           // batch size, seed, workers, views, pinned; the epoch is set here
   int eval_batch_size = 500;
   std::string out;                // the run folder
+  int64_t checkpoint_every = 0;   // steps between mid-epoch checkpoints (0: at the end of epochs only)
   EpochReport report;
 };
-void train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, const DataSplits& data,
+bool train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, const DataSplits& data,
                const RunSettings& settings, CheckpointInfo& info);
 
 }  // namespace mm

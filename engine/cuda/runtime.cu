@@ -115,7 +115,16 @@ void* device_allocate(size_t bytes) {
   if (cudaMalloc(&p, block) != cudaSuccess) {
     cudaGetLastError();
     cache().release_all([](void* p) { cudaFree(p); });  // give cached blocks back, try once more
-    MM_CUDA_CHECK(cudaMalloc(&p, block));
+    const cudaError_t status = cudaMalloc(&p, block);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      size_t free_bytes = 0, total_bytes = 0;
+      cudaMemGetInfo(&free_bytes, &total_bytes);
+      throw Error(fmt::format("out of GPU memory: asked for {:.1f} MiB with {:.1f} MiB free of {:.1f} MiB "
+                              "(try a smaller --batch-size or --n)",
+                              block / 1048576.0, free_bytes / 1048576.0, total_bytes / 1048576.0));
+    }
+    MM_CUDA_CHECK(status);
   }
   return p;
 }
