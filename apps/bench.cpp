@@ -6,6 +6,8 @@
 #include <cstdio>
 
 #include "apps/flags.h"
+#include "engine/atomic_file.h"
+#include "report/plot.h"
 #include "train/trainer.h"
 
 namespace mm {
@@ -14,7 +16,29 @@ namespace {
 struct Result {
   std::string method;
   double images_per_s;
+  int n;  // the method's number of tuples (0: erm)
 };
+
+// The paper's Figure 5 as a chart: training speed against n (log scale), MultiMix as a line, erm as
+// the level it starts from, dense MultiMix and dense + distillation (n = 1000) as points.
+std::string speed_chart(const std::vector<Result>& results, const std::string& title) {
+  plot::Chart c;
+  c.title = title, c.x_label = "n (interpolated tuples)", c.y_label = "training images/s", c.log_x = true;
+  plot::Series multimix{"MultiMix", {}, {}, false, true}, erm{"erm", {}, {}, true};
+  for (const Result& r : results) {
+    if (r.method.rfind("multimix", 0) == 0) multimix.x.push_back(r.n), multimix.y.push_back(r.images_per_s);
+  }
+  for (const Result& r : results) {
+    if (r.n == 0 && !multimix.x.empty()) {
+      erm.x = {multimix.x.front(), multimix.x.back()};
+      erm.y = {r.images_per_s, r.images_per_s};
+    }
+  }
+  c.series = {multimix, erm};
+  for (const Result& r : results)
+    if (r.method.rfind("dense", 0) == 0) c.series.push_back({r.method, {double(r.n)}, {r.images_per_s}, false, true, false});
+  return plot::svg(c);
+}
 
 // Runs `warmup` then `steps` timed training steps of one method; returns images per second.
 // The clock waits for the work queued on the device.
@@ -40,7 +64,7 @@ int run(int argc, char** argv) {
   flags.add("rounds", "3", "interleaved rounds; each method reports its median");
   flags.add("ns", "10,100,1000,10000,100000", "MultiMix n values to sweep");
   flags.add("device", "cpu", "cpu or cuda");
-  flags.add("json", "", "also write the results as JSON to this file");
+  flags.add("json", "", "also write the results as JSON to this file, and the speed-against-n chart beside it (.svg)");
   flags.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math)");
   if (!flags.parse(argc, argv)) return 0;
 
@@ -63,6 +87,8 @@ int run(int argc, char** argv) {
   allow_tf32(device, !flags.on("no-tf32"));
 
   // The paper's Figure 5: erm, MultiMix over n, dense MultiMix, dense + distillation (n = 1000).
+  if (flags.given("json"))  // a bad path fails now, not after the measurements
+    write_text_atomically(flags.str("json"), "");
   std::vector<std::pair<std::string, MethodConfig>> runs;
   runs.push_back({"erm", MethodConfig{}});
   for (int n : flags.integers("ns", 1, 1 << 30)) {
@@ -96,7 +122,8 @@ int run(int argc, char** argv) {
   std::vector<Result> results;
   for (size_t k = 0; k < runs.size(); ++k) {
     std::sort(samples[k].begin(), samples[k].end());
-    results.push_back({runs[k].first, samples[k][samples[k].size() / 2]});
+    const MethodConfig& c = runs[k].second;
+    results.push_back({runs[k].first, samples[k][samples[k].size() / 2], c.method == Method::Erm ? 0 : c.n});
   }
 
   const double erm = results.front().images_per_s;
@@ -113,10 +140,12 @@ int run(int argc, char** argv) {
   json += "]";
   std::printf("%s\n", json.c_str());
   if (flags.given("json")) {
-    FILE* f = std::fopen(flags.str("json").c_str(), "w");
-    MM_CHECK(f, "cannot write {}", flags.str("json"));
-    std::fprintf(f, "%s\n", json.c_str());
-    std::fclose(f);
+    const std::string path = flags.str("json");
+    write_text_atomically(path, json + "\n");
+    // the chart next to the JSON: NAME.json -> NAME.svg
+    const std::string svg_path = (path.size() > 5 && path.substr(path.size() - 5) == ".json" ? path.substr(0, path.size() - 5) : path) + ".svg";
+    write_text_atomically(svg_path, speed_chart(results, fmt::format("{} width {}, batch {}, {}", model, width, batch, device.str())));
+    std::printf("the chart is %s\n", svg_path.c_str());
   }
   return 0;
 }

@@ -28,6 +28,8 @@
 #include "engine/metrics.h"
 #include "engine/ops.h"
 #include "models/attacks.h"
+#include "report/embedding_map.h"
+#include "report/evaluation_report.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -51,6 +53,9 @@ void declare_flags(Flags& f) {
   f.add("ood-data", "", "out-of-distribution dataset directory (its test split); none: no OOD detection");
   f.add("ood-dataset", "auto", "its kind: cifar10 | cifar100 | folder | fashion-mnist | auto");
   f.add("out", "", "also write the results to this JSON file");
+  f.add("report", "auto", "the results as a page (auto: next to the checkpoint, NAME.evaluate.html; none: no page)");
+  f.add("map", "tsne", "the page's 2-D map of the test embeddings: tsne | pca | none");
+  f.add("map-points", "1000", "test images on the map, spread evenly, of the first 10 classes");
 }
 
 struct Attacks {
@@ -136,10 +141,19 @@ int run(int argc, char** argv) {
   const uint64_t seed = static_cast<uint64_t>(flags.integer64("seed", 0, INT64_MAX));
   const int64_t limit_test = flags.integer64("limit-test", 0, INT64_MAX);
   const Device device = parse_device(flags.str("device"));
-  if (flags.given("out")) {  // a bad --out fails now, not after the evaluation
-    const std::string probe = flags.str("out") + ".tmp";
+  const std::string map = flags.str("map");
+  MM_CHECK(map == "tsne" || map == "pca" || map == "none", "--map: tsne, pca or none, got '{}'", map);
+  const int map_points = flags.integer("map-points", 2, 20000);
+  std::string report = flags.str("report");
+  if (report == "auto") {
+    const std::filesystem::path p(path);
+    report = (p.parent_path() / (p.stem().string() + (flags.on("teacher") ? ".teacher" : "") + ".evaluate.html")).string();
+  }
+  for (const std::string& file : {flags.str("out"), report == "none" ? std::string() : report}) {
+    if (file.empty()) continue;  // a bad path fails now, not after the evaluation
+    const std::string probe = file + ".tmp";
     FILE* f = std::fopen(probe.c_str(), "w");
-    MM_CHECK(f && std::fclose(f) == 0, "--out {}: cannot write there ({})", flags.str("out"), std::strerror(errno));
+    MM_CHECK(f && std::fclose(f) == 0, "{}: cannot write there ({})", file, std::strerror(errno));
     std::remove(probe.c_str());
   }
 
@@ -186,9 +200,10 @@ int run(int argc, char** argv) {
     results["pgd_error"] = 100 - 100 * in.pgd_correct / n;
     std::printf("PGD-%d (eps 4/255, step 2/255, random start): top-1 error %.2f%%\n", pgd_steps, results["pgd_error"]);
   }
+  OodDetection d{};
   if (ood.test.size() > 0) {
     const SplitResults out = run_split(*net, ood.test, batch_size, device, Attacks{}, 0, seed, "OOD");
-    const OodDetection d = ood_detection(in.max_softmax, out.max_softmax);
+    d = ood_detection(in.max_softmax, out.max_softmax);
     results.insert({{"ood_detection_accuracy", 100 * d.detection_accuracy},
                     {"ood_auroc", 100 * d.auroc},
                     {"ood_aupr_in", 100 * d.aupr_in},
@@ -200,6 +215,39 @@ int run(int argc, char** argv) {
   results["uniformity"] = uniformity(in.embeddings);
   std::printf("embeddings: alignment %.4f, uniformity %.4f\n", results["alignment"], results["uniformity"]);
 
+  if (report != "none") {
+    EvaluationPage page;
+    page.title = fmt::format("evaluate: {}{}", path, flags.on("teacher") ? " (EMA teacher)" : "");
+    page.about = {{"model", fmt::format("{} width {}, {} classes, {} norm", info.model, info.width, info.num_classes, info.norm)},
+                  {"checkpoint", fmt::format("{} (epoch {})", path, info.epoch)},
+                  {"network", flags.on("teacher") ? "EMA teacher" : "student"},
+                  {"data", fmt::format("{}: {} test images", data.name, data.test.size())},
+                  {"device", device.str()}};
+    page.results = results;
+    if (ood.test.size() > 0) page.ood = &d, page.ood_name = ood.name;
+    if (map != "none") {
+      // up to map_points test images of the first 10 classes, spread evenly over the split
+      std::vector<int64_t> rows;
+      const auto labels = data.test.labels.to_doubles();
+      for (int64_t i = 0; i < data.test.size(); ++i)
+        if (labels[i] < 10) rows.push_back(i);
+      std::vector<int64_t> picked;
+      const int64_t n = std::min<int64_t>(map_points, static_cast<int64_t>(rows.size()));
+      for (int64_t k = 0; k < n; ++k) picked.push_back(rows[k * static_cast<int64_t>(rows.size()) / n]);
+      Tensor points = Tensor::empty({n, in.embeddings.dim(1)});
+      for (int64_t k = 0; k < n; ++k) {
+        points.slice_rows(k, k + 1).copy_from(in.embeddings.slice_rows(picked[k], picked[k] + 1));
+        page.map_labels.push_back(static_cast<int64_t>(labels[picked[k]]));
+      }
+      if (n >= 2) {
+        std::fprintf(stderr, "map: %s of %ld test embeddings\n", map == "tsne" ? "t-SNE" : "PCA", n);
+        page.map_method = map == "tsne" ? "t-SNE" : "PCA";
+        page.map = map == "tsne" ? tsne_2d(points, seed, std::min(30.0, (n - 1) / 3.0)) : pca_2d(points);
+      }
+    }
+    write_text_atomically(report, evaluation_report(page));
+    std::printf("the page is %s\n", report.c_str());
+  }
   if (flags.given("out")) {
     std::string text = "{";
     for (const auto& [key, value] : results) text += fmt::format("{}{}:{:.6g}", text.size() > 1 ? "," : "", json::quote(key), value);

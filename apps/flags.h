@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "train/log.h"
 
 namespace mm {
 
@@ -107,6 +108,8 @@ class Flags {
   // Replaces a flag's default (a resumed run takes its saved settings for the flags not given).
   void set_default(const std::string& name, const std::string& value) { specs_.at(name).fallback = value; }
   bool is_switch(const std::string& name) const { return spec(name).is_switch; }
+  // The flags in the order they were declared.
+  const std::vector<std::string>& names() const { return order_; }
 
   void print_usage() const {
     std::string text = "usage: " + program_ + " [flags]\n" + summary_ + "\n\nflags:\n";
@@ -155,7 +158,7 @@ int run_app(const char* name, int argc, char** argv, Run run) {
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: error: %s\n", name, e.what());
+    say_error(name, e.what());  // stderr, and the run's train.log when there is one
     return 1;
   }
 }

@@ -28,6 +28,7 @@
 #include "mixup/ema.h"
 #include "train/checkpoint.h"
 #include "train/interrupt.h"
+#include "train/log.h"
 #include "train/trainer.h"
 
 namespace mm {
@@ -155,6 +156,14 @@ std::string config_json(const Flags& f) {
   return out + "\"epochs\":" + json::quote(f.str("epochs")) + ",\"data\":" + json::quote(effective(f, "data")) + "}";
 }
 
+// OUT/config.json: every flag as this run has it, one per line (what was given and the defaults).
+std::string every_flag_json(const Flags& f) {
+  std::string out = "{\n";
+  for (const auto& name : f.names()) out += fmt::format("  {}: {},\n", json::quote(name), json::quote(effective(f, name)));
+  out.resize(out.size() - 2);
+  return out + "\n}\n";
+}
+
 // --resume: the saved settings become the defaults of the flags not given; a given flag that
 // changes the run is refused, each difference named.
 void take_saved_settings(Flags& f, const CheckpointInfo& saved, const std::string& path) {
@@ -200,12 +209,11 @@ void prepare_out(const std::string& out, bool resuming, bool overwrite) {
   std::remove(probe.c_str());
   MM_CHECK(resuming || overwrite || !fs::exists(out + "/last.safetensors"),
            "--out {} already holds a run: continue it with --resume {}, or replace it with --overwrite", out, out);
-  for (const char* name : {"last.safetensors.tmp", "best.safetensors.tmp", "metrics.jsonl.tmp"})
+  for (const char* name : {"last.safetensors.tmp", "best.safetensors.tmp", "metrics.jsonl.tmp", "report.html.tmp",
+                           "config.json.tmp"})
     fs::remove(fs::path(out) / name, ec);  // a write cut short by a kill; the file it was to replace is intact
-  if (!resuming) {
-    fs::remove(fs::path(out) / "best.safetensors", ec);
-    fs::remove(fs::path(out) / "last.safetensors", ec);
-  }
+  if (!resuming)
+    for (const char* name : {"best.safetensors", "last.safetensors", "train.log"}) fs::remove(fs::path(out) / name, ec);
 }
 
 // Keeps the lines of a loss log up to a checkpoint's point (a killed run may have logged past it).
@@ -265,6 +273,8 @@ int run(int argc, char** argv) {
   const std::string out = flags.given("out") || !resuming ? flags.str("out")
                                                           : std::filesystem::path(resume_path).parent_path().string();
   prepare_out(out.empty() ? "." : out, resuming, flags.on("overwrite"));
+  log_to_file(out + "/train.log");
+  if (!resuming) write_text_atomically(out + "/config.json", every_flag_json(flags));
   std::ofstream loss_log;
   if (flags.given("loss-log")) {
     const std::string path = flags.str("loss-log");
@@ -281,8 +291,8 @@ int run(int argc, char** argv) {
   data.test = data.test.subset(limit_test);
   MM_CHECK(data.train.size() >= batch_size, "the training set has {} images, fewer than one batch of {}",
            data.train.size(), batch_size);
-  std::printf("data: %s: %ld train, %ld test images of %ldx%ld, %d classes\n", data.name.c_str(), data.train.size(),
-              data.test.size(), data.train.images.dim(2), data.train.images.dim(1), data.train.num_classes);
+  say("data: {}: {} train, {} test images of {}x{}, {} classes\n", data.name, data.train.size(), data.test.size(),
+      data.train.images.dim(2), data.train.images.dim(1), data.train.num_classes);
   const json::Value saved_config = resuming ? json::parse(saved.config_json) : json::Value{};
   if (saved_config.has("data_identity"))
     MM_CHECK(saved_config.at("data_identity").string == data_identity(data),
@@ -312,16 +322,16 @@ int run(int argc, char** argv) {
   if (resuming) {
     info = load_checkpoint(resume_path, *net, sgd, teacher.get(), model, width, data.train.num_classes, norm_name(norm));
     info.config_json = config;  // the epochs may have grown; the rest is as saved
-    std::printf("resumed from %s after epoch %d%s (best top-1 %.2f%%)\n", resume_path.c_str(), info.epoch,
-                info.progress.step ? fmt::format(" and step {} of epoch {}", info.progress.step, info.epoch + 1).c_str() : "",
-                info.best_top1);
+    say("resumed from {} after epoch {}{} (best top-1 {:.2f}%)\n", resume_path, info.epoch,
+        info.progress.step ? fmt::format(" and step {} of epoch {}", info.progress.step, info.epoch + 1) : "",
+        info.best_top1);
   }
   net->to(device);
   if (teacher) teacher->to(device);
   allow_tf32(device, !flags.on("no-tf32"));
-  std::printf("model: %s width %d, %zu parameter tensors; device %s; %d epochs, batch %d; method %s%s\n", model.c_str(),
-              width, net->parameters().size(), device.str().c_str(), epochs, batch_size, method_name(method.method).c_str(),
-              method.distill ? " with distillation" : "");
+  say("model: {} width {}, {} parameter tensors; device {}; {} epochs, batch {}; method {}{}\n", model, width,
+      net->parameters().size(), device.str(), epochs, batch_size, method_name(method.method),
+      method.distill ? " with distillation" : "");
 
   Trainer trainer(*net, teacher.get(), sgd, method, seed, device);
   RunSettings run;
@@ -340,16 +350,17 @@ int run(int argc, char** argv) {
   run.report.epochs = epochs;
   run.report.tty = isatty(fileno(stdout));
   run.report.log_every = log_every;
+  run.description = {out, config, device.str(), data.name, epochs};
   if (loss_log.is_open()) run.report.loss_log = &loss_log;
   stop_on_signals();
   if (!train_run(trainer, *net, teacher.get(), sgd, data, run, info)) {
-    std::printf("stopped by a signal %s; the checkpoint is %s/last.safetensors: continue with  train_cifar --resume %s\n",
-                info.progress.step ? fmt::format("at epoch {} step {}", info.epoch + 1, info.progress.step).c_str()
-                                   : fmt::format("after epoch {}", info.epoch).c_str(),
-                out.c_str(), out.c_str());
+    say("stopped by a signal {}; the checkpoint is {}/last.safetensors: continue with  train_cifar --resume {}\n",
+        info.progress.step ? fmt::format("at epoch {} step {}", info.epoch + 1, info.progress.step)
+                           : fmt::format("after epoch {}", info.epoch),
+        out, out);
     return kInterruptedExitStatus;
   }
-  std::printf("outputs are in %s: metrics.jsonl, last.safetensors, best.safetensors\n", out.c_str());
+  say("outputs are in {}: report.html, metrics.jsonl, last.safetensors, best.safetensors, config.json, train.log\n", out);
   return 0;
 }
 

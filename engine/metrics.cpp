@@ -100,6 +100,14 @@ OodDetection ood_detection(const std::vector<double>& in_scores, const std::vect
   }
   r.detection_accuracy = std::max(r.detection_accuracy, 0.5);  // the threshold above every score
   r.auroc = pairs_won / (n_in * n_out);
+  // the curves: thresholds from above the highest score down to below the lowest
+  double in_above = 0, out_above = 0;
+  r.fpr.push_back(0), r.tpr.push_back(0);
+  for (auto g = groups.rbegin(); g != groups.rend(); ++g) {
+    in_above += g->in, out_above += g->out;
+    r.fpr.push_back(out_above / n_out), r.tpr.push_back(in_above / n_in);
+    r.recall.push_back(in_above / n_in), r.precision.push_back(in_above / (in_above + out_above));
+  }
   r.aupr_in = average_precision(std::vector<ScoreGroup>(groups.rbegin(), groups.rend()),
                                 [](const ScoreGroup& g) { return g.in; }, in_scores.size());
   r.aupr_out = average_precision(groups, [](const ScoreGroup& g) { return g.out; }, out_scores.size());

@@ -22,6 +22,9 @@ struct OodDetection {
   double auroc;               // P(s_in > s_out) + P(s_in = s_out) / 2
   double aupr_in;             // average precision, in-distribution positive
   double aupr_out;            // average precision, out-of-distribution positive (scores negated)
+  // The curves, in-distribution positive, one point per distinct threshold from the highest score
+  // down: the ROC (false and true positive rates, from (0, 0) to (1, 1)) and precision against recall.
+  std::vector<double> fpr, tpr, recall, precision;
 };
 // Requires both sets non-empty.
 OodDetection ood_detection(const std::vector<double>& in_scores, const std::vector<double>& out_scores);

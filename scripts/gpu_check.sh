@@ -30,6 +30,17 @@ note "tests: $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
 grep -E "^\s*[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess)" "$out/ctest.log" | tee -a "$summary"
 note "cuda tests skipped: $(grep -c 'CUDA test skipped' "$out/ctest.log")"
 
+# compute-sanitizer (CUDA toolkit): memcheck (out-of-bounds and misaligned accesses, leaks of
+# device memory) and racecheck (shared-memory hazards) over the CPU-vs-GPU parity tests
+if command -v compute-sanitizer >/dev/null; then
+  for tool in memcheck racecheck; do
+    compute-sanitizer --tool $tool --error-exitcode 99 build-gpu/tests/test_cuda > "$out/sanitizer_$tool.log" 2>&1
+    note "compute-sanitizer $tool over test_cuda: exit $? ($(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizer_$tool.log" | tail -1))"
+  done
+else
+  note "compute-sanitizer: not found (it ships with the CUDA toolkit)"
+fi
+
 if python3 -c "import torch" 2>/dev/null; then
   for model in preactresnet18 wrn16_8; do
     python3 tests/reference/check_probe.py --probe build-gpu/probe --device cuda --model $model --batch 32 > "$out/probe_$model.log" 2>&1

@@ -41,6 +41,15 @@ TEST(OodDetection, HandComputedScores) {
   EXPECT_EQ(perfect.aupr_out, 1.0);
   EXPECT_NEAR(ood_detection({1, 1}, {1}).auroc, 0.5, 1e-12);  // all tied: chance
   EXPECT_THROW(ood_detection({}, {1}), Error);
+  // the curves, thresholds from the top: 0.9, 0.8, 0.7, 0.4 (one in, one out), 0.1
+  EXPECT_EQ(r.fpr, (std::vector<double>{0, 0, 0, 1.0 / 3, 2.0 / 3, 1}));
+  EXPECT_EQ(r.tpr, (std::vector<double>{0, 1.0 / 3, 2.0 / 3, 2.0 / 3, 1, 1}));
+  EXPECT_EQ(r.recall, (std::vector<double>{1.0 / 3, 2.0 / 3, 2.0 / 3, 1, 1}));
+  EXPECT_EQ(r.precision, (std::vector<double>{1, 1, 2.0 / 3, 3.0 / 5, 0.5}));
+  // the trapezoids under the ROC are the AuROC (ties count half, as a diagonal step)
+  double area = 0;
+  for (size_t i = 1; i < r.fpr.size(); ++i) area += (r.fpr[i] - r.fpr[i - 1]) * (r.tpr[i] + r.tpr[i - 1]) / 2;
+  EXPECT_NEAR(area, r.auroc, 1e-12);
 }
 
 TEST(EmbeddingMetrics, AlignmentAndUniformityEqualTheirDefinitions) {

@@ -107,6 +107,32 @@ void expect_clean_failure(const Outcome& r, const std::string& needle) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// A run folder holds what users of timm's train.py expect: config.json (every setting, written at
+// the start), train.log (what was printed, errors included) and report.html (the curves so far).
+TEST(TrainCifar, RunFolderHoldsConfigLogAndReport) {
+  const std::string data = tiny_cifar(20), out = fresh_dir("folder");
+  const Outcome r = train("--data " + data + kTiny + " --epochs 2 --method multimix --distill --out " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json::Value config = json::parse(read_file(out + "/config.json"));
+  EXPECT_EQ(config.at("method").string, "multimix");
+  EXPECT_EQ(config.at("distill").string, "1");
+  EXPECT_EQ(config.at("workers").string, "2");
+  const std::string log = read_file(out + "/train.log");
+  EXPECT_NE(log.find("epoch 2/2: train loss"), std::string::npos) << log;
+  EXPECT_NE(log.find("outputs are in"), std::string::npos) << log;
+  const auto rows = metrics(out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(rows[1].has("teacher_top1"));  // a distillation run scores its teacher too
+  const std::string report = read_file(out + "/report.html");
+  EXPECT_NE(report.find("data-name=\"teacher top-1\" data-points=\"2\""), std::string::npos);
+  EXPECT_NE(report.find("data-name=\"top-1\" data-points=\"2\""), std::string::npos);
+  // an error after the folder is open lands in the log as well
+  expect_clean_failure(train("--resume " + out + " --epochs 3 --lr 1e30 --method erm"), "--method erm");
+  const Outcome failed = train("--data /nonexistent" + kTiny + " --overwrite --out " + out);
+  expect_clean_failure(failed, "/nonexistent");
+  EXPECT_NE(read_file(out + "/train.log").find("/nonexistent"), std::string::npos);
+}
+
 std::vector<json::Value> json_lines(const std::string& path) {
   std::vector<json::Value> out;
   std::ifstream in(path);
@@ -405,6 +431,59 @@ TEST(Evaluate, ReportsAccuracyRobustnessOodAndEmbeddings) {
   const std::string plain = fresh_dir("eval_plain");
   ASSERT_EQ(train("--data " + data + kTiny + " --epochs 1 --out " + plain).status, 0);
   expect_clean_failure(evaluate(" --teacher --checkpoint " + plain + "/last.safetensors"), "teacher");
+}
+
+// A bad --out fails before the evaluation, and a run whose data has moved asks for --data.
+TEST(Evaluate, BadOutputAndMovedDataFailFirst) {
+  const std::string data = tiny_cifar(20), out = fresh_dir("eval_fail");
+  ASSERT_EQ(train("--data " + data + kTiny + " --epochs 1 --out " + out).status, 0);
+  const std::string ckpt = " --checkpoint " + out + "/last.safetensors";
+  const Outcome bad_out = evaluate(ckpt + " --out /nonexistent/x.json");
+  expect_clean_failure(bad_out, "/nonexistent/x.json");
+  EXPECT_EQ(bad_out.out.find("accuracy"), std::string::npos) << bad_out.out;
+  const std::string moved = fresh_dir("eval_moved");
+  fs::rename(data, moved);
+  expect_clean_failure(evaluate(ckpt + " --attacks none"), "--data");
+  const Outcome found = evaluate(ckpt + " --attacks none --data " + moved);
+  EXPECT_EQ(found.status, 0) << found.err;
+  EXPECT_NE(found.err.find("test: 20/20 images"), std::string::npos) << found.err;  // progress, not on a terminal
+}
+
+// compare: two seeds of two methods give one row per method with mean ± std, the page overlays
+// every run's curve with a point per epoch.
+TEST(Compare, GroupsRunsByMethodWithMeanAndStd) {
+  const std::string data = tiny_cifar(20);
+  std::string dirs;
+  for (const char* method : {"erm", "multimix"})
+    for (int seed : {0, 1}) {
+      const std::string out = fresh_dir(std::string("cmp_") + method + std::to_string(seed));
+      ASSERT_EQ(train("--data " + data + kTiny + " --epochs 2 --method " + method + " --seed " + std::to_string(seed) +
+                      " --out " + out).status, 0);
+      dirs += " " + out;
+    }
+  const std::string page = fresh_dir("cmp") + ".html";
+  const Outcome r = run_app(MM_COMPARE, dirs + " --out " + page);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("| erm (preactresnet18 width 2) | 2 | "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| multimix (preactresnet18 width 2) | 2 | "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" ± "), std::string::npos) << r.out;
+  const std::string html = read_file(page);
+  EXPECT_NE(html.find("data-name=\"mm_train_cmp_erm1\" data-points=\"2\""), std::string::npos);
+  EXPECT_NE(html.find("<td>multimix (preactresnet18 width 2)</td><td>2</td>"), std::string::npos);
+  expect_clean_failure(run_app(MM_COMPARE, " /nonexistent-run"), "/nonexistent-run");
+}
+
+// bench --json writes the paper's Figure 5 beside it: MultiMix over n, erm's level, the dense points.
+TEST(Bench, WritesTheSpeedAgainstNChart) {
+  const std::string json_path = fresh_dir("bench") + ".json";
+  const Outcome r = run_app(MM_BENCH, "--width 2 --batch-size 4 --num-classes 10 --steps 1 --warmup 0 --rounds 1 --ns 10,100 "
+                                      "--json " + json_path);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string svg = read_file(json_path.substr(0, json_path.size() - 5) + ".svg");
+  EXPECT_NE(svg.find("data-name=\"MultiMix\" data-points=\"2\""), std::string::npos) << svg;
+  EXPECT_NE(svg.find("data-name=\"erm\" data-points=\"2\""), std::string::npos);
+  EXPECT_NE(svg.find("data-name=\"dense+distill n=1000\" data-points=\"1\""), std::string::npos);
+  EXPECT_EQ(json::parse(read_file(json_path)).array.size(), 5u);
 }
 
 // Every method trains with finite loss that goes down over three short epochs.

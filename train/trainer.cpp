@@ -10,6 +10,8 @@
 #include "engine/metrics.h"
 #include "mixup/ema.h"
 #include "train/interrupt.h"
+#include "train/log.h"
+#include "report/training_report.h"
 
 namespace mm {
 
@@ -93,11 +95,10 @@ bool train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& lo
       last_print = elapsed;
       const double steps_here = static_cast<double>(step - options.first_batch);
       const double eta = static_cast<double>(loader.num_batches() - step) * elapsed / steps_here;
-      std::printf("%sepoch %d/%d step %ld/%ld loss %.4f lr %.4g %.1f img/s ETA %.0fs%s", report.tty ? "\r" : "",
-                  epoch + 1, report.epochs, step, loader.num_batches(),
-                  sum_so_far() / static_cast<double>(progress.images), lr,
-                  steps_here * static_cast<double>(options.batch_size) / elapsed, eta, report.tty ? "" : "\n");
-      std::fflush(stdout);
+      say_progress(fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.1f} img/s ETA {:.0f}s", epoch + 1,
+                               report.epochs, step, loader.num_batches(), sum_so_far() / static_cast<double>(progress.images),
+                               lr, steps_here * static_cast<double>(options.batch_size) / elapsed, eta),
+                   report.tty);
     }
     const bool stop = stop_requested();
     if (save && step < loader.num_batches() && (stop || (checkpoint_every > 0 && step % checkpoint_every == 0))) {
@@ -105,11 +106,11 @@ bool train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& lo
       save(progress);
     }
     if (stop && step < loader.num_batches()) {
-      if (report.tty) std::printf("\n");
+      if (report.tty) say_progress("\n", true);
       return false;
     }
   }
-  if (report.tty) std::printf("\n");
+  if (report.tty) say_progress("\n", true);
   update_progress();
   return true;
 }
@@ -141,8 +142,13 @@ AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_siz
 bool train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, const DataSplits& data,
                const RunSettings& settings, CheckpointInfo& info) {
   const std::string& out = settings.out;
-  // metrics.jsonl follows the checkpoint: rows a killed run appended after it are dropped here
-  write_text_atomically(out + "/metrics.jsonl", info.metrics_jsonl);
+  // metrics.jsonl (and the report drawn from it) follow the checkpoint: rows a killed run appended
+  // after it are dropped here
+  auto write_metrics = [&] {
+    write_text_atomically(out + "/metrics.jsonl", info.metrics_jsonl);
+    write_text_atomically(out + "/report.html", training_report(settings.description, info.metrics_jsonl));
+  };
+  write_metrics();
   for (int epoch = info.epoch; epoch < settings.epochs; ++epoch) {
     const double lr = settings.lr(epoch);
     LoaderOptions loader = settings.loader;
@@ -169,18 +175,26 @@ bool train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, c
     const double train_loss = trained.loss_sum / static_cast<double>(trained.images);
     const double images_per_s = static_cast<double>(trained.images) / trained.seconds;
     const double seconds = seconds_before + seconds_since(start);
-    std::printf("epoch %d/%d: train loss %.4f, test loss %.4f, top-1 %.2f%% (best %.2f%%), top-5 %.2f%%, %.1f img/s, %.0fs\n",
-                epoch + 1, settings.epochs, train_loss, test.loss(), test.top1_percent(), info.best_top1,
-                test.top5_percent(), images_per_s, seconds);
+    // a distillation run also scores its EMA teacher: either may be the one to keep
+    std::string teacher_line, teacher_fields;
+    if (teacher) {
+      const AccuracyCounter t = evaluate_split(*teacher, data.test, settings.eval_batch_size);
+      teacher_line = fmt::format(", teacher top-1 {:.2f}%", t.top1_percent());
+      teacher_fields = fmt::format(",\"teacher_test_loss\":{:.9g},\"teacher_top1\":{:.4f},\"teacher_top5\":{:.4f}", t.loss(),
+                                   t.top1_percent(), t.top5_percent());
+    }
+    say("epoch {}/{}: train loss {:.4f}, test loss {:.4f}, top-1 {:.2f}% (best {:.2f}%), top-5 {:.2f}%{}, {:.1f} img/s, {:.0f}s\n",
+        epoch + 1, settings.epochs, train_loss, test.loss(), test.top1_percent(), info.best_top1, test.top5_percent(),
+        teacher_line, images_per_s, seconds);
     info.metrics_jsonl += fmt::format(
         "{{\"epoch\":{},\"lr\":{:.6g},\"train_loss\":{:.9g},\"test_loss\":{:.9g},\"top1\":{:.4f},\"top5\":{:.4f},"
-        "\"best_top1\":{:.4f},\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
-        epoch + 1, lr, train_loss, test.loss(), test.top1_percent(), test.top5_percent(), info.best_top1, images_per_s,
-        seconds);
+        "\"best_top1\":{:.4f}{},\"img_per_s\":{:.2f},\"seconds\":{:.2f}}}\n",
+        epoch + 1, lr, train_loss, test.loss(), test.top1_percent(), test.top5_percent(), info.best_top1, teacher_fields,
+        images_per_s, seconds);
     // the checkpoint first: a row in metrics.jsonl always has its checkpoint
     save_checkpoint(out + "/last.safetensors", student, sgd, teacher, info);
     if (improved) save_checkpoint(out + "/best.safetensors", student, sgd, teacher, info);
-    write_text_atomically(out + "/metrics.jsonl", info.metrics_jsonl);
+    write_metrics();
     if (stop_requested() && epoch + 1 < settings.epochs) return false;
   }
   return true;

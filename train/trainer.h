@@ -12,6 +12,7 @@
 #include "mixup/method.h"
 #include "models/network.h"
 #include "train/checkpoint.h"
+#include "report/training_report.h"
 
 namespace mm {
 
@@ -77,8 +78,9 @@ struct AccuracyCounter {
 AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_size);
 
 // A whole run from where info stands (info.epoch completed epochs, and info.progress into the
-// next): each epoch is trained, the test split evaluated, a line printed, OUT/last.safetensors (and
-// OUT/best.safetensors when top-1 improves) written, and then OUT/metrics.jsonl rewritten from the
+// next): each epoch is trained, the test split evaluated (and the EMA teacher's, when there is
+// one), a line printed, OUT/last.safetensors (and OUT/best.safetensors when top-1 improves)
+// written, and then OUT/metrics.jsonl and OUT/report.html (report/training_report.h) rewritten from the
 // checkpoint's rows, so the file always holds one row per completed epoch of the checkpoint, in
 // order, whatever kills and resumes came before. With checkpoint_every > 0, last.safetensors is
 // also written every that many steps. Returns false when a stop was requested (the checkpoint of
@@ -91,6 +93,7 @@ struct RunSettings {
   std::string out;                // the run folder
   int64_t checkpoint_every = 0;   // steps between mid-epoch checkpoints (0: at the end of epochs only)
   EpochReport report;
+  RunDescription description;     // for OUT/report.html
 };
 bool train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, const DataSplits& data,
                const RunSettings& settings, CheckpointInfo& info);
