@@ -47,12 +47,73 @@ std::vector<ImageFile> list_split(const fs::path& split_dir, const std::vector<s
   return files;
 }
 
+// Debian 12's stb_image (2.27) writes past its 257-entry code-size list when a JPEG's DHT segment
+// declares more than 256 codes in one Huffman table (found by fuzz/fuzz_image_folder; upstream 2.28
+// refuses such tables). So a JPEG's tables are checked here before stb reads the file. Walks the
+// marker segments (and the entropy-coded data between them); "" when every table is possible.
+std::string jpeg_huffman_problem(const std::vector<uint8_t>& b) {
+  if (b.size() < 2 || b[0] != 0xFF || b[1] != 0xD8) return "";  // not a JPEG
+  size_t p = 2;
+  while (p + 4 <= b.size()) {
+    if (b[p] != 0xFF) {  // entropy-coded data of a scan
+      ++p;
+      continue;
+    }
+    const uint8_t marker = b[p + 1];
+    if (marker == 0xFF) {  // a fill byte
+      ++p;
+      continue;
+    }
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {  // no length follows
+      p += 2;
+      continue;
+    }
+    if (marker == 0xD9) break;  // end of image
+    const size_t length = (size_t(b[p + 2]) << 8) | b[p + 3];
+    if (marker == 0xC4)  // DHT: tables of (class/id, 16 code counts, the codes' values)
+      for (size_t q = p + 4; q < p + 2 + length;) {  // as stb reads it: a table while the length lasts,
+        size_t codes = 0;                            // and zeros past the end of the file
+        for (size_t i = q + 1; i <= q + 16 && i < b.size(); ++i) codes += b[i];
+        if (codes > 256) return fmt::format("a JPEG Huffman table declares {} codes (at most 256 exist)", codes);
+        q += 17 + codes;
+      }
+    p += 2 + std::max<size_t>(length, 2);
+  }
+  return "";
+}
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Images are refused beyond this many pixels, before stb allocates for them: a dataset image is
+// small (CIFAR 32 x 32, ImageNet copies a few hundred pixels a side), while a header that claims
+// 60 000 x 60 000 kept stb's GIF decoder busy for minutes (found by fuzz/fuzz_image_folder).
+constexpr int64_t kMaxImagePixels = int64_t(1) << 24;
+
+// The decoded RGB pixels of one file (stbi_image_free them), or nullptr with `problem` set.
+uint8_t* decode(const std::string& path, int& w, int& h, std::string& problem) {
+  const std::vector<uint8_t> bytes = read_bytes(path);
+  problem = jpeg_huffman_problem(bytes);
+  int channels = 0;
+  if (problem.empty() && stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels) &&
+      int64_t(w) * h > kMaxImagePixels)
+    problem = fmt::format("{}x{} pixels, more than the {} an image may have here", w, h, kMaxImagePixels);
+  uint8_t* pixels = problem.empty() ? stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 3)
+                                    : nullptr;
+  if (!pixels && problem.empty()) problem = stbi_failure_reason();
+  if (!problem.empty()) problem = fmt::format("cannot decode '{}': {}", path, problem);
+  return pixels;
+}
+
 // Decodes every file in parallel into one U8 [N, H, W, 3] tensor. The first image fixes H and W.
 Dataset decode_all(const std::vector<ImageFile>& files, int num_classes, const std::string& split_dir) {
   MM_CHECK(!files.empty(), "'{}' holds no images", split_dir);
-  int H = 0, W = 0, channels = 0;
-  MM_CHECK(stbi_info(files[0].path.c_str(), &W, &H, &channels), "cannot decode '{}': {}", files[0].path,
-           stbi_failure_reason());
+  int H = 0, W = 0;
+  std::string first_problem;
+  stbi_image_free(decode(files[0].path, W, H, first_problem));
+  MM_CHECK(first_problem.empty(), "{}", first_problem);
   const int64_t n = static_cast<int64_t>(files.size());
   Dataset d;
   d.images = Tensor::empty({n, H, W, 3}, DType::U8);
@@ -62,15 +123,13 @@ Dataset decode_all(const std::vector<ImageFile>& files, int num_classes, const s
   std::mutex error_mutex;
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t i = 0; i < n; ++i) {
-    int w = 0, h = 0, c = 0;
-    uint8_t* pixels = stbi_load(files[i].path.c_str(), &w, &h, &c, 3);
+    int w = 0, h = 0;
     std::string problem;
-    if (!pixels)
-      problem = fmt::format("cannot decode '{}': {}", files[i].path, stbi_failure_reason());
-    else if (w != W || h != H)
+    uint8_t* pixels = decode(files[i].path, w, h, problem);
+    if (pixels && (w != W || h != H))
       problem = fmt::format("'{}' is {}x{}, but '{}' is {}x{}: all images must have one size", files[i].path, w, h,
                             files[0].path, W, H);
-    else
+    else if (pixels)
       std::memcpy(d.images.data<uint8_t>() + i * H * W * 3, pixels, size_t(H) * W * 3);
     stbi_image_free(pixels);
     d.labels.data<int64_t>()[i] = files[i].label;

@@ -109,9 +109,15 @@ class Parser {
         case 'b': out += '\b'; break;
         case 'f': out += '\f'; break;
         case 'u': {
+          // exactly four hex digits (std::stoul would take "+1" or " 1a", and throw its own error)
           MM_CHECK(pos_ + 4 <= s_.size(), "json: short \\u escape");
-          const unsigned code = std::stoul(s_.substr(pos_, 4), nullptr, 16);
-          pos_ += 4;
+          unsigned code = 0;
+          for (int k = 0; k < 4; ++k) {
+            const char h = s_[pos_++];
+            const int digit = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+            MM_CHECK(digit >= 0, "json: '\\u' must be followed by four hex digits at offset {}", pos_ - 1);
+            code = code * 16 + static_cast<unsigned>(digit);
+          }
           if (code < 0x80) {
             out += static_cast<char>(code);
           } else if (code < 0x800) {

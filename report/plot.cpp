@@ -64,7 +64,7 @@ struct Range {
 
 std::string svg(const Chart& c) {
   // the legend's entries in rows under the title, as many as the width holds
-  const double left = 58, right = 14, bottom = 42;
+  const double left = 58, right = 22, bottom = 42;  // right: room for the last tick label
   std::vector<std::pair<double, double>> legend_at;  // (x, baseline y) of each series' entry
   double legend_x = left, legend_y = 34;
   for (const auto& s : c.series) {

@@ -159,6 +159,18 @@ TEST(ImageFolder, BadInputsFailClearly) {
   root = write_folder("undecodable");
   write_bytes(root + "/train/ant/5.png", {1, 2, 3});
   expect_error(root, "5.png");
+  // a JPEG table of 300 codes (a 257-entry list in stb_image 2.27: it wrote past it; found by fuzzing)
+  root = write_folder("jpeg_dht");
+  std::vector<uint8_t> jpeg{0xFF, 0xD8, 0xFF, 0xC4, 0x00, 19, 0x00, 255, 45};
+  jpeg.resize(jpeg.size() + 14, 0);
+  jpeg.insert(jpeg.end(), {0xFF, 0xD9});
+  write_bytes(root + "/train/ant/6.jpg", jpeg);
+  expect_error(root, "Huffman");
+  // while a real JPEG decodes
+  root = write_folder("jpeg_ok");
+  std::vector<uint8_t> px(8 * 6 * 3, 90);
+  ASSERT_TRUE(stbi_write_jpg((root + "/train/ant/8.jpg").c_str(), 8, 6, 3, px.data(), 95));
+  EXPECT_EQ(load_image_folder(root).train.size(), 5);
   root = write_folder("empty_class");
   fs::create_directories(root + "/train/bee");
   expect_error(root, "bee");

@@ -72,6 +72,10 @@ TEST(Safetensors, DeeplyNestedHeaderFailsClearly) {
   }
   EXPECT_THROW(json::parse(std::string(100, '[') + std::string(100, ']')), Error);
   EXPECT_NO_THROW(json::parse("[[[1, {\"a\": [2]}]]]"));
+  // found by fuzz_safetensors: a \u escape without four hex digits threw std::invalid_argument
+  EXPECT_THROW(json::parse("\"\\uzz00\""), Error);
+  EXPECT_THROW(json::parse("\"\\u+1ab\""), Error);
+  EXPECT_EQ(json::parse("\"\\u00e9\"").string, "\xc3\xa9");
 }
 
 // Sizes in a header are JSON numbers (doubles): one too large for an int64, or shapes whose
