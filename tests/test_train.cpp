@@ -413,6 +413,15 @@ TEST(Evaluate, ReportsAccuracyRobustnessOodAndEmbeddings) {
   }
   EXPECT_GE(v.at("top5").number, v.at("top1").number);
   EXPECT_EQ(v.at("ood_auroc").number, 50);  // the OOD split is the test split itself: no better than chance
+  // the page beside the checkpoint: the ROC from (0, 0) to (1, 1) through every distinct score, the
+  // map with a point for each of the 20 test images (10 classes, 2 each)
+  const std::string page = read_file(out + "/last.evaluate.html");
+  EXPECT_NE(page.find("data-name=\"chance\" data-points=\"2\""), std::string::npos);
+  EXPECT_NE(page.find("max softmax (AuROC 50.0 %)"), std::string::npos);
+  int mapped = 0;
+  for (int c = 0; c < 10; ++c)
+    mapped += page.find("data-name=\"class " + std::to_string(c) + "\" data-points=\"2\"") != std::string::npos;
+  EXPECT_EQ(mapped, 10);
   // every random draw belongs to an image (PGD's start), so the batch size changes nothing
   ASSERT_EQ(evaluate(ckpt + " --pgd-steps 2 --batch-size 16 --out " + out + "/eval16.json").status, 0);
   const json::Value v16 = json::parse(read_file(out + "/eval16.json"));
