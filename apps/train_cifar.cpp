@@ -270,6 +270,8 @@ int run(int argc, char** argv) {
   const int workers = flags.integer("workers", 0, 64), eval_batch_size = flags.integer("eval-batch-size", 1, 1 << 20);
   const int log_every = flags.integer("log-every", 1, 1 << 30);
   const int64_t checkpoint_every = flags.integer64("checkpoint-every", 0, INT64_MAX);
+  MM_CHECK(!flags.given("init") || std::filesystem::is_regular_file(flags.str("init")), "--init: no file '{}'",
+           flags.str("init"));
   const std::string out = flags.given("out") || !resuming ? flags.str("out")
                                                           : std::filesystem::path(resume_path).parent_path().string();
   prepare_out(out.empty() ? "." : out, resuming, flags.on("overwrite"));
@@ -282,9 +284,6 @@ int run(int argc, char** argv) {
     loss_log.open(path, resuming ? std::ios::app : std::ios::trunc);
     MM_CHECK(loss_log.good(), "--loss-log: cannot write {}", path);
   }
-  for (const char* path_flag : {"init"})
-    MM_CHECK(!flags.given(path_flag) || std::filesystem::is_regular_file(flags.str(path_flag)), "--{}: no file '{}'",
-             path_flag, flags.str(path_flag));
 
   DataSplits data = load_dataset(flags.str("dataset"), flags.str("data"));
   data.train = data.train.subset(limit_train);
