@@ -197,8 +197,9 @@ std::string checkpoint_path(const std::string& resume) {
 }
 
 // Creates the run folder and makes sure it can be written, before any data is read; refuses to
-// start a new run over an old one unless asked; removes what a write cut short left behind.
-void prepare_out(const std::string& out, bool resuming, bool overwrite) {
+// write over another run's checkpoints unless asked (continuing the run in its own folder is not
+// "another run"); removes what a write cut short left behind.
+void prepare_out(const std::string& out, bool continuing_here, bool overwrite) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(out, ec);
@@ -207,12 +208,12 @@ void prepare_out(const std::string& out, bool resuming, bool overwrite) {
   FILE* f = std::fopen(probe.c_str(), "w");
   MM_CHECK(f && std::fclose(f) == 0, "--out {}: cannot write there ({})", out, std::strerror(errno));
   std::remove(probe.c_str());
-  MM_CHECK(resuming || overwrite || !fs::exists(out + "/last.safetensors"),
+  MM_CHECK(continuing_here || overwrite || !fs::exists(out + "/last.safetensors"),
            "--out {} already holds a run: continue it with --resume {}, or replace it with --overwrite", out, out);
   for (const char* name : {"last.safetensors.tmp", "best.safetensors.tmp", "metrics.jsonl.tmp", "report.html.tmp",
                            "config.json.tmp"})
     fs::remove(fs::path(out) / name, ec);  // a write cut short by a kill; the file it was to replace is intact
-  if (!resuming)
+  if (!continuing_here)
     for (const char* name : {"best.safetensors", "last.safetensors", "train.log"}) fs::remove(fs::path(out) / name, ec);
 }
 
@@ -274,9 +275,12 @@ int run(int argc, char** argv) {
            flags.str("init"));
   const std::string out = flags.given("out") || !resuming ? flags.str("out")
                                                           : std::filesystem::path(resume_path).parent_path().string();
-  prepare_out(out.empty() ? "." : out, resuming, flags.on("overwrite"));
+  namespace fs = std::filesystem;
+  const bool continuing_here = resuming && fs::weakly_canonical(fs::absolute(fs::path(resume_path).parent_path())) ==
+                                               fs::weakly_canonical(fs::absolute(out.empty() ? "." : out));
+  prepare_out(out.empty() ? "." : out, continuing_here, flags.on("overwrite"));
   log_to_file(out + "/train.log");
-  if (!resuming) write_text_atomically(out + "/config.json", every_flag_json(flags));
+  if (!continuing_here) write_text_atomically(out + "/config.json", every_flag_json(flags));
   std::ofstream loss_log;
   if (flags.given("loss-log")) {
     const std::string path = flags.str("loss-log");

@@ -299,6 +299,8 @@ TEST(TrainCifar, ResumeTakesTheSavedSettingsAndRefusesChanges) {
   EXPECT_NE(changed.err.find("--seed 5"), std::string::npos) << changed.err;
   EXPECT_EQ(changed.err.find("--lr"), std::string::npos) << changed.err;  // 0.050 is the run's 0.05
   expect_clean_failure(train("--resume " + part + " --epochs 1"), "--epochs 1");
+  // continuing into another run's folder would replace its checkpoints
+  expect_clean_failure(train("--resume " + part + " --epochs 3 --out " + full), "already holds a run");
   // the same files elsewhere are the same dataset; other files are not
   const std::string moved = fresh_dir("moved_data");
   fs::copy(data, moved);
