@@ -88,7 +88,7 @@ int run(int argc, char** argv) {
 
   // The paper's Figure 5: erm, MultiMix over n, dense MultiMix, dense + distillation (n = 1000).
   if (flags.given("json"))  // a bad path fails now, not after the measurements
-    write_text_atomically(flags.str("json"), "");
+    check_writable(flags.str("json"), "--json " + flags.str("json"));
   std::vector<std::pair<std::string, MethodConfig>> runs;
   runs.push_back({"erm", MethodConfig{}});
   for (int n : flags.integers("ns", 1, 1 << 30)) {

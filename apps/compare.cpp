@@ -80,7 +80,7 @@ int run(int argc, char** argv) {
   if (!flags.parse(static_cast<int>(rest.size()), rest.data())) return 0;
   MM_CHECK(!dirs.empty(), "no run folders given (see --help)");
   const std::string out = flags.str("out");
-  write_text_atomically(out, "");  // a bad --out fails before the work
+  check_writable(out, "--out " + out);  // a bad --out fails before the work
 
   std::vector<Run> runs;
   for (const auto& d : dirs) runs.push_back(read_run(d));

@@ -150,11 +150,7 @@ int run(int argc, char** argv) {
     report = (p.parent_path() / (p.stem().string() + (flags.on("teacher") ? ".teacher" : "") + ".evaluate.html")).string();
   }
   for (const std::string& file : {flags.str("out"), report == "none" ? std::string() : report}) {
-    if (file.empty()) continue;  // a bad path fails now, not after the evaluation
-    const std::string probe = file + ".tmp";
-    FILE* f = std::fopen(probe.c_str(), "w");
-    MM_CHECK(f && std::fclose(f) == 0, "{}: cannot write there ({})", file, std::strerror(errno));
-    std::remove(probe.c_str());
+    if (!file.empty()) check_writable(file, file);  // a bad path fails now, not after the evaluation
   }
 
   CheckpointInfo info;

@@ -204,10 +204,7 @@ void prepare_out(const std::string& out, bool continuing_here, bool overwrite) {
   std::error_code ec;
   fs::create_directories(out, ec);
   MM_CHECK(!ec && fs::is_directory(out), "--out {}: cannot create the folder ({})", out, ec ? ec.message() : "not a folder");
-  const std::string probe = out + "/.write-test";
-  FILE* f = std::fopen(probe.c_str(), "w");
-  MM_CHECK(f && std::fclose(f) == 0, "--out {}: cannot write there ({})", out, std::strerror(errno));
-  std::remove(probe.c_str());
+  check_writable(out + "/last.safetensors", "--out " + out);
   MM_CHECK(continuing_here || overwrite || !fs::exists(out + "/last.safetensors"),
            "--out {} already holds a run: continue it with --resume {}, or replace it with --overwrite", out, out);
   for (const char* name : {"last.safetensors.tmp", "best.safetensors.tmp", "metrics.jsonl.tmp", "report.html.tmp",

@@ -24,6 +24,13 @@ void write_atomically(const std::string& path, const std::function<bool(FILE*)>&
   }
 }
 
+void check_writable(const std::string& path, const std::string& what) {
+  const std::string probe = path + ".tmp";
+  FILE* f = std::fopen(probe.c_str(), "wb");
+  MM_CHECK(f && std::fclose(f) == 0, "{}: cannot write there ({})", what, std::strerror(errno));
+  std::remove(probe.c_str());
+}
+
 void write_text_atomically(const std::string& path, const std::string& text) {
   write_atomically(path, [&](FILE* f) { return std::fwrite(text.data(), 1, text.size(), f) == text.size(); });
 }

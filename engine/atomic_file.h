@@ -12,5 +12,8 @@ namespace mm {
 // returns false or anything fails.
 void write_atomically(const std::string& path, const std::function<bool(FILE*)>& write);
 void write_text_atomically(const std::string& path, const std::string& text);
+// Throws "`what`: cannot write there (reason)" unless PATH.tmp can be created (it is removed again):
+// the apps check their output paths this way before any long work.
+void check_writable(const std::string& path, const std::string& what);
 
 }  // namespace mm
