@@ -30,7 +30,7 @@ for width in 64 16; do
     | tee -a "$out/summary.md"
   # the same PyTorch runs against ours in exact float32: parity.py reuses their finished logs
   mkdir -p "$out/w${width}_fp32" && cp "$out/w${width}_tf32"/torch_s*.log "$out/w${width}_fp32/"
-  parity --device cuda --width $width --seeds "$seeds" --parallel 6 --threads 2 --ours-args --no-tf32 \
+  parity --device cuda --width $width --seeds "$seeds" --parallel 6 --threads 2 --ours-args=--no-tf32 \
     --out "$out/w${width}_fp32" | tee -a "$out/summary.md"
 done
 
@@ -58,6 +58,6 @@ for side in torch ours; do
     --out "$out/init_$side" | tee -a "$out/summary.md"
 done
 echo -e "\nPyTorch on train_cifar's data stream (compare with the PyTorch rows of width 64 above):" | tee -a "$out/summary.md"
-parity --device cuda --width 64 --seeds "$seeds" --sides torch --parallel 6 --threads 2 --torch-args "--data-stream engine" \
+parity --device cuda --width 64 --seeds "$seeds" --sides torch --parallel 6 --threads 2 --torch-args="--data-stream engine" \
   --out "$out/stream_engine" | tee -a "$out/summary.md"
 echo "summary: $out/summary.md"
