@@ -1,6 +1,8 @@
 // bench: training throughput (images/s) of one full training step (forward, backward, SGD update)
 // on random data, for erm, MultiMix over n, dense MultiMix and dense + distillation, each with its
-// step cost relative to erm measured in the same run (the paper's Figure 5).
+// step cost relative to erm measured in the same run (the paper's Figure 5). Under mpirun -np K it
+// measures data-parallel training (docs/distributed.md): K ranks of --batch-size each, images/s of
+// all ranks together, and the time a step waits for the gradient average.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,7 +18,8 @@ namespace {
 struct Result {
   std::string method;
   double images_per_s;
-  int n;  // the method's number of tuples (0: erm)
+  int n;                     // the method's number of tuples (0: erm)
+  double averaging_ms = 0;  // per step, waiting for the gradient average (data-parallel runs)
 };
 
 // The paper's Figure 5 as a chart: training speed against n (log scale), MultiMix as a line, erm as
@@ -43,8 +46,7 @@ std::string speed_chart(const std::vector<Result>& results, const std::string& t
 // Runs `warmup` then `steps` timed training steps of one method; returns images per second.
 // The clock waits for the work queued on the device.
 template <class Step>
-double time_steps(Device device, int warmup, int steps, int batch, Step step) {
-  for (int i = 0; i < warmup; ++i) step();
+double time_steps(Device device, int steps, int batch, Step step) {
   synchronize(device);
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
@@ -87,7 +89,7 @@ int run(int argc, char** argv) {
   allow_tf32(device, !flags.on("no-tf32"));
 
   // The paper's Figure 5: erm, MultiMix over n, dense MultiMix, dense + distillation (n = 1000).
-  if (flags.given("json"))  // a bad path fails now, not after the measurements
+  if (flags.given("json") && world().is_root())  // a bad path fails now, not after the measurements
     check_writable(flags.str("json"), "--json " + flags.str("json"));
   std::vector<std::pair<std::string, MethodConfig>> runs;
   runs.push_back({"erm", MethodConfig{}});
@@ -109,33 +111,46 @@ int run(int argc, char** argv) {
   // whose speed drifts (frequency, neighbours) shifts every method alike.
   const int rounds = flags.integer("rounds", 1, 1000000);
   const int warmup = flags.integer("warmup", 0, 1000000), steps = flags.integer("steps", 1, 1000000);
-  std::vector<std::vector<double>> samples(runs.size());
+  const Communicator& ranks = world();
+  const int images_per_step = batch * ranks.size();
+  std::vector<std::vector<double>> samples(runs.size()), averaging(runs.size());
   for (int round = 0; round < rounds; ++round)
     for (size_t k = 0; k < runs.size(); ++k) {
       // a whole training step (draws, forward, backward, SGD, EMA teacher) as train_cifar runs it
       Trainer trainer(*net, teacher.get(), sgd, runs[k].second, /*seed=*/0, device);
+      if (ranks.size() > 1) trainer.set_ranks(ranks, /*sync_bn=*/false);
       int64_t step_index = 0;
       auto step = [&] { trainer.step(images, runs[k].second.distill ? images2 : Tensor(), labels, classes, round, step_index++, 0.1); };
-      samples[k].push_back(time_steps(device, round == 0 ? warmup : 0, steps, batch, step));
-      std::fprintf(stderr, "round %d %s: %.1f images/s\n", round + 1, runs[k].first.c_str(), samples[k].back());
+      for (int i = 0; i < (round == 0 ? warmup : 0); ++i) step();
+      const double averaging_before = trainer.seconds_averaging();
+      samples[k].push_back(time_steps(device, steps, images_per_step, step));
+      averaging[k].push_back(1e3 * (trainer.seconds_averaging() - averaging_before) / steps);
+      if (ranks.is_root()) std::fprintf(stderr, "round %d %s: %.1f images/s\n", round + 1, runs[k].first.c_str(), samples[k].back());
     }
+  if (!ranks.is_root()) return 0;  // rank 0 reports
   std::vector<Result> results;
   for (size_t k = 0; k < runs.size(); ++k) {
     std::sort(samples[k].begin(), samples[k].end());
+    std::sort(averaging[k].begin(), averaging[k].end());
     const MethodConfig& c = runs[k].second;
-    results.push_back({runs[k].first, samples[k][samples[k].size() / 2], c.method == Method::Erm ? 0 : c.n});
+    results.push_back({runs[k].first, samples[k][samples[k].size() / 2], c.method == Method::Erm ? 0 : c.n,
+                       averaging[k][averaging[k].size() / 2]});
   }
 
   const double erm = results.front().images_per_s;
-  std::printf("%s width %d, batch %d, %d classes, device %s\n", model.c_str(), width, batch, classes,
-              device.str().c_str());
-  std::printf("%-24s %12s %10s\n", "method", "images/s", "erm/this");
+  std::printf("%s width %d, batch %d, %d classes, device %s%s\n", model.c_str(), width, batch, classes,
+              device.str().c_str(),
+              ranks.size() > 1 ? fmt::format(", {} ranks ({} images per step)", ranks.size(), images_per_step).c_str() : "");
+  std::printf("%-24s %12s %10s%s\n", "method", "images/s", "erm/this", ranks.size() > 1 ? "  averaging ms/step" : "");
   std::string json = "[";
   for (const Result& r : results) {
     // erm/this: the cost of a step relative to an erm step (1.05 = 5 % slower)
-    std::printf("%-24s %12.1f %10.3f\n", r.method.c_str(), r.images_per_s, erm / r.images_per_s);
-    json += fmt::format("{}{{\"method\":\"{}\",\"images_per_s\":{:.2f},\"step_cost_vs_erm\":{:.4f}}}",
-                        json.size() > 1 ? "," : "", r.method, r.images_per_s, erm / r.images_per_s);
+    std::printf("%-24s %12.1f %10.3f%s\n", r.method.c_str(), r.images_per_s, erm / r.images_per_s,
+                ranks.size() > 1 ? fmt::format("  {:18.2f}", r.averaging_ms).c_str() : "");
+    json += fmt::format("{}{{\"method\":\"{}\",\"images_per_s\":{:.2f},\"step_cost_vs_erm\":{:.4f},\"ranks\":{},"
+                        "\"averaging_ms_per_step\":{:.3f}}}",
+                        json.size() > 1 ? "," : "", r.method, r.images_per_s, erm / r.images_per_s, ranks.size(),
+                        r.averaging_ms);
   }
   json += "]";
   std::printf("%s\n", json.c_str());
@@ -153,4 +168,4 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace mm
 
-int main(int argc, char** argv) { return mm::run_app("bench", argc, argv, mm::run); }
+int main(int argc, char** argv) { return mm::run_app("bench", argc, argv, mm::run, /*data_parallel=*/true); }

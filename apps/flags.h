@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/distributed.h"
 #include "engine/error.h"
 #include "train/log.h"
 
@@ -141,9 +142,12 @@ class Flags {
 };
 
 // An app's main: runs run(argc, argv) and turns any exception into one line on stderr and exit 1
-// (docs/architecture.md "Style": never abort, never crash on bad input).
+// (docs/architecture.md "Style": never abort, never crash on bad input). Started by mpirun on K
+// ranks (engine/distributed.h), an app that trains data-parallel (data_parallel) runs on all of
+// them, printing on rank 0 only; an error on any rank prints that rank's line and ends every rank
+// (none is left waiting in a collective). The other apps refuse to run on several ranks.
 template <class Run>
-int run_app(const char* name, int argc, char** argv, Run run) {
+int run_app(const char* name, int argc, char** argv, Run run, bool data_parallel = false) {
 #ifdef MM_X86_64_V3
   // the engine is built for x86-64-v3 (CMakeLists.txt): say so instead of dying on an illegal instruction
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
@@ -155,10 +159,18 @@ int run_app(const char* name, int argc, char** argv, Run run) {
   // one line at a time, whatever stdout is: a log file or a pipe gets each line when it is printed,
   // in order with stderr, and keeps it when the process is killed
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  const Communicator* ranks = nullptr;
   try {
-    return run(argc, argv);
+    ranks = &world();
+    set_log_rank(ranks->rank(), ranks->size());
+    MM_CHECK(data_parallel || ranks->size() == 1, "{} runs as one process; start it without mpirun (or with -np 1)",
+             name);
+    const int status = run(argc, argv);
+    finish_distributed();
+    return status;
   } catch (const std::exception& e) {
     say_error(name, e.what());  // stderr, and the run's train.log when there is one
+    if (ranks && ranks->size() > 1) ranks->abort(1);
     return 1;
   }
 }

@@ -77,6 +77,7 @@ void declare_flags(Flags& f) {
   f.add("gamma", fmt::format("{}", d.gamma), "distillation: weight of the label loss");
   f.add("ema", fmt::format("{}", d.ema_decay), "distillation: teacher decay beta");
   f.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math) in cuBLAS and cuDNN");
+  f.add_switch("sync-bn", "data-parallel runs (mpirun): batch norm statistics over all ranks' batches");
 }
 
 // The method flags as a MethodConfig; throws on bad values.
@@ -116,7 +117,7 @@ MethodConfig method_config(const Flags& f) {
 const std::vector<std::string> kRunSettings = {
     "dataset", "model", "width", "norm", "dropout", "batch-size", "lr", "momentum", "weight-decay", "nesterov",
     "schedule", "milestones", "seed", "limit-train", "limit-test", "method", "n", "alpha-range", "mixup-alpha",
-    "mix-prob", "mix-layer", "attention", "dense-resolution", "distill", "gamma", "ema"};
+    "mix-prob", "mix-layer", "attention", "dense-resolution", "distill", "gamma", "ema", "sync-bn"};
 
 // One spelling per value, so that "0.1", "1e-1" and "0.10" compare equal: every comma-separated
 // number becomes the shortest text that reads back as the same double.
@@ -153,7 +154,8 @@ std::string effective(const Flags& f, const std::string& name) {
 std::string config_json(const Flags& f) {
   std::string out = "{";
   for (const auto& name : kRunSettings) out += json::quote(name) + ":" + json::quote(effective(f, name)) + ",";
-  return out + "\"epochs\":" + json::quote(f.str("epochs")) + ",\"data\":" + json::quote(effective(f, "data")) + "}";
+  return out + "\"epochs\":" + json::quote(f.str("epochs")) + ",\"data\":" + json::quote(effective(f, "data")) +
+         ",\"ranks\":" + json::quote(std::to_string(world().size())) + "}";
 }
 
 // OUT/config.json: every flag as this run has it, one per line (what was given and the defaults).
@@ -185,6 +187,12 @@ void take_saved_settings(Flags& f, const CheckpointInfo& saved, const std::strin
                                         f.str("epochs"), saved_value("epochs")));
   }
   if (config.has("data") && !f.given("data")) f.set_default("data", saved_value("data"));
+  // each rank's batches and draws depend on the number of ranks (data/loader.h)
+  const std::string ranks = config.has("ranks") ? saved_value("ranks") : "1";
+  MM_CHECK(ranks == std::to_string(world().size()),
+           "--resume {}: the run was trained on {} rank(s) and this is {}: resume it with mpirun -np {} (every rank's "
+           "batches and draws depend on the number of ranks)",
+           path, ranks, world().size(), ranks);
   MM_CHECK(differences.empty(), "--resume {}: {} would change the run (leave {} out to continue it as it was, or "
            "start a new run in another --out)", path, fmt::join(differences, ", "), differences.size() > 1 ? "them" : "it");
   MM_CHECK(f.integer("epochs", 1, 1000000) >= saved.epoch, "--resume {}: the run has done {} epochs, more than --epochs {}",
@@ -275,11 +283,14 @@ int run(int argc, char** argv) {
   namespace fs = std::filesystem;
   const bool continuing_here = resuming && fs::weakly_canonical(fs::absolute(fs::path(resume_path).parent_path())) ==
                                                fs::weakly_canonical(fs::absolute(out.empty() ? "." : out));
-  prepare_out(out.empty() ? "." : out, continuing_here, flags.on("overwrite"));
-  log_to_file(out + "/train.log");
-  if (!continuing_here) write_text_atomically(out + "/config.json", every_flag_json(flags));
+  const Communicator& ranks = world();
+  if (ranks.is_root()) {  // only rank 0 writes files
+    prepare_out(out.empty() ? "." : out, continuing_here, flags.on("overwrite"));
+    log_to_file(out + "/train.log");
+    if (!continuing_here) write_text_atomically(out + "/config.json", every_flag_json(flags));
+  }
   std::ofstream loss_log;
-  if (flags.given("loss-log")) {
+  if (flags.given("loss-log") && ranks.is_root()) {
     const std::string path = flags.str("loss-log");
     if (resuming && std::filesystem::exists(path)) trim_loss_log(path, saved);
     loss_log.open(path, resuming ? std::ios::app : std::ios::trunc);
@@ -289,8 +300,9 @@ int run(int argc, char** argv) {
   DataSplits data = load_dataset(flags.str("dataset"), flags.str("data"));
   data.train = data.train.subset(limit_train);
   data.test = data.test.subset(limit_test);
-  MM_CHECK(data.train.size() >= batch_size, "the training set has {} images, fewer than one batch of {}",
-           data.train.size(), batch_size);
+  MM_CHECK(data.train.size() >= int64_t(batch_size) * ranks.size(),
+           "the training set has {} images, fewer than one batch of {}{}", data.train.size(), int64_t(batch_size) * ranks.size(),
+           ranks.size() > 1 ? fmt::format(" ({} ranks x --batch-size {})", ranks.size(), batch_size) : "");
   say("data: {}: {} train, {} test images of {}x{}, {} classes\n", data.name, data.train.size(), data.test.size(),
       data.train.images.dim(2), data.train.images.dim(1), data.train.num_classes);
   const json::Value saved_config = resuming ? json::parse(saved.config_json) : json::Value{};
@@ -304,7 +316,7 @@ int run(int argc, char** argv) {
   MM_CHECK(method.mix_layer <= net->num_stages() + 1, "--mix-layer {}: {} has layers 0..{}", method.mix_layer, model,
            net->num_stages() + 1);
   if (flags.given("init")) load_weights(flags.str("init"), *net);
-  if (flags.given("save-init")) save_safetensors(flags.str("save-init"), state_dict(*net));
+  if (flags.given("save-init") && ranks.is_root()) save_safetensors(flags.str("save-init"), state_dict(*net));
   MM_CHECK(data.train.images.dim(1) == data.train.images.dim(2), "images must be square, got {}x{}",
            data.train.images.dim(2), data.train.images.dim(1));
   if (method.method == Method::DenseMultiMix) dense_positions(*net, method, data.train.images.dim(1), data.train.images.dim(2));
@@ -334,6 +346,12 @@ int run(int argc, char** argv) {
       method.distill ? " with distillation" : "");
 
   Trainer trainer(*net, teacher.get(), sgd, method, seed, device);
+  if (ranks.size() > 1) {
+    trainer.set_ranks(ranks, flags.on("sync-bn"));
+    if (flags.on("sync-bn")) set_batch_norm_sync(&ranks);
+    say("data-parallel: {} ranks x batch {} = {} images per step; batch norm statistics {}\n", ranks.size(), batch_size,
+        int64_t(batch_size) * ranks.size(), flags.on("sync-bn") ? "over all ranks (--sync-bn)" : "per rank");
+  }
   RunSettings run;
   run.epochs = epochs;
   run.lr = [&](int epoch) {
@@ -344,6 +362,8 @@ int run(int argc, char** argv) {
   run.loader.workers = workers;
   run.loader.two_views = method.distill;
   run.loader.pinned = pinned_batches_for(device);
+  run.loader.rank = ranks.rank();
+  run.loader.ranks = ranks.size();
   run.eval_batch_size = eval_batch_size;
   run.out = out;
   run.checkpoint_every = checkpoint_every;
@@ -367,4 +387,4 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace mm
 
-int main(int argc, char** argv) { return mm::run_app("train_cifar", argc, argv, mm::run); }
+int main(int argc, char** argv) { return mm::run_app("train_cifar", argc, argv, mm::run, /*data_parallel=*/true); }

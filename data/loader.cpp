@@ -1,11 +1,15 @@
 #include "data/loader.h"
 
+#include <algorithm>
+
 #include "data/augment.h"
 
 namespace mm {
 
 BatchLoader::BatchLoader(const Dataset& data, LoaderOptions options) : data_(data), options_(options) {
   MM_CHECK(options.batch_size >= 1, "batch size must be positive, got {}", options.batch_size);
+  MM_CHECK(options.ranks >= 1 && 0 <= options.rank && options.rank < options.ranks, "rank {} of {}", options.rank,
+           options.ranks);
   const int64_t n = data.size();
   order_.resize(n);
   for (int64_t i = 0; i < n; ++i) order_[i] = i;
@@ -13,7 +17,8 @@ BatchLoader::BatchLoader(const Dataset& data, LoaderOptions options) : data_(dat
     Rng rng = seeded_rng({options.seed, static_cast<uint64_t>(options.epoch), 0xFFFFFFFFull});
     for (int64_t i = n - 1; i > 0; --i) std::swap(order_[i], order_[rng.below(i + 1)]);  // Fisher-Yates
   }
-  num_batches_ = options.drop_last ? n / options.batch_size : (n + options.batch_size - 1) / options.batch_size;
+  const int64_t global_batch = static_cast<int64_t>(options.batch_size) * options.ranks;
+  num_batches_ = options.drop_last ? n / global_batch : (n + global_batch - 1) / global_batch;
   MM_CHECK(0 <= options.first_batch && options.first_batch <= num_batches_, "first batch {} of an epoch of {} batches",
            options.first_batch, num_batches_);
   next_ = options.first_batch;
@@ -31,8 +36,10 @@ BatchLoader::~BatchLoader() {
 }
 
 Batch BatchLoader::make_batch(int64_t b) const {
-  const int64_t begin = b * options_.batch_size, end = std::min<int64_t>(begin + options_.batch_size, data_.size());
-  const int64_t B = end - begin, H = data_.images.dim(1), W = data_.images.dim(2);
+  // this rank's positions in the order: begin, begin + K, ... (below the end of the data)
+  const int64_t K = options_.ranks, begin = b * options_.batch_size * K + options_.rank;
+  const int64_t B = std::clamp<int64_t>((data_.size() - begin + K - 1) / K, 0, options_.batch_size);
+  const int64_t H = data_.images.dim(1), W = data_.images.dim(2);
   auto empty = [&](const Shape& shape, DType dtype) {
     return options_.pinned ? Tensor::empty_pinned(shape, dtype) : Tensor::empty(shape, dtype);
   };
@@ -41,9 +48,9 @@ Batch BatchLoader::make_batch(int64_t b) const {
   if (options_.two_views) batch.images2 = empty({B, H, W, 3}, DType::F32);
   batch.labels = empty({B}, DType::I64);
   for (int64_t k = 0; k < B; ++k) {
-    const int64_t index = order_[begin + k];
+    const int64_t position = begin + k * K, index = order_[position];
     const uint8_t* src = data_.images.data<uint8_t>() + index * H * W * 3;
-    Rng rng = seeded_rng({options_.seed, static_cast<uint64_t>(options_.epoch), static_cast<uint64_t>(begin + k)});
+    Rng rng = seeded_rng({options_.seed, static_cast<uint64_t>(options_.epoch), static_cast<uint64_t>(position)});
     for (Tensor* view : {&batch.images, &batch.images2}) {
       if (!view->defined()) continue;
       const CropFlip t = options_.augment ? draw_crop_flip(rng) : CropFlip{};

@@ -36,6 +36,7 @@ struct LoaderOptions {
   int prefetch = 4;  // batches prepared ahead
   bool pinned = false;  // page-locked batches (training on the GPU): their copies to it do not wait
   int64_t first_batch = 0;  // start the epoch here (a run resumed mid-epoch): the batches are unchanged
+  int rank = 0, ranks = 1;  // this process's share of each batch (batch_size is per rank)
 };
 
 class BatchLoader {

@@ -44,7 +44,11 @@ void record(const char* op, Tensor& output, std::function<void()> backward);
 
 // Runs the tape backwards from `loss` (any shape; seeded with ones) and clears it.
 // Requires: loss was recorded since the last backward() or clear_tape().
-void backward(const Tensor& loss);
+// on_leaf_gradient, when given, is called for each leaf (parameter) as soon as its gradient is
+// complete, i.e. right after the entry of its first use in the forward pass has run: data-parallel
+// training starts averaging a layer's gradients across processes while backward goes on below it.
+// Leaves that received no gradient are not reported.
+void backward(const Tensor& loss, const std::function<void(const Tensor&)>& on_leaf_gradient = {});
 
 // Drops every recorded entry without running it (e.g. after an evaluation that recorded).
 void clear_tape();

@@ -17,6 +17,10 @@ gpu_build() {
     export LD_LIBRARY_PATH="$lib:$lib/openblas-openmp:${LD_LIBRARY_PATH:-}"
     echo "dependencies: unpacked .debs into $prefix"
   fi
+  # NCCL (data-parallel GPU runs): the CUDA toolkit's, else the nvidia-nccl wheel's, when python has it
+  local nccl_root
+  nccl_root=$(python3 -c 'import nvidia.nccl as n; print(list(n.__path__)[0])' 2>/dev/null) &&
+    cmake_args+=("-DMM_NCCL_ROOT=$nccl_root") && export LD_LIBRARY_PATH="$nccl_root/lib:${LD_LIBRARY_PATH:-}"
   local generator=() targets=()
   command -v ninja >/dev/null && generator=(-G Ninja)
   [ $# -gt 0 ] && targets=(--target "$@")

@@ -6,6 +6,7 @@
 
 #include "data/augment.h"
 #include "engine/autograd.h"
+#include "engine/distributed.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "layers/state_dict.h"
@@ -19,6 +20,7 @@
 #include "tests/fixtures.h"
 #include "tests/op_cases.h"
 #include "tests/sampler_checks.h"
+#include "train/trainer.h"
 
 namespace mm::testing {
 namespace {
@@ -152,6 +154,52 @@ TEST(CudaParity, SgdAndEma) {
   ema_update(*t_gpu, *s_gpu, 0.9);
   const auto expected = state_dict(*t_cpu);
   for (const auto& [name, t] : state_dict(*t_gpu)) EXPECT_TRUE(close_relative(t.to(cpu()), expected.at(name), 1e-6)) << name;
+}
+
+// The NCCL path of data-parallel training (engine/distributed.h) on the one GPU a machine may have:
+// a communicator of this process alone that still goes through NCCL. Over one rank every
+// collective is the identity, and a data-parallel step (gradients averaged in buckets on NCCL's
+// stream during backward, synchronised batch norm) is exactly the plain step. Several GPUs:
+// docs/distributed.md "Checks".
+TEST(Nccl, OneRankThroughNcclIsTheIdentity) {
+  REQUIRE_GPU();
+#ifndef MM_WITH_NCCL
+  GTEST_SKIP() << "this build has no NCCL: NCCL test skipped, not passed";
+#else
+  const Communicator ranks = Communicator::single_process_through_collectives();
+  Rng rng(9);
+  const Tensor x = random_float({1000}, rng);
+  Tensor t = x.to(cuda_device());
+  ranks.sum(t);
+  ranks.average(t);
+  ranks.broadcast(t, 0);
+  ranks.average_async({t});
+  ranks.join();
+  EXPECT_EQ(t.to(cpu()).to_doubles(), x.to_doubles());
+
+  MethodConfig multimix;
+  multimix.method = Method::MultiMix;
+  multimix.n = 50;
+  multimix.mix_prob = 1;
+  const Tensor images = random_float({16, 32, 32, 3}, rng);
+  std::vector<int64_t> label_values(16);
+  for (int64_t& l : label_values) l = static_cast<int64_t>(rng.below(10));
+  const Tensor labels = Tensor::from_vector(label_values, {16});
+  auto plain = make_network("preactresnet18", 8, 10, 0), parallel = make_network("preactresnet18", 8, 10, 0);
+  plain->to(cuda_device());
+  parallel->to(cuda_device());
+  Sgd sgd_plain(plain->parameters(), SgdOptions{0.1, 0.9, 1e-4, false});
+  Sgd sgd_parallel(parallel->parameters(), SgdOptions{0.1, 0.9, 1e-4, false});
+  Trainer a(*plain, nullptr, sgd_plain, multimix, 0, cuda_device()), b(*parallel, nullptr, sgd_parallel, multimix, 0, cuda_device());
+  for (int step = 0; step < 2; ++step) a.step(images, Tensor(), labels, 10, 0, step, 0.1);
+  b.set_ranks(ranks, /*sync_bn=*/true);
+  set_batch_norm_sync(&ranks);
+  for (int step = 0; step < 2; ++step) b.step(images, Tensor(), labels, 10, 0, step, 0.1);
+  set_batch_norm_sync(nullptr);
+  const auto expected = state_dict(*plain);
+  for (const auto& [name, tensor] : state_dict(*parallel))
+    EXPECT_TRUE(close_relative(tensor.to(cpu()), expected.at(name).to(cpu()), 1e-5)) << name;
+#endif
 }
 
 // FGSM and PGD on the GPU against the same attacks on the CPU (tests/test_evaluation.cpp checks the

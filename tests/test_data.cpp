@@ -1,5 +1,6 @@
 // Loaders on small files written here (including every corrupt case), augmentation exactness and
 // loader determinism.
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <stb_image_write.h>
 #include <zlib.h>
@@ -322,6 +323,41 @@ TEST(Loader, StartingAtABatchGivesTheRestOfTheEpoch) {
   }
   o.first_batch = 7;
   EXPECT_THROW(BatchLoader(d, o), Error);
+}
+
+// Data-parallel runs (docs/distributed.md): rank r of K takes examples r, r + K, ... of each global
+// batch of K m, with the crop and flip of its position, so the ranks' batch b together are batch b
+// of one loader with batch K m; evaluation (no drop) deals the last partial batch the same way.
+TEST(Loader, RanksTakeInterleavedSharesOfEachGlobalBatch) {
+  Dataset d = small_dataset(50);
+  for (bool training : {true, false}) {
+    LoaderOptions o;
+    o.seed = 9, o.epoch = 1, o.workers = 2;
+    o.shuffle = o.augment = o.drop_last = training;
+    o.batch_size = 12;
+    const auto whole = all_batches(d, o);
+    o.batch_size = 4, o.ranks = 3;
+    std::vector<std::vector<Batch>> shares;
+    for (o.rank = 0; o.rank < 3; ++o.rank) shares.push_back(all_batches(d, o));
+    ASSERT_EQ(whole.size(), training ? 4u : 5u);  // 50 / 12: 4 full batches, then 2 images
+    const int64_t pixels = whole[0].images.numel() / whole[0].images.dim(0);
+    for (size_t b = 0; b < whole.size(); ++b) {
+      const auto all_images = whole[b].images.to_doubles(), all_labels = whole[b].labels.to_doubles();
+      for (int r = 0; r < 3; ++r) {
+        ASSERT_EQ(shares[r].size(), whole.size());
+        const auto images = shares[r][b].images.to_doubles(), labels = shares[r][b].labels.to_doubles();
+        const int64_t expected = (whole[b].labels.numel() - r + 2) / 3;  // positions r, r + 3, ... of the batch
+        ASSERT_EQ(static_cast<int64_t>(labels.size()), expected) << "batch " << b << " rank " << r;
+        for (int64_t k = 0; k < expected; ++k) {
+          const int64_t position = r + 3 * k;
+          EXPECT_EQ(labels[k], all_labels[position]);
+          EXPECT_TRUE(std::equal(images.begin() + k * pixels, images.begin() + (k + 1) * pixels,
+                                 all_images.begin() + position * pixels))
+              << "batch " << b << " rank " << r << " example " << k;
+        }
+      }
+    }
+  }
 }
 
 // tests/reference/engine_stream.py replays the loader's order and draws in Python, so that PyTorch

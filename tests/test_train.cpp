@@ -399,6 +399,57 @@ TEST(TrainCifar, KilledRunsResumeToTheSameMetrics) {
   for (const auto& entry : fs::directory_iterator(part)) EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
 }
 
+#ifdef MM_MPIEXEC
+// Data-parallel runs (docs/distributed.md) as a user starts them: mpirun -np 2 train_cifar.
+Outcome train_on_ranks(int ranks, const std::string& args) {
+  return run_app(fmt::format("timeout 300 {} -np {} --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 {}",
+                             MM_MPIEXEC, ranks, MM_TRAIN_CIFAR),
+                 args);
+}
+
+// Two ranks, batch norm per rank (each step starts from rank 0's statistics), MultiMix with each
+// rank's own draws: a run resumed after its first epoch gives the metrics and loss log of the
+// uninterrupted run, and the folder is written once (by rank 0). Resuming on another number of
+// ranks is refused.
+TEST(TrainCifarTwoRanks, ResumedRunEqualsUninterruptedRun) {
+  const std::string data = tiny_cifar(40), full = fresh_dir("dp_full"), part = fresh_dir("dp_part");
+  const std::string options = "--data " + data + kTiny + " --batch-size 8 --method multimix --n 20 --log-every 2";
+  const Outcome a = train_on_ranks(2, options + " --epochs 2 --out " + full + " --loss-log " + full + "/loss.jsonl");
+  ASSERT_EQ(a.status, 0) << a.err;
+  EXPECT_NE(a.out.find("data-parallel: 2 ranks x batch 8 = 16 images per step"), std::string::npos) << a.out;
+  EXPECT_EQ(a.out, read_file(full + "/train.log")) << "every line once, from rank 0";
+  ASSERT_EQ(train_on_ranks(2, options + " --epochs 1 --out " + part + " --loss-log " + part + "/loss.jsonl").status, 0);
+  const Outcome refused = train("--resume " + part + " --epochs 2");
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find("resume it with mpirun -np 2"), std::string::npos) << refused.err;
+  const Outcome resumed = train_on_ranks(2, "--resume " + part + " --epochs 2 --loss-log " + part + "/loss.jsonl --log-every 2");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  const auto m_full = metrics(full), m_part = metrics(part);
+  ASSERT_EQ(m_full.size(), 2u);
+  ASSERT_EQ(m_part.size(), 2u);
+  for (size_t e = 0; e < 2; ++e)
+    for (const char* key : {"train_loss", "test_loss", "top1", "top5", "best_top1"})
+      EXPECT_EQ(m_full[e].at(key).number, m_part[e].at(key).number) << key << " of epoch " << e + 1;
+  EXPECT_EQ(read_file(full + "/loss.jsonl"), read_file(part + "/loss.jsonl"));
+}
+
+// A rank that fails (here rank 1 is given a data folder that does not exist: mpirun's MPMD form)
+// prints its error with its rank and ends the whole job with a non-zero status, without hanging.
+TEST(TrainCifarTwoRanks, AFailingRankStopsEveryRank) {
+  const std::string data = tiny_cifar(20), out = fresh_dir("dp_fail");
+  const std::string common = kTiny + " --epochs 1 --out " + out;
+  const auto start = std::chrono::steady_clock::now();
+  const Outcome r = run_app(fmt::format("timeout 300 {} --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1", MM_MPIEXEC),
+                            fmt::format("-np 1 {} --data {} {} : -np 1 {} --data {}/missing {}", MM_TRAIN_CIFAR, data, common,
+                                        MM_TRAIN_CIFAR, data, common));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.status, 124) << "the job hung until timeout killed it";
+  EXPECT_NE(r.err.find("train_cifar (rank 1 of 2): error:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 120);
+}
+#endif
+
 // evaluate reads a checkpoint and the data it was trained on, and reports every measure of docs/math.md §4.
 TEST(Evaluate, ReportsAccuracyRobustnessOodAndEmbeddings) {
   const std::string data = tiny_cifar(20), out = fresh_dir("eval");

@@ -8,6 +8,9 @@
 
 namespace mm {
 
+// In a data-parallel run only rank 0 prints and logs; errors are printed by any rank, with its rank.
+void set_log_rank(int rank, int ranks);
+
 // Appends every later line to `path` as well; throws when the file cannot be opened.
 void log_to_file(const std::string& path);
 

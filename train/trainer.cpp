@@ -25,13 +25,23 @@ Tensor Trainer::step(const Tensor& images, const Tensor& images2, const Tensor& 
   Tensor loss;
   try {
     const uint64_t e = static_cast<uint64_t>(epoch), s = static_cast<uint64_t>(step);
-    student_.reseed_dropout(seeded_rng({seed_, e, s, 0x64726F70ull}).next_u64());
-    Rng rng = seeded_rng({seed_, e, s, 0x6D6978ull});
-    const Draws draws = sample_draws(method_, student_, labels.numel(), images.dim(1), images.dim(2), rng, device_);
+    // the draws of rank r > 0 come from their own streams; rank 0 draws what a single process draws
+    const uint64_t rank = ranks_ ? static_cast<uint64_t>(ranks_->rank()) : 0;
+    auto stream = [&](uint64_t tag) { return rank ? seeded_rng({seed_, e, s, tag, rank}) : seeded_rng({seed_, e, s, tag}); };
+    student_.reseed_dropout(stream(0x64726F70ull).next_u64());
+    share_root_buffers();
+    Rng rng = stream(0x6D6978ull);
+    Draws draws = sample_draws(method_, student_, labels.numel(), images.dim(1), images.dim(2), rng, device_);
+    if (images.dtype() != DType::F32) draws = draws.to(images.dtype());  // a float64 run (tests)
     loss = mixed_loss(student_, teacher_, images.to(device_), images2.defined() ? images2.to(device_) : Tensor(),
                       labels.to(device_), num_classes, method_, draws)
                .loss;
-    backward(loss);
+    if (averager_) {
+      backward(loss, [&](const Tensor& parameter) { averager_->gradient_ready(parameter); });
+      averager_->finish();
+    } else {
+      backward(loss);
+    }
   } catch (...) {
     clear_tape();  // a failed step leaves no half-recorded graph behind
     throw;
@@ -42,6 +52,19 @@ Tensor Trainer::step(const Tensor& images, const Tensor& images2, const Tensor& 
   return loss;
 }
 
+void Trainer::share_root_buffers() {
+  if (!ranks_ || sync_bn_) return;  // synchronised batch norm keeps them equal
+  for (Network* net : {&student_, teacher_})
+    if (net)
+      for (NamedTensor& buffer : net->named_buffers()) ranks_->broadcast(buffer.tensor, 0);
+}
+
+void Trainer::set_ranks(const Communicator& ranks, bool sync_bn) {
+  ranks_ = &ranks;
+  sync_bn_ = sync_bn;
+  averager_ = std::make_unique<GradientAverager>(ranks, student_.parameters());
+}
+
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -50,18 +73,27 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 bool train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& loader_options, int epoch, double lr,
                  const EpochReport& report, EpochProgress& progress, int64_t checkpoint_every,
                  const std::function<void(const EpochProgress&)>& save) {
+  const Communicator* ranks = trainer.ranks();
+  const bool root = !ranks || ranks->is_root();
   LoaderOptions options = loader_options;
   options.first_batch = progress.step;
   BatchLoader loader(train, options);
   const auto start = Clock::now();
   const double seconds_before = progress.seconds;
   // The loss stays where it was computed: a running sum of loss x batch size, read (which waits
-  // for the GPU) only for a progress line, the loss log, a checkpoint and the end of the epoch.
-  Tensor loss_sum = progress.step > 0 ? Tensor::scalar(progress.loss_sum, DType::F32, trainer.device()) : Tensor();
+  // for the GPU) only for a progress line, the loss log, a checkpoint and the end of the epoch. In
+  // a data-parallel run each rank sums its own (rank 0 starts from the sum of all ranks when
+  // resumed) and reading it sums over the ranks, so every rank reads it at the same steps.
+  Tensor loss_sum = progress.step > 0 ? Tensor::scalar(root ? progress.loss_sum : 0.0, DType::F32, trainer.device())
+                                      : Tensor();
   int64_t& step = progress.step;
   double last_print = 0;
+  const bool tty = report.tty && !ranks;  // progress twice a second would read the loss at different steps
+  const int64_t images_per_step = static_cast<int64_t>(options.batch_size) * options.ranks;
+  // rank 0 alone writes the loss log, but every rank must take part in reading the loss for it
+  const bool loss_log = ranks ? ranks->any(report.loss_log != nullptr) : report.loss_log != nullptr;
   auto sum_so_far = [&] {
-    const double sum = loss_sum.item();
+    const double local = loss_sum.item(), sum = ranks ? ranks->sum(local) : local;
     MM_CHECK(std::isfinite(sum), "epoch {} step {}: the loss is {}", epoch + 1, step,
              sum / static_cast<double>(progress.images));
     return sum;
@@ -81,36 +113,37 @@ bool train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& lo
     } catch (const Error& e) {
       throw Error(fmt::format("epoch {} step {}: {}", epoch + 1, step, e.what()));
     }
-    progress.images += b.labels.numel();
+    progress.images += images_per_step;
     const double elapsed = seconds_since(start);
-    if (report.loss_log && step % report.log_every == 0) {
+    if (loss_log && step % report.log_every == 0) {
       const double sum = sum_so_far();
-      *report.loss_log << fmt::format("{{\"epoch\":{},\"step\":{},\"loss\":{:.6f}}}\n", epoch + 1, step,
+      if (report.loss_log)
+        *report.loss_log << fmt::format("{{\"epoch\":{},\"step\":{},\"loss\":{:.6f}}}\n", epoch + 1, step,
                                       (sum - progress.logged_loss_sum) /
                                           static_cast<double>(progress.images - progress.logged_images))
                        << std::flush;
       progress.logged_loss_sum = sum, progress.logged_images = progress.images;
     }
-    if (step % report.log_every == 0 || step == loader.num_batches() || (report.tty && elapsed - last_print >= 0.5)) {
+    if (step % report.log_every == 0 || step == loader.num_batches() || (tty && elapsed - last_print >= 0.5)) {
       last_print = elapsed;
       const double steps_here = static_cast<double>(step - options.first_batch);
       const double eta = static_cast<double>(loader.num_batches() - step) * elapsed / steps_here;
       say_progress(fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.1f} img/s ETA {:.0f}s", epoch + 1,
                                report.epochs, step, loader.num_batches(), sum_so_far() / static_cast<double>(progress.images),
-                               lr, steps_here * static_cast<double>(options.batch_size) / elapsed, eta),
-                   report.tty);
+                               lr, steps_here * static_cast<double>(images_per_step) / elapsed, eta),
+                   tty);
     }
-    const bool stop = stop_requested();
+    const bool stop = ranks ? ranks->any(stop_requested()) : stop_requested();  // all ranks stop at one step
     if (save && step < loader.num_batches() && (stop || (checkpoint_every > 0 && step % checkpoint_every == 0))) {
       update_progress();
       save(progress);
     }
     if (stop && step < loader.num_batches()) {
-      if (report.tty) say_progress("\n", true);
+      if (tty) say_progress("\n", true);
       return false;
     }
   }
-  if (report.tty) say_progress("\n", true);
+  if (tty) say_progress("\n", true);
   update_progress();
   return true;
 }
@@ -123,7 +156,7 @@ void AccuracyCounter::add(const Tensor& logits, const Tensor& labels) {
   count += host.dim(0);
 }
 
-AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_size) {
+AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_size, const Communicator* ranks) {
   NoGrad no_grad;
   const Device device = net.parameters().front().device();
   net.train(false);
@@ -131,20 +164,33 @@ AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_siz
   o.batch_size = batch_size;
   o.shuffle = o.augment = o.drop_last = false;
   o.pinned = pinned_batches_for(device);
+  if (ranks) o.rank = ranks->rank(), o.ranks = ranks->size();
   BatchLoader loader(split, o);
   Batch b;
   AccuracyCounter counter;
-  while (loader.next(b)) counter.add(net.forward(b.images.to(device)), b.labels);
+  while (loader.next(b))
+    if (b.labels.numel() > 0) counter.add(net.forward(b.images.to(device)), b.labels);  // the last may be empty
   net.train(true);
+  if (ranks) {
+    counter.loss_sum = ranks->sum(counter.loss_sum);
+    counter.top1 = ranks->sum(counter.top1), counter.top5 = ranks->sum(counter.top5);
+    counter.count = ranks->sum(counter.count);
+  }
   return counter;
 }
 
 bool train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, const DataSplits& data,
                const RunSettings& settings, CheckpointInfo& info) {
   const std::string& out = settings.out;
+  const Communicator* ranks = trainer.ranks();
+  const bool root = !ranks || ranks->is_root();  // only rank 0 writes files
+  auto save = [&](const std::string& path) {
+    if (root) save_checkpoint(path, student, sgd, teacher, info);
+  };
   // metrics.jsonl (and the report drawn from it) follow the checkpoint: rows a killed run appended
   // after it are dropped here
   auto write_metrics = [&] {
+    if (!root) return;
     write_text_atomically(out + "/metrics.jsonl", info.metrics_jsonl);
     write_text_atomically(out + "/report.html", training_report(settings.description, info.metrics_jsonl));
   };
@@ -155,7 +201,7 @@ bool train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, c
     loader.epoch = epoch;
     auto save_progress = [&](const EpochProgress& progress) {
       info.progress = progress;
-      save_checkpoint(out + "/last.safetensors", student, sgd, teacher, info);
+      save(out + "/last.safetensors");
     };
     const auto start = Clock::now();
     const double seconds_before = info.progress.seconds;
@@ -167,7 +213,8 @@ bool train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, c
       throw Error(fmt::format("{}; stopping (the last good checkpoint stays in {})", e.what(), out));
     }
     const EpochProgress trained = info.progress;
-    const AccuracyCounter test = evaluate_split(student, data.test, settings.eval_batch_size);
+    trainer.share_root_buffers();  // every rank evaluates (and rank 0 saves) the same model
+    const AccuracyCounter test = evaluate_split(student, data.test, settings.eval_batch_size, ranks);
     const bool improved = test.top1_percent() > info.best_top1;
     info.best_top1 = std::max(info.best_top1, test.top1_percent());
     info.epoch = epoch + 1;
@@ -178,7 +225,7 @@ bool train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, c
     // a distillation run also scores its EMA teacher: either may be the one to keep
     std::string teacher_line, teacher_fields;
     if (teacher) {
-      const AccuracyCounter t = evaluate_split(*teacher, data.test, settings.eval_batch_size);
+      const AccuracyCounter t = evaluate_split(*teacher, data.test, settings.eval_batch_size, ranks);
       teacher_line = fmt::format(", teacher top-1 {:.2f}%", t.top1_percent());
       teacher_fields = fmt::format(",\"teacher_test_loss\":{:.9g},\"teacher_top1\":{:.4f},\"teacher_top5\":{:.4f}", t.loss(),
                                    t.top1_percent(), t.top5_percent());
@@ -192,10 +239,11 @@ bool train_run(Trainer& trainer, Network& student, Network* teacher, Sgd& sgd, c
         epoch + 1, lr, train_loss, test.loss(), test.top1_percent(), test.top5_percent(), info.best_top1, teacher_fields,
         images_per_s, seconds);
     // the checkpoint first: a row in metrics.jsonl always has its checkpoint
-    save_checkpoint(out + "/last.safetensors", student, sgd, teacher, info);
-    if (improved) save_checkpoint(out + "/best.safetensors", student, sgd, teacher, info);
+    save(out + "/last.safetensors");
+    if (improved) save(out + "/best.safetensors");
     write_metrics();
-    if (stop_requested() && epoch + 1 < settings.epochs) return false;
+    const bool stop = ranks ? ranks->any(stop_requested()) : stop_requested();
+    if (stop && epoch + 1 < settings.epochs) return false;
   }
   return true;
 }

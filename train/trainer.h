@@ -4,6 +4,7 @@
 // loss log, and the accuracy of a split. The apps keep only flag parsing and wiring.
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "data/dataset.h"
@@ -12,6 +13,7 @@
 #include "mixup/method.h"
 #include "models/network.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
 #include "report/training_report.h"
 
 namespace mm {
@@ -33,6 +35,20 @@ class Trainer {
   const MethodConfig& method() const { return method_; }
   Device device() const { return device_; }
 
+  // Data-parallel training (docs/distributed.md): the step's draws become this rank's, the
+  // gradients are averaged over `ranks` during backward, and unless batch norm is synchronised
+  // (set_batch_norm_sync) each step starts from rank 0's BN running statistics, as PyTorch's DDP
+  // does, so that the models of all ranks stay identical. `ranks` must outlive the trainer.
+  void set_ranks(const Communicator& ranks, bool sync_bn);
+  // Data-parallel runs without synchronised batch norm: every rank takes rank 0's BN running
+  // statistics (the student's and the teacher's). Each step starts with it.
+  void share_root_buffers();
+  // The ranks of a data-parallel run, or nullptr (one process).
+  const Communicator* ranks() const { return ranks_; }
+  // Seconds spent averaging gradients so far (the CPU waits for MPI; the GPU's averages overlap
+  // backward and are not counted).
+  double seconds_averaging() const { return averager_ ? averager_->seconds_waiting() : 0.0; }
+
  private:
   Network& student_;
   Network* teacher_;
@@ -40,6 +56,9 @@ class Trainer {
   MethodConfig method_;
   uint64_t seed_;
   Device device_;
+  const Communicator* ranks_ = nullptr;
+  bool sync_bn_ = false;
+  std::unique_ptr<GradientAverager> averager_;
 };
 
 // How an epoch reports: a progress line every `log_every` steps (and twice a second, rewritten
@@ -54,7 +73,7 @@ struct EpochReport {
 
 // Trains epoch `epoch` (0-based) over `train` in the loader's order at learning rate lr, from
 // progress.step on (0: its start; more: resumed from a mid-epoch checkpoint), keeping progress up
-// to date. Every `checkpoint_every` steps (0: never), and when a stop is requested
+// to date (in a data-parallel run its loss sum and image count are those of all ranks together). Every `checkpoint_every` steps (0: never), and when a stop is requested
 // (train/interrupt.h), it calls save(progress); after a stop it returns false, else true when the
 // epoch is done (progress.loss_sum / progress.images is then the epoch's train loss). Throws an
 // error naming the epoch and step when a step fails or the loss is not finite.
@@ -74,8 +93,9 @@ struct AccuracyCounter {
 };
 
 // Test loss and accuracy of `net` on a split, batch norm in evaluation mode, no gradients. The
-// network is left in training mode.
-AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_size);
+// network is left in training mode. With `ranks`, each rank scores its share of the split (every
+// K-th image) and the counts are summed over the ranks.
+AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_size, const Communicator* ranks = nullptr);
 
 // A whole run from where info stands (info.epoch completed epochs, and info.progress into the
 // next): each epoch is trained, the test split evaluated (and the EMA teacher's, when there is

@@ -99,6 +99,8 @@ cudaStream_t stream() { return context().stream; }
 cublasHandle_t cublas() { return context().cublas; }
 cudnnHandle_t cudnn() { return context().cudnn; }
 
+void select_device(int index) { MM_CUDA_CHECK(cudaSetDevice(index)); }
+
 int device_count() {
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess) {

@@ -3,6 +3,9 @@
 // host code includes it without nvcc. One stream; library handles made once.
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/dtype.h"
 
@@ -26,5 +29,26 @@ void synchronize();
 // TF32 tensor-core math in cuBLAS and cuDNN. Off by default: parity tests compare exact float32.
 void allow_tf32(bool on);
 bool tf32_allowed();
+
+}  // namespace mm::cuda
+
+namespace mm::cuda {
+
+// Data-parallel runs (engine/distributed.h): which GPU this process uses (before any other CUDA
+// call), and the NCCL side of the collectives. Rank 0 makes two unique ids (nccl_unique_id twice,
+// one per communicator) and sends them to the others (over MPI); then each calls nccl_init with both.
+void select_device(int index);
+std::string nccl_unique_id();
+size_t nccl_unique_id_bytes();
+void nccl_init(const std::string& two_unique_ids, int ranks, int rank);
+bool nccl_ready();
+// In place over the ranks, queued on the engine's stream.
+void nccl_sum(void* data, int64_t n, DType dtype);
+void nccl_broadcast(void* data, int64_t n, DType dtype, int root);
+// The average of each tensor (pointer, element count) over the ranks, in one NCCL group on the
+// communication stream, which first waits for the engine's stream; nccl_join makes the engine's
+// stream wait for everything queued on the communication stream so far.
+void nccl_average_async(const std::vector<std::pair<void*, int64_t>>& tensors, DType dtype);
+void nccl_join();
 
 }  // namespace mm::cuda

@@ -3,10 +3,30 @@
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
+#include "engine/distributed.h"
 #include "engine/ops/batchnorm_kernels.h"
+#include "engine/ops/elementwise.h"
 #include "engine/ops/elementwise_kernels.h"
 
 namespace mm {
+
+namespace {
+const Communicator* sync_ranks = nullptr;
+
+// The ranks' batch statistics (M values per channel each) made the statistics of their union.
+void combine_statistics(const Communicator& ranks, Tensor& mean, Tensor& var) {
+  NoGrad no_grad;
+  Tensor global_mean = mean.clone();
+  ranks.average(global_mean);
+  const Tensor offset = sub(mean, global_mean);
+  Tensor global_var = add(var, mul(offset, offset));
+  ranks.average(global_var);
+  mean = global_mean;
+  var = global_var;
+}
+}  // namespace
+
+void set_batch_norm_sync(const Communicator* ranks) { sync_ranks = ranks; }
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormBuffers& buffers,
                   bool training, double momentum, double eps) {
@@ -25,8 +45,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
   if (training) {
     Tensor var = Tensor::empty({C}, x.dtype(), device);
     kernels::bn_statistics(x, mean, var);
+    if (sync_ranks) combine_statistics(*sync_ranks, mean, var);
     kernels::bn_invstd(var, eps, invstd);
-    kernels::bn_update_running(buffers, mean, var, M, momentum);
+    kernels::bn_update_running(buffers, mean, var, sync_ranks ? M * sync_ranks->size() : M, momentum);
   } else {
     mean.copy_from(buffers.running_mean);
     kernels::bn_invstd(buffers.running_var, eps, invstd);
@@ -34,7 +55,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
   kernels::bn_apply(x, mean, invstd, gamma, beta, y);
 
   if (needs_grad({&x, &gamma, &beta})) {
-    record("batch_norm", y, [x, gamma, beta, y, mean, invstd, training, C]() {
+    const Communicator* ranks = training ? sync_ranks : nullptr;
+    record("batch_norm", y, [x, gamma, beta, y, mean, invstd, training, C, ranks]() {
       Tensor sum_dy = Tensor::empty({C}, x.dtype(), y.device()), sum_dy_xhat = Tensor::empty({C}, x.dtype(), y.device());
       kernels::bn_backward_sums(x, y.grad(), mean, invstd, sum_dy, sum_dy_xhat);
       if (gamma.requires_grad()) {
@@ -44,6 +66,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
       if (beta.requires_grad()) {
         Tensor dbeta = beta.grad_ref();
         kernels::axpy(1.0, sum_dy, dbeta);
+      }
+      if (ranks) {  // dx of the whole batch: the sums over all ranks, scaled to this rank's M (1/K)
+        ranks->average(sum_dy);
+        ranks->average(sum_dy_xhat);
       }
       if (x.requires_grad()) {
         Tensor dx = x.grad_ref();

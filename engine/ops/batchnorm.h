@@ -22,4 +22,14 @@ struct BatchNormBuffers {
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormBuffers& buffers,
                   bool training, double momentum, double eps);
 
+class Communicator;
+// Synchronised batch norm (data-parallel runs with --sync-bn): while `ranks` is set, batch norm in
+// training takes its statistics over the batches of all ranks together, as one process with the
+// whole batch would. Every rank holds M values per channel, so the global mean is the mean of the
+// ranks' means and the global variance the mean of var_r + (mean_r - mean)^2 (exact, no E[x^2] -
+// mean^2 cancellation); the running statistics count K M values. The backward sums the ranks'
+// sum dy and sum dy xhat for dx (the ranks' dgamma and dbeta stay local: the gradient average
+// of the parameters combines them). nullptr (the default) keeps each rank's statistics its own.
+void set_batch_norm_sync(const Communicator* ranks);
+
 }  // namespace mm
