@@ -10,13 +10,13 @@ BatchNorm2d::BatchNorm2d(int channels, double momentum_, double eps_) : momentum
   buffers.num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}, DType::I64));
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
+Tensor BatchNorm2d::normalise(const Tensor& x, bool relu) {
   if (is_training() && !updates_running_stats()) {
     // a scratch copy absorbs the running-statistics update
     BatchNormBuffers scratch{buffers.running_mean.clone(), buffers.running_var.clone(), Tensor()};
-    return batch_norm(x, weight, bias, scratch, true, momentum, eps);
+    return batch_norm(x, weight, bias, scratch, true, momentum, eps, relu);
   }
-  return batch_norm(x, weight, bias, buffers, is_training(), momentum, eps);
+  return batch_norm(x, weight, bias, buffers, is_training(), momentum, eps, relu);
 }
 
 }  // namespace mm

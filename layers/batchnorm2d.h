@@ -11,10 +11,14 @@ class BatchNorm2d : public Norm {
  public:
   explicit BatchNorm2d(int channels, double momentum = 0.1, double eps = 1e-5);
   // x: [N, H, W, C] or [N, C] -> same shape
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x) override { return normalise(x, false); }
+  Tensor forward_relu(const Tensor& x) override { return normalise(x, true); }
   Tensor weight, bias;
   BatchNormBuffers buffers;
   double momentum, eps;
+
+ private:
+  Tensor normalise(const Tensor& x, bool relu);
 };
 
 }  // namespace mm

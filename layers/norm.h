@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/ops/elementwise.h"
 #include "layers/module.h"
 
 namespace mm {
@@ -16,6 +17,8 @@ class Norm : public Module {
  public:
   // x: [N, H, W, C] or [N, C] -> same shape
   virtual Tensor forward(const Tensor& x) = 0;
+  // relu(forward(x)); batch norm does both in one pass (engine/ops/batchnorm.h)
+  virtual Tensor forward_relu(const Tensor& x) { return relu(forward(x)); }
 };
 
 // BatchNorm2d(channels, momentum), or GroupNorm with gcd(32, channels) groups (32 groups as Wu and

@@ -14,10 +14,10 @@ PreActBlock::PreActBlock(int in, int planes, int stride, NormKind norm, Rng& rng
 }
 
 Tensor PreActBlock::forward(const Tensor& x) {
-  Tensor o = relu(bn1.forward(x));
+  Tensor o = bn1.forward_relu(x);
   Tensor sc = shortcut ? shortcut->forward(o) : o;
   o = conv1.forward(o);
-  o = conv2.forward(relu(bn2.forward(o)));
+  o = conv2.forward(bn2.forward_relu(o));
   return add(o, sc);
 }
 
@@ -43,7 +43,7 @@ Tensor PreActResNetEncoder::run_stages(const Tensor& x, int from, int to) {
   MM_CHECK(0 <= from && from <= to && to <= 4, "preactresnet18: no stages from layer {} to {}", from, to);
   Tensor h = x;
   for (int s = from; s < to; ++s) {
-    if (s == 0) h = relu(bn1.forward(conv1.forward(h)));  // the stem belongs to stage 1
+    if (s == 0) h = bn1.forward_relu(conv1.forward(h));  // the stem belongs to stage 1
     for (PreActBlock* block : stages[s]) h = block->forward(h);
   }
   return h;

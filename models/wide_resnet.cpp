@@ -14,8 +14,8 @@ WideBlock::WideBlock(int in, int planes, int stride, NormKind norm, Rng& rng)
 }
 
 Tensor WideBlock::forward(const Tensor& x) {
-  Tensor o = conv1.forward(relu(bn1.forward(x)));
-  o = conv2.forward(relu(bn2.forward(o)));
+  Tensor o = conv1.forward(bn1.forward_relu(x));
+  o = conv2.forward(bn2.forward_relu(o));
   return add(o, shortcut ? shortcut->forward(x) : x);
 }
 

@@ -32,7 +32,7 @@ class WideResNetEncoder : public Module {
  public:
   WideResNetEncoder(int widen, NormKind norm, Rng& rng);
   Tensor run_stages(const Tensor& h, int from, int to);
-  Tensor head(const Tensor& h) { return relu(bn1->forward(h)); }
+  Tensor head(const Tensor& h) { return bn1->forward_relu(h); }
   int out_channels;
 
  private:

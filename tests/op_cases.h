@@ -25,9 +25,9 @@ struct OpCase {
 inline std::string op_case_name(const ::testing::TestParamInfo<OpCase>& info) { return info.param.name; }
 
 // Batch norm whose running statistics are inputs 3 and 4 (so both devices get their own copies).
-inline Tensor batch_norm_case(std::vector<Tensor>& in, bool training) {
+inline Tensor batch_norm_case(std::vector<Tensor>& in, bool training, bool relu = false) {
   BatchNormBuffers buffers{in[3], in[4], Tensor()};
-  return batch_norm(in[0], in[1], in[2], buffers, training, 0.1, 1e-5);
+  return batch_norm(in[0], in[1], in[2], buffers, training, 0.1, 1e-5, relu);
 }
 
 inline Tensor conv_case(std::vector<Tensor>& in, int stride, int pad) {
@@ -112,6 +112,19 @@ inline std::vector<OpCase> op_cases() {
                    random_tensor({3}, r), random_tensor({3}, r, 0.5, 2.0)};
        },
        [](In& in) { return batch_norm_case(in, false); }},
+      // batch norm + ReLU fused (the same numbers as relu(batch_norm)): about half the outputs are cut
+      {"batch_norm_relu_training_4d",
+       [](Rng& r) {
+         return In{param(random_tensor({2, 3, 2, 3}, r)), param(random_tensor({3}, r, 0.5, 1.5)), param(random_tensor({3}, r)),
+                   random_tensor({3}, r), random_tensor({3}, r, 0.5, 2.0)};
+       },
+       [](In& in) { return batch_norm_case(in, true, true); }},
+      {"batch_norm_relu_evaluation",
+       [](Rng& r) {
+         return In{param(random_tensor({2, 2, 2, 3}, r)), param(random_tensor({3}, r)), param(random_tensor({3}, r)),
+                   random_tensor({3}, r), random_tensor({3}, r, 0.5, 2.0)};
+       },
+       [](In& in) { return batch_norm_case(in, false, true); }},
       // ---- group norm (engine/ops/group_norm.*): 6 channels in 3 groups; and in one group (layer norm)
       {"group_norm",
        [](Rng& r) {

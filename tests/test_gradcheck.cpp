@@ -32,6 +32,29 @@ BatchNormBuffers fresh_buffers(int64_t C) {
   return {Tensor::zeros({C}, DType::F64), Tensor::full({C}, 1.0, DType::F64), Tensor::zeros({}, DType::I64)};
 }
 
+// The fused batch norm + ReLU computes what relu(batch_norm(x)) computes, to the last bit, in both
+// modes and dtypes: outputs, every gradient, and the running statistics.
+TEST(BatchNormRelu, SameNumbersAsReluOfBatchNorm) {
+  for (DType dtype : {DType::F32, DType::F64})
+    for (bool training : {true, false}) {
+      Rng rng(4);
+      const Tensor x0 = random_tensor({4, 3, 3, 5}, rng).to(dtype), g0 = random_tensor({5}, rng, 0.5, 1.5).to(dtype);
+      const Tensor b0 = random_tensor({5}, rng).to(dtype), w = random_tensor({4, 3, 3, 5}, rng).to(dtype);
+      std::vector<std::vector<double>> results[2];
+      for (int fused = 0; fused < 2; ++fused) {
+        Tensor x = x0.clone().set_requires_grad(true), g = g0.clone().set_requires_grad(true);
+        Tensor b = b0.clone().set_requires_grad(true);
+        BatchNormBuffers buffers{Tensor::zeros({5}, dtype), Tensor::full({5}, 1.0, dtype), Tensor::zeros({}, DType::I64)};
+        const Tensor y = fused ? batch_norm(x, g, b, buffers, training, 0.1, 1e-5, true)
+                               : relu(batch_norm(x, g, b, buffers, training, 0.1, 1e-5));
+        backward(sum(mul(y, w)));
+        results[fused] = {y.to_doubles(), x.grad().to_doubles(), g.grad().to_doubles(), b.grad().to_doubles(),
+                          buffers.running_mean.to_doubles(), buffers.running_var.to_doubles()};
+      }
+      EXPECT_EQ(results[0], results[1]) << dtype_name(dtype) << (training ? " training" : " evaluation");
+    }
+}
+
 // The values of the primitives a layer author builds from (their gradients: the op list).
 TEST(Ops, PrimitiveValues) {
   const Tensor a = Tensor::from_vector<double>({1, 4, 9, 16, 25, 36}, {2, 3}), b = Tensor::from_vector<double>({2, 2, 3, 4, 5, 6}, {2, 3});

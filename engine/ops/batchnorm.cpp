@@ -29,7 +29,7 @@ void combine_statistics(const Communicator& ranks, Tensor& mean, Tensor& var) {
 void set_batch_norm_sync(const Communicator* ranks) { sync_ranks = ranks; }
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormBuffers& buffers,
-                  bool training, double momentum, double eps) {
+                  bool training, double momentum, double eps, bool relu) {
   MM_CHECK(x.ndim() == 2 || x.ndim() == 4, "batch_norm: expected [N, C] or [N, H, W, C], got {}", shape_str(x.shape()));
   const int64_t C = x.dim(-1), M = x.numel() / C;
   check_shape(gamma, {C}, "batch_norm weight");
@@ -52,13 +52,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
     mean.copy_from(buffers.running_mean);
     kernels::bn_invstd(buffers.running_var, eps, invstd);
   }
-  kernels::bn_apply(x, mean, invstd, gamma, beta, y);
+  kernels::bn_apply(x, mean, invstd, gamma, beta, relu, y);
 
   if (needs_grad({&x, &gamma, &beta})) {
     const Communicator* ranks = training ? sync_ranks : nullptr;
-    record("batch_norm", y, [x, gamma, beta, y, mean, invstd, training, C, ranks]() {
+    record(relu ? "batch_norm_relu" : "batch_norm", y, [x, gamma, beta, y, mean, invstd, training, C, ranks, relu]() {
       Tensor sum_dy = Tensor::empty({C}, x.dtype(), y.device()), sum_dy_xhat = Tensor::empty({C}, x.dtype(), y.device());
-      kernels::bn_backward_sums(x, y.grad(), mean, invstd, sum_dy, sum_dy_xhat);
+      const Tensor relu_out = relu ? y : Tensor();  // the ReLU's mask: y > 0
+      kernels::bn_backward_sums(x, y.grad(), relu_out, mean, invstd, sum_dy, sum_dy_xhat);
       if (gamma.requires_grad()) {
         Tensor dgamma = gamma.grad_ref();
         kernels::axpy(1.0, sum_dy_xhat, dgamma);
@@ -73,7 +74,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
       }
       if (x.requires_grad()) {
         Tensor dx = x.grad_ref();
-        kernels::bn_backward_input(x, y.grad(), mean, invstd, gamma, sum_dy, sum_dy_xhat, training, dx);
+        kernels::bn_backward_input(x, y.grad(), relu_out, mean, invstd, gamma, sum_dy, sum_dy_xhat, training, dx);
       }
     });
   }

@@ -31,29 +31,34 @@ void bn_invstd(const float* var, int64_t C, float eps, float* invstd) {
   map(C, [=] __device__(int64_t c) { invstd[c] = math::bn_invstd(var[c], eps); });
 }
 
-void bn_apply(const float* x, const float* mean, const float* invstd, const float* gamma, const float* beta, float* y,
-              int64_t M, int64_t C) {
+void bn_apply(const float* x, const float* mean, const float* invstd, const float* gamma, const float* beta, bool relu,
+              float* y, int64_t M, int64_t C) {
   map(M * C, [=] __device__(int64_t i) {
     const int64_t c = i % C;
-    y[i] = math::bn_apply(x[i], mean[c], invstd[c], gamma[c], beta[c]);
+    y[i] = math::bn_apply(x[i], mean[c], invstd[c], gamma[c], beta[c], relu);
   });
 }
 
-void bn_backward_sums(const float* x, const float* dy, const float* mean, const float* invstd, int64_t M, int64_t C,
-                      float* sum_dy, float* sum_dy_xhat) {
-  column_reduce(M, C, [=] __device__(int64_t r, int64_t c) { return double(dy[r * C + c]); }, sum_dy, 1.0f, false);
+void bn_backward_sums(const float* x, const float* dy, const float* relu_out, const float* mean, const float* invstd,
+                      int64_t M, int64_t C, float* sum_dy, float* sum_dy_xhat) {
   column_reduce(M, C, [=] __device__(int64_t r, int64_t c) {
-    return double(dy[r * C + c]) * math::bn_xhat(x[r * C + c], mean[c], invstd[c]);
+    return double(relu_out ? math::relu_gradient(relu_out[r * C + c], dy[r * C + c]) : dy[r * C + c]);
+  }, sum_dy, 1.0f, false);
+  column_reduce(M, C, [=] __device__(int64_t r, int64_t c) {
+    const float d = relu_out ? math::relu_gradient(relu_out[r * C + c], dy[r * C + c]) : dy[r * C + c];
+    return double(d) * math::bn_xhat(x[r * C + c], mean[c], invstd[c]);
   }, sum_dy_xhat, 1.0f, false);
 }
 
-void bn_backward_input(const float* x, const float* dy, const float* mean, const float* invstd, const float* gamma,
-                       const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M, int64_t C, float* dx) {
+void bn_backward_input(const float* x, const float* dy, const float* relu_out, const float* mean, const float* invstd,
+                       const float* gamma, const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M,
+                       int64_t C, float* dx) {
   map(M * C, [=] __device__(int64_t i) {
     const int64_t c = i % C;
     const float xhat = math::bn_xhat(x[i], mean[c], invstd[c]);
-    dx[i] += training ? math::bn_backward_train(dy[i], xhat, gamma[c], invstd[c], sum_dy[c], sum_dy_xhat[c], float(M))
-                      : math::bn_backward_eval(dy[i], gamma[c], invstd[c]);
+    const float d = relu_out ? math::relu_gradient(relu_out[i], dy[i]) : dy[i];
+    dx[i] += training ? math::bn_backward_train(d, xhat, gamma[c], invstd[c], sum_dy[c], sum_dy_xhat[c], float(M))
+                      : math::bn_backward_eval(d, gamma[c], invstd[c]);
   });
 }
 

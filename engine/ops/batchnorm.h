@@ -19,8 +19,11 @@ struct BatchNormBuffers {
 //   y = gamma (x - mean) / sqrt(var + eps) + beta;
 //   training backward: dx = gamma invstd / M (M dy - sum dy - xhat sum(dy xhat)),
 //   dgamma = sum dy xhat, dbeta = sum dy; evaluation backward: dx = gamma invstd dy.
+// relu: batch norm followed by ReLU, y = max(gamma xhat + beta, 0), in the same passes over memory
+// (the pre-activation blocks' BN-ReLU): the backward takes dy through the ReLU (dy where y > 0)
+// inside batch norm's own backward. The same numbers as relu(batch_norm(...)), one pass fewer each way.
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormBuffers& buffers,
-                  bool training, double momentum, double eps);
+                  bool training, double momentum, double eps, bool relu = false);
 
 class Communicator;
 // Synchronised batch norm (data-parallel runs with --sync-bn): while `ranks` is set, batch norm in

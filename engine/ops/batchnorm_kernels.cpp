@@ -1,6 +1,7 @@
 // The batch-norm kernels: the dispatch to the device and the CPU loops (GPU: engine/ops/batchnorm.cu).
 #include "engine/ops/batchnorm_kernels.h"
 
+#include <type_traits>
 #include <vector>
 
 #include "engine/dispatch.h"
@@ -9,6 +10,14 @@
 namespace mm::kernels {
 
 namespace {
+// Calls f(std::true_type) or f(std::false_type): a loop with the fused ReLU compiled in, or without
+// it (a test of a run-time flag in the inner loop keeps the compiler from vectorising it).
+template <class F>
+void with_relu(bool relu, F&& f) {
+  if (relu) f(std::true_type{});
+  else f(std::false_type{});
+}
+
 // Per-channel sums of f(r, c) over the M rows of [M, C], in double, deterministically.
 template <class F>
 std::vector<double> channel_sums(int64_t M, int64_t C, F f) {
@@ -68,62 +77,78 @@ void bn_invstd(const Tensor& var, double eps, Tensor& invstd) {
   });
 }
 
-void bn_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma, const Tensor& beta, Tensor& y) {
+void bn_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma, const Tensor& beta,
+              bool relu, Tensor& y) {
   const int64_t C = mean.numel(), M = x.numel() / C;
   if (x.device().is_cuda())
     return MM_CUDA_CALL(cuda::bn_apply(x.data<float>(), mean.data<float>(), invstd.data<float>(), gamma.data<float>(),
-                                       beta.data<float>(), y.data<float>(), M, C));
+                                       beta.data<float>(), relu, y.data<float>(), M, C));
   dispatch_floating(x.dtype(), "batch_norm", [&](auto t) {
-    using T = decltype(t);
-    const T *px = x.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>(), *g = gamma.data<T>(), *b = beta.data<T>();
-    T* py = y.data<T>();
+    with_relu(relu, [&](auto fused) {
+      using T = decltype(t);
+      const T *px = x.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>(), *g = gamma.data<T>(), *b = beta.data<T>();
+      T* py = y.data<T>();
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < M; ++r)
-      for (int64_t c = 0; c < C; ++c) py[r * C + c] = math::bn_apply(px[r * C + c], pm[c], pi[c], g[c], b[c]);
+      for (int64_t r = 0; r < M; ++r)
+        for (int64_t c = 0; c < C; ++c) py[r * C + c] = math::bn_apply(px[r * C + c], pm[c], pi[c], g[c], b[c], fused.value);
+    });
   });
 }
 
-void bn_backward_sums(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& invstd, Tensor& sum_dy,
-                      Tensor& sum_dy_xhat) {
+void bn_backward_sums(const Tensor& x, const Tensor& dy, const Tensor& relu_out, const Tensor& mean, const Tensor& invstd,
+                      Tensor& sum_dy, Tensor& sum_dy_xhat) {
   const int64_t C = mean.numel(), M = x.numel() / C;
   if (x.device().is_cuda())
-    return MM_CUDA_CALL(cuda::bn_backward_sums(x.data<float>(), dy.data<float>(), mean.data<float>(), invstd.data<float>(),
-                                               M, C, sum_dy.data<float>(), sum_dy_xhat.data<float>()));
+    return MM_CUDA_CALL(cuda::bn_backward_sums(x.data<float>(), dy.data<float>(),
+                                               relu_out.defined() ? relu_out.data<float>() : nullptr, mean.data<float>(),
+                                               invstd.data<float>(), M, C, sum_dy.data<float>(), sum_dy_xhat.data<float>()));
   dispatch_floating(x.dtype(), "batch_norm backward", [&](auto t) {
-    using T = decltype(t);
-    const T *px = x.data<T>(), *pdy = dy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>();
-    const std::vector<double> both = parallel_sums(M, 2 * C, [&](int64_t r, double* slot) {
+    with_relu(relu_out.defined(), [&](auto fused) {
+      using T = decltype(t);
+      const T *px = x.data<T>(), *pdy = dy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>();
+      const T* relu = fused.value ? relu_out.data<T>() : nullptr;
+      const std::vector<double> both = parallel_sums(M, 2 * C, [&](int64_t r, double* slot) {
+        for (int64_t c = 0; c < C; ++c) {
+          const int64_t i = r * C + c;
+          T d = pdy[i];
+          if constexpr (decltype(fused)::value) d = math::relu_gradient(relu[i], d);
+          slot[c] += double(d);
+          slot[C + c] += double(d) * math::bn_xhat(px[i], pm[c], pi[c]);
+        }
+      });
       for (int64_t c = 0; c < C; ++c) {
-        slot[c] += double(pdy[r * C + c]);
-        slot[C + c] += double(pdy[r * C + c]) * math::bn_xhat(px[r * C + c], pm[c], pi[c]);
+        sum_dy.data<T>()[c] = T(both[c]);
+        sum_dy_xhat.data<T>()[c] = T(both[C + c]);
       }
     });
-    for (int64_t c = 0; c < C; ++c) {
-      sum_dy.data<T>()[c] = T(both[c]);
-      sum_dy_xhat.data<T>()[c] = T(both[C + c]);
-    }
   });
 }
 
-void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
-                       const Tensor& sum_dy, const Tensor& sum_dy_xhat, bool training, Tensor& dx) {
+void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& relu_out, const Tensor& mean, const Tensor& invstd,
+                       const Tensor& gamma, const Tensor& sum_dy, const Tensor& sum_dy_xhat, bool training, Tensor& dx) {
   const int64_t C = mean.numel(), M = x.numel() / C;
   if (x.device().is_cuda())
-    return MM_CUDA_CALL(cuda::bn_backward_input(x.data<float>(), dy.data<float>(), mean.data<float>(), invstd.data<float>(),
-                                                gamma.data<float>(), sum_dy.data<float>(), sum_dy_xhat.data<float>(),
-                                                training, M, C, dx.data<float>()));
+    return MM_CUDA_CALL(cuda::bn_backward_input(x.data<float>(), dy.data<float>(),
+                                                relu_out.defined() ? relu_out.data<float>() : nullptr, mean.data<float>(),
+                                                invstd.data<float>(), gamma.data<float>(), sum_dy.data<float>(),
+                                                sum_dy_xhat.data<float>(), training, M, C, dx.data<float>()));
   dispatch_floating(x.dtype(), "batch_norm backward", [&](auto t) {
-    using T = decltype(t);
-    const T *px = x.data<T>(), *pdy = dy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>(), *g = gamma.data<T>();
-    const T *sdy = sum_dy.data<T>(), *sdx = sum_dy_xhat.data<T>();
-    T* pdx = dx.data<T>();
+    with_relu(relu_out.defined(), [&](auto fused) {
+      using T = decltype(t);
+      const T *px = x.data<T>(), *pdy = dy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>(), *g = gamma.data<T>();
+      const T *sdy = sum_dy.data<T>(), *sdx = sum_dy_xhat.data<T>();
+      const T* relu = fused.value ? relu_out.data<T>() : nullptr;
+      T* pdx = dx.data<T>();
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < M; ++r)
-      for (int64_t c = 0; c < C; ++c) {
-        const int64_t i = r * C + c;
-        pdx[i] += training ? math::bn_backward_train(pdy[i], math::bn_xhat(px[i], pm[c], pi[c]), g[c], pi[c], sdy[c], sdx[c], T(M))
-                           : math::bn_backward_eval(pdy[i], g[c], pi[c]);
-      }
+      for (int64_t r = 0; r < M; ++r)
+        for (int64_t c = 0; c < C; ++c) {
+          const int64_t i = r * C + c;
+          T d = pdy[i];
+          if constexpr (decltype(fused)::value) d = math::relu_gradient(relu[i], d);
+          pdx[i] += training ? math::bn_backward_train(d, math::bn_xhat(px[i], pm[c], pi[c]), g[c], pi[c], sdy[c], sdx[c], T(M))
+                             : math::bn_backward_eval(d, g[c], pi[c]);
+        }
+    });
   });
 }
 

@@ -15,14 +15,17 @@ void bn_statistics(const Tensor& x, Tensor& mean, Tensor& var_biased);
 void bn_update_running(BatchNormBuffers& buffers, const Tensor& mean, const Tensor& var_biased, int64_t M, double momentum);
 // invstd = 1 / sqrt(var + eps).
 void bn_invstd(const Tensor& var, double eps, Tensor& invstd);
-// y = gamma (x - mean) invstd + beta.
-void bn_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma, const Tensor& beta, Tensor& y);
+// y = gamma (x - mean) invstd + beta, and max(y, 0) with relu (one pass).
+void bn_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma, const Tensor& beta,
+              bool relu, Tensor& y);
+// The backward. relu_out: the output of a fused batch norm + ReLU, whose dy is first masked by
+// relu_out > 0 (math::relu_gradient); undefined for plain batch norm.
 // sum_dy[c] = sum of dy, sum_dy_xhat[c] = sum of dy xhat over the M values of channel c.
-void bn_backward_sums(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& invstd, Tensor& sum_dy,
-                      Tensor& sum_dy_xhat);
+void bn_backward_sums(const Tensor& x, const Tensor& dy, const Tensor& relu_out, const Tensor& mean, const Tensor& invstd,
+                      Tensor& sum_dy, Tensor& sum_dy_xhat);
 // dx += math::bn_backward_train (training) or math::bn_backward_eval.
-void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
-                       const Tensor& sum_dy, const Tensor& sum_dy_xhat, bool training, Tensor& dx);
+void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& relu_out, const Tensor& mean, const Tensor& invstd,
+                       const Tensor& gamma, const Tensor& sum_dy, const Tensor& sum_dy_xhat, bool training, Tensor& dx);
 
 }  // namespace mm::kernels
 
@@ -32,12 +35,13 @@ void bn_update_running(float* running_mean, float* running_var, const float* mea
                        int64_t M, int64_t C, float momentum);
 void increment(int64_t* counter);  // counter[0] += 1 (num_batches_tracked)
 void bn_invstd(const float* var, int64_t C, float eps, float* invstd);
-void bn_apply(const float* x, const float* mean, const float* invstd, const float* gamma, const float* beta, float* y,
-              int64_t M, int64_t C);
-// Sums for the backward: sum_dy[c], sum_dy_xhat[c].
-void bn_backward_sums(const float* x, const float* dy, const float* mean, const float* invstd, int64_t M, int64_t C,
-                      float* sum_dy, float* sum_dy_xhat);
-void bn_backward_input(const float* x, const float* dy, const float* mean, const float* invstd, const float* gamma,
-                       const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M, int64_t C, float* dx);
+void bn_apply(const float* x, const float* mean, const float* invstd, const float* gamma, const float* beta, bool relu,
+              float* y, int64_t M, int64_t C);
+// Sums for the backward: sum_dy[c], sum_dy_xhat[c]. relu_out: nullptr, or the fused ReLU's output.
+void bn_backward_sums(const float* x, const float* dy, const float* relu_out, const float* mean, const float* invstd,
+                      int64_t M, int64_t C, float* sum_dy, float* sum_dy_xhat);
+void bn_backward_input(const float* x, const float* dy, const float* relu_out, const float* mean, const float* invstd,
+                       const float* gamma, const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M,
+                       int64_t C, float* dx);
 
 }  // namespace mm::cuda

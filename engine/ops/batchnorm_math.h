@@ -3,7 +3,10 @@
 // (engine/ops/batchnorm_kernels.cpp) and the CUDA kernels (engine/ops/batchnorm.cu).
 #include <cmath>
 
+#include <cstdint>
+
 #include "engine/hd.h"
+#include "engine/ops/elementwise_math.h"
 
 namespace mm::math {
 
@@ -17,6 +20,13 @@ template <class T> MM_HD T bn_xhat(T x, T mean, T invstd) { return (x - mean) * 
 template <class T> MM_HD T bn_apply(T x, T mean, T invstd, T gamma, T beta) {
   return bn_xhat(x, mean, invstd) * gamma + beta;
 }
+// Batch norm followed by ReLU in one pass (relu): y = max(bn(x), 0). Its backward first takes dy
+// through the ReLU (dy where y > 0), then through batch norm: relu_gradient gives that dy.
+template <class T> MM_HD T bn_apply(T x, T mean, T invstd, T gamma, T beta, bool relu) {
+  const T y = bn_apply(x, mean, invstd, gamma, beta);
+  return relu ? Relu{}(y) : y;
+}
+template <class T> MM_HD T relu_gradient(T relu_out, T dy) { return Relu{}.backward(T(0), relu_out, dy); }
 // Gradient of batch norm in training mode (batch statistics over M elements per channel):
 //   dx = gamma * invstd / M * (M * dy - sum(dy) - xhat * sum(dy * xhat))
 template <class T>

@@ -28,8 +28,9 @@ double row_xent(const Tensor& z, const Tensor& target, int64_t q, double* grad) 
 }  // namespace
 
 void softmax_xent(const Tensor& z, const Tensor& target, const Tensor& coef, Tensor& y) {
-  const int64_t R = z.dim(0), C = z.dim(-1);
-  const bool hard = target.dtype() == DType::I64;
+  // C and hard serve the GPU call alone (unused in a build without CUDA)
+  [[maybe_unused]] const int64_t R = z.dim(0), C = z.dim(-1);
+  [[maybe_unused]] const bool hard = target.dtype() == DType::I64;
   if (z.device().is_cuda())
     return MM_CUDA_CALL(cuda::softmax_xent(z.data<float>(), hard ? target.data<int64_t>() : nullptr,
                                            hard ? nullptr : target.data<float>(), coef.data<float>(), R, C, y.data<float>()));
@@ -42,8 +43,8 @@ void softmax_xent(const Tensor& z, const Tensor& target, const Tensor& coef, Ten
 }
 
 void softmax_xent_backward(const Tensor& z, const Tensor& target, const Tensor& coef, const Tensor& dy, Tensor& dz) {
-  const int64_t R = z.dim(0), C = z.dim(-1);
-  const bool hard = target.dtype() == DType::I64;
+  [[maybe_unused]] const int64_t R = z.dim(0), C = z.dim(-1);
+  [[maybe_unused]] const bool hard = target.dtype() == DType::I64;
   if (z.device().is_cuda())
     return MM_CUDA_CALL(cuda::softmax_xent_backward(z.data<float>(), hard ? target.data<int64_t>() : nullptr,
                                                     hard ? nullptr : target.data<float>(), coef.data<float>(), R, C,
