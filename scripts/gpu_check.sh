@@ -22,7 +22,7 @@ source scripts/gpu_build.sh
 if ! gpu_build "$out"; then
   note "BUILD FAILED (see $out/configure.log, $out/build.log)"; tail -n 30 "$out/configure.log"; tail -n 30 "$out/build.log"; exit 1
 fi
-note "build: ok"
+note "build: ok; $(grep -o 'NCCL (data-parallel training on GPUs): [A-Z]*' "$out/configure.log")"
 
 # many small CPU tests: a few OpenMP threads each, several tests at once. TESTS=cuda runs only the
 # tests labelled cuda (CPU-vs-GPU parity), when CI has just passed the CPU suite and time is short.
