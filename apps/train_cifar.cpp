@@ -78,6 +78,8 @@ void declare_flags(Flags& f) {
   f.add("ema", fmt::format("{}", d.ema_decay), "distillation: teacher decay beta");
   f.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math) in cuBLAS and cuDNN");
   f.add_switch("sync-bn", "data-parallel runs (mpirun): batch norm statistics over all ranks' batches");
+  f.add("dtype", "float32", "float32 | float64 (CPU only: runs that must agree to the last digits, e.g. K ranks "
+        "against one process)");
 }
 
 // The method flags as a MethodConfig; throws on bad values.
@@ -117,7 +119,7 @@ MethodConfig method_config(const Flags& f) {
 const std::vector<std::string> kRunSettings = {
     "dataset", "model", "width", "norm", "dropout", "batch-size", "lr", "momentum", "weight-decay", "nesterov",
     "schedule", "milestones", "seed", "limit-train", "limit-test", "method", "n", "alpha-range", "mixup-alpha",
-    "mix-prob", "mix-layer", "attention", "dense-resolution", "distill", "gamma", "ema", "sync-bn"};
+    "mix-prob", "mix-layer", "attention", "dense-resolution", "distill", "gamma", "ema", "sync-bn", "dtype"};
 
 // One spelling per value, so that "0.1", "1e-1" and "0.10" compare equal: every comma-separated
 // number becomes the shortest text that reads back as the same double.
@@ -272,6 +274,10 @@ int run(int argc, char** argv) {
   MM_CHECK(std::is_sorted(milestones.begin(), milestones.end()), "--milestones must be in increasing order");
   const MethodConfig method = method_config(flags);
   const Device device = parse_device(flags.str("device"));
+  const std::string dtype_flag = flags.str("dtype");
+  MM_CHECK(dtype_flag == "float32" || dtype_flag == "float64", "--dtype must be float32 or float64, got '{}'", dtype_flag);
+  const DType dtype = dtype_flag == "float64" ? DType::F64 : DType::F32;
+  MM_CHECK(dtype == DType::F32 || device.is_cpu(), "--dtype float64 runs on the CPU only (add --device cpu)");
   const int64_t limit_train = flags.integer64("limit-train", 0, INT64_MAX), limit_test = flags.integer64("limit-test", 0, INT64_MAX);
   const int workers = flags.integer("workers", 0, 64), eval_batch_size = flags.integer("eval-batch-size", 1, 1 << 20);
   const int log_every = flags.integer("log-every", 1, 1 << 30);
@@ -317,12 +323,14 @@ int run(int argc, char** argv) {
            net->num_stages() + 1);
   if (flags.given("init")) load_weights(flags.str("init"), *net);
   if (flags.given("save-init") && ranks.is_root()) save_safetensors(flags.str("save-init"), state_dict(*net));
+  net->to(dtype);  // after --init and --save-init, which are float32 files
   MM_CHECK(data.train.images.dim(1) == data.train.images.dim(2), "images must be square, got {}x{}",
            data.train.images.dim(2), data.train.images.dim(1));
   if (method.method == Method::DenseMultiMix) dense_positions(*net, method, data.train.images.dim(1), data.train.images.dim(2));
   std::unique_ptr<Network> teacher;
   if (method.distill) {
     teacher = make_network(model, width, data.train.num_classes, seed, norm);
+    teacher->to(dtype);
     copy_weights(*teacher, *net);  // the EMA starts at the student
     teacher->update_running_stats(false);
   }

@@ -19,8 +19,11 @@ void load_state_dict(Module& module, const TensorFile& file, const std::string& 
   for (NamedTensor& nt : all) {
     const std::string key = prefix + nt.name;
     MM_CHECK(file.has(key), "{}: missing tensor '{}' (a file of another model?)", file.source, key);
-    const Tensor& src = file.at(key);
     const Tensor expected = to_file_layout(nt.tensor, nt.layout);
+    // a float64 file (a --dtype float64 run) loads into a float32 model rounded, and the other way
+    const auto floating = [](DType d) { return d == DType::F32 || d == DType::F64; };
+    const Tensor src = floating(file.at(key).dtype()) && floating(expected.dtype()) ? file.at(key).to(expected.dtype())
+                                                                                  : file.at(key);
     MM_CHECK(src.shape() == expected.shape() && src.dtype() == expected.dtype(),
              "{}: tensor '{}' is {} {}, the model expects {} {} (another model or width?)", file.source, key,
              dtype_name(src.dtype()), shape_str(src.shape()), dtype_name(expected.dtype()), shape_str(expected.shape()));

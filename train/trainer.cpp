@@ -32,9 +32,10 @@ Tensor Trainer::step(const Tensor& images, const Tensor& images2, const Tensor& 
     share_root_buffers();
     Rng rng = stream(0x6D6978ull);
     Draws draws = sample_draws(method_, student_, labels.numel(), images.dim(1), images.dim(2), rng, device_);
-    if (images.dtype() != DType::F32) draws = draws.to(images.dtype());  // a float64 run (tests)
-    loss = mixed_loss(student_, teacher_, images.to(device_), images2.defined() ? images2.to(device_) : Tensor(),
-                      labels.to(device_), num_classes, method_, draws)
+    // batches and draws come in float32; a float64 network takes them in float64
+    auto prepare = [&](const Tensor& t) { return t.defined() ? t.to(device_).to(dtype()) : t; };
+    if (dtype() != DType::F32) draws = draws.to(dtype());
+    loss = mixed_loss(student_, teacher_, prepare(images), prepare(images2), labels.to(device_), num_classes, method_, draws)
                .loss;
     if (averager_) {
       backward(loss, [&](const Tensor& parameter) { averager_->gradient_ready(parameter); });
@@ -84,7 +85,7 @@ bool train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& lo
   // for the GPU) only for a progress line, the loss log, a checkpoint and the end of the epoch. In
   // a data-parallel run each rank sums its own (rank 0 starts from the sum of all ranks when
   // resumed) and reading it sums over the ranks, so every rank reads it at the same steps.
-  Tensor loss_sum = progress.step > 0 ? Tensor::scalar(root ? progress.loss_sum : 0.0, DType::F32, trainer.device())
+  Tensor loss_sum = progress.step > 0 ? Tensor::scalar(root ? progress.loss_sum : 0.0, trainer.dtype(), trainer.device())
                                       : Tensor();
   int64_t& step = progress.step;
   double last_print = 0;
@@ -151,8 +152,9 @@ bool train_epoch(Trainer& trainer, const Dataset& train, const LoaderOptions& lo
 void AccuracyCounter::add(const Tensor& logits, const Tensor& labels) {
   const Tensor host = logits.to(cpu());
   loss_sum += cross_entropy(host, labels).item() * static_cast<double>(host.dim(0));
-  top1 += count_top_k(host, labels, 1);
-  top5 += count_top_k(host, labels, 5);
+  const Tensor ranked = host.to(DType::F32);  // a float64 run's logits ranked in float32
+  top1 += count_top_k(ranked, labels, 1);
+  top5 += count_top_k(ranked, labels, 5);
   count += host.dim(0);
 }
 
@@ -169,7 +171,8 @@ AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_siz
   Batch b;
   AccuracyCounter counter;
   while (loader.next(b))
-    if (b.labels.numel() > 0) counter.add(net.forward(b.images.to(device)), b.labels);  // the last may be empty
+    if (b.labels.numel() > 0)  // the last may be empty
+      counter.add(net.forward(b.images.to(device).to(net.parameters().front().dtype())), b.labels);
   net.train(true);
   if (ranks) {
     counter.loss_sum = ranks->sum(counter.loss_sum);

@@ -34,6 +34,8 @@ class Trainer {
 
   const MethodConfig& method() const { return method_; }
   Device device() const { return device_; }
+  // The networks' floating type: float32, or float64 (CPU runs that check exactness).
+  DType dtype() const { return student_.parameters().front().dtype(); }
 
   // Data-parallel training (docs/distributed.md): the step's draws become this rank's, the
   // gradients are averaged over `ranks` during backward, and unless batch norm is synchronised
