@@ -41,55 +41,56 @@ bool launched_by_mpi() {
 }
 #endif
 
+// The two libraries behind the collectives, each compiled in or not: MPI moves host memory between
+// the ranks, NCCL moves GPU memory. Without MPI there is one rank and no MPI call is ever reached;
+// without NCCL a GPU tensor cannot be reduced and says so.
+#ifdef MM_WITH_MPI
+void mpi_sum(void* data, int64_t n, DType dtype) {
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), mpi_type(dtype), MPI_SUM, MPI_COMM_WORLD), "all-reduce");
+}
+void mpi_broadcast(void* data, int64_t n, DType dtype, int root) {
+  check_mpi(MPI_Bcast(data, static_cast<int>(n), mpi_type(dtype), root, MPI_COMM_WORLD), "broadcast");
+}
+#else
+void mpi_sum(void*, int64_t, DType) {}
+void mpi_broadcast(void*, int64_t, DType, int) {}
+#endif
+
 #ifdef MM_WITH_NCCL
-// The NCCL communicator, made at the first GPU collective: rank 0's unique id goes to every rank.
+// The NCCL communicators, made at the first GPU collective from rank 0's unique ids.
 void ensure_nccl(const Communicator& c) {
   if (cuda::nccl_ready()) return;
   std::string ids = c.is_root() ? cuda::nccl_unique_id() + cuda::nccl_unique_id() : std::string();
-#ifdef MM_WITH_MPI
   if (c.size() > 1) {
     ids.resize(2 * cuda::nccl_unique_id_bytes());
-    check_mpi(MPI_Bcast(ids.data(), static_cast<int>(ids.size()), MPI_BYTE, 0, MPI_COMM_WORLD), "broadcast of the NCCL ids");
+    mpi_broadcast(ids.data(), static_cast<int64_t>(ids.size()), DType::U8, 0);
   }
-#endif
   cuda::nccl_init(ids, c.size(), c.rank());
 }
-#endif
-
-// The CPU or GPU path of a collective on a tensor.
-template <class Cpu, class Gpu>
-void on_device(const Communicator& c, Tensor& t, Cpu cpu_path, Gpu gpu_path) {
-  if (t.device().is_cuda()) {
-#ifdef MM_WITH_NCCL
-    ensure_nccl(c);
-    gpu_path();
-#else
-    (void)gpu_path;
-    throw Error("collectives of GPU tensors need NCCL, and this build has none (see README: data-parallel training)");
-#endif
-  } else if (c.size() > 1) {
-    cpu_path();
-  }
+void nccl_sum(const Communicator& c, Tensor& t) {
+  ensure_nccl(c);
+  cuda::nccl_sum(t.raw(), t.numel(), t.dtype());
 }
+void nccl_broadcast(const Communicator& c, Tensor& t, int root) {
+  ensure_nccl(c);
+  cuda::nccl_broadcast(t.raw(), t.numel(), t.dtype(), root);
+}
+#else
+[[noreturn]] void no_nccl() {
+  throw Error("collectives of GPU tensors need NCCL, and this build has none (README: several processes or GPUs)");
+}
+void nccl_sum(const Communicator&, Tensor&) { no_nccl(); }
+void nccl_broadcast(const Communicator&, Tensor&, int) { no_nccl(); }
+#endif
 
 }  // namespace
 
+// GPU tensors go through NCCL (also on one rank, for the test communicator); CPU tensors through
+// MPI when there are several ranks.
 void Communicator::sum(Tensor& t) const {
   if (!collectives_) return;
-  on_device(
-      *this, t,
-      [&] {
-#ifdef MM_WITH_MPI
-        check_mpi(MPI_Allreduce(MPI_IN_PLACE, t.raw(), static_cast<int>(t.numel()), mpi_type(t.dtype()), MPI_SUM,
-                                MPI_COMM_WORLD),
-                  "all-reduce");
-#endif
-      },
-      [&] {
-#ifdef MM_WITH_NCCL
-        cuda::nccl_sum(t.raw(), t.numel(), t.dtype());
-#endif
-      });
+  if (t.device().is_cuda()) nccl_sum(*this, t);
+  else if (size_ > 1) mpi_sum(t.raw(), t.numel(), t.dtype());
 }
 
 void Communicator::average(Tensor& t) const {
@@ -101,31 +102,17 @@ void Communicator::average(Tensor& t) const {
 
 void Communicator::broadcast(Tensor& t, int root) const {
   if (!collectives_) return;
-  on_device(
-      *this, t,
-      [&] {
-#ifdef MM_WITH_MPI
-        check_mpi(MPI_Bcast(t.raw(), static_cast<int>(t.numel()), mpi_type(t.dtype()), root, MPI_COMM_WORLD), "broadcast");
-#endif
-      },
-      [&] {
-#ifdef MM_WITH_NCCL
-        cuda::nccl_broadcast(t.raw(), t.numel(), t.dtype(), root);
-#endif
-      });
+  if (t.device().is_cuda()) nccl_broadcast(*this, t, root);
+  else if (size_ > 1) mpi_broadcast(t.raw(), t.numel(), t.dtype(), root);
 }
 
 double Communicator::sum(double v) const {
-#ifdef MM_WITH_MPI
-  if (size_ > 1) check_mpi(MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "all-reduce");
-#endif
+  if (size_ > 1) mpi_sum(&v, 1, DType::F64);
   return v;
 }
 
 int64_t Communicator::sum(int64_t v) const {
-#ifdef MM_WITH_MPI
-  if (size_ > 1) check_mpi(MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), "all-reduce");
-#endif
+  if (size_ > 1) mpi_sum(&v, 1, DType::I64);
   return v;
 }
 
@@ -161,7 +148,7 @@ void Communicator::average_async(const std::vector<Tensor>& tensors) const {
   }
   cuda::nccl_average_async(data, tensors.front().dtype());
 #else
-  throw Error("collectives of GPU tensors need NCCL, and this build has none (see README: data-parallel training)");
+  no_nccl();
 #endif
 }
 

@@ -400,11 +400,13 @@ TEST(TrainCifar, KilledRunsResumeToTheSameMetrics) {
 }
 
 #ifdef MM_MPIEXEC
-// Data-parallel runs (docs/distributed.md) as a user starts them: mpirun -np 2 train_cifar.
+// Data-parallel runs (docs/distributed.md) as a user starts them: mpirun -np 2 train_cifar. The
+// options let OpenMPI run as root on 2 cores shared with other tests (a rank waiting in a
+// collective yields its core instead of spinning on it).
+const std::string kMpirun = fmt::format("timeout 300 {} --allow-run-as-root --oversubscribe --mca mpi_yield_when_idle 1 "
+                                        "-x OMP_NUM_THREADS=1", MM_MPIEXEC);
 Outcome train_on_ranks(int ranks, const std::string& args) {
-  return run_app(fmt::format("timeout 300 {} -np {} --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 {}",
-                             MM_MPIEXEC, ranks, MM_TRAIN_CIFAR),
-                 args);
+  return run_app(fmt::format("{} -np {} {}", kMpirun, ranks, MM_TRAIN_CIFAR), args);
 }
 
 // Two ranks, batch norm per rank (each step starts from rank 0's statistics), MultiMix with each
@@ -464,7 +466,7 @@ TEST(TrainCifarTwoRanks, AFailingRankStopsEveryRank) {
   const std::string data = tiny_cifar(20), out = fresh_dir("dp_fail");
   const std::string common = kTiny + " --epochs 1 --out " + out;
   const auto start = std::chrono::steady_clock::now();
-  const Outcome r = run_app(fmt::format("timeout 300 {} --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1", MM_MPIEXEC),
+  const Outcome r = run_app(kMpirun,
                             fmt::format("-np 1 {} --data {} {} : -np 1 {} --data {}/missing {}", MM_TRAIN_CIFAR, data, common,
                                         MM_TRAIN_CIFAR, data, common));
   EXPECT_NE(r.status, 0);
