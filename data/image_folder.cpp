@@ -52,8 +52,11 @@ std::vector<ImageFile> list_split(const fs::path& split_dir, const std::vector<s
 // refuses such tables). So a JPEG's tables are checked here before stb reads the file. Walks the
 // marker segments (and the entropy-coded data between them); "" when every table is possible.
 std::string jpeg_huffman_problem(const std::vector<uint8_t>& b) {
-  if (b.size() < 2 || b[0] != 0xFF || b[1] != 0xD8) return "";  // not a JPEG
-  size_t p = 2;
+  // stb takes any number of 0xFF fill bytes before a marker, the first one (SOI, 0xD8) included
+  size_t p = 0;
+  while (p < b.size() && b[p] == 0xFF) ++p;
+  if (p == 0 || p >= b.size() || b[p] != 0xD8) return "";  // not a JPEG
+  ++p;
   while (p + 4 <= b.size()) {
     if (b[p] != 0xFF) {  // entropy-coded data of a scan
       ++p;

@@ -167,6 +167,11 @@ TEST(ImageFolder, BadInputsFailClearly) {
   jpeg.insert(jpeg.end(), {0xFF, 0xD9});
   write_bytes(root + "/train/ant/6.jpg", jpeg);
   expect_error(root, "Huffman");
+  // the same after fill bytes before the start marker, which stb skips (found by fuzzing)
+  root = write_folder("jpeg_dht_fill");
+  jpeg.insert(jpeg.begin(), {0xFF, 0xFF});
+  write_bytes(root + "/train/ant/6.jpg", jpeg);
+  expect_error(root, "Huffman");
   // while a real JPEG (4 x 3, written by PIL; stb's own JPEG writer is undefined behaviour under
   // UBSan) decodes
   root = fresh_dir("jpeg_ok");
