@@ -68,6 +68,7 @@ int run(int argc, char** argv) {
   flags.add("device", "cpu", "cpu or cuda");
   flags.add("json", "", "also write the results as JSON to this file, and the speed-against-n chart beside it (.svg)");
   flags.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math)");
+  flags.add_switch("erm-only", "time the erm step alone (the baseline against PyTorch: scripts/bench_vs_torch.py)");
   if (!flags.parse(argc, argv)) return 0;
 
   const Device device = parse_device(flags.str("device"));
@@ -93,7 +94,7 @@ int run(int argc, char** argv) {
     check_writable(flags.str("json"), "--json " + flags.str("json"));
   std::vector<std::pair<std::string, MethodConfig>> runs;
   runs.push_back({"erm", MethodConfig{}});
-  for (int n : flags.integers("ns", 1, 1 << 30)) {
+  for (int n : flags.on("erm-only") ? std::vector<int>{} : flags.integers("ns", 1, 1 << 30)) {
     MethodConfig c;
     c.method = Method::MultiMix;
     c.mix_prob = 1;  // every step a MultiMix step: the cost of the method itself
@@ -103,9 +104,11 @@ int run(int argc, char** argv) {
   MethodConfig dense;
   dense.method = Method::DenseMultiMix;
   dense.mix_prob = 1;
-  runs.push_back({"dense-multimix n=1000", dense});
-  dense.distill = true;
-  runs.push_back({"dense+distill n=1000", dense});
+  if (!flags.on("erm-only")) {
+    runs.push_back({"dense-multimix n=1000", dense});
+    dense.distill = true;
+    runs.push_back({"dense+distill n=1000", dense});
+  }
 
   // Rounds interleave the methods and each method reports its median round, so that a machine
   // whose speed drifts (frequency, neighbours) shifts every method alike.
