@@ -21,14 +21,14 @@ def ours(a, width, steps):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bench.json")
         subprocess.run([a.bench, "--width", str(width), "--batch-size", str(a.batch), "--steps", str(steps),
-                        "--warmup", "1", "--rounds", "1", "--erm-only", "--json", path],
+                        "--warmup", "2", "--rounds", "1", "--erm-only", "--json", path],
                        check=True, capture_output=True, env=dict(os.environ, OMP_NUM_THREADS=str(a.threads)))
         return json.load(open(path))[0]["images_per_s"]
 
 
 def pytorch(a, width, steps):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "bench_torch.py"), "--width", str(width),
-                          "--batch", str(a.batch), "--steps", str(steps), "--warmup", "1", "--device", "cpu"],
+                          "--batch", str(a.batch), "--steps", str(steps), "--warmup", "2", "--device", "cpu"],
                          check=True, capture_output=True, text=True,
                          env=dict(os.environ, OMP_NUM_THREADS=str(a.threads))).stdout
     return float(re.search(r"([0-9.]+) images/s", out).group(1))
@@ -41,10 +41,10 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--steps", default="", help="timed steps per width (default: 8 below width 32, else 2)")
+    ap.add_argument("--steps", default="", help="timed steps per width (default: 8 below width 32, else 4)")
     a = ap.parse_args()
     widths = [int(w) for w in a.widths.split(",")]
-    steps = {w: int(a.steps) if a.steps else (8 if w < 32 else 2) for w in widths}
+    steps = {w: int(a.steps) if a.steps else (8 if w < 32 else 4) for w in widths}
     results = {w: {"ours": [], "torch": []} for w in widths}
     for r in range(a.rounds):
         for w in widths:
