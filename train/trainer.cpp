@@ -33,8 +33,9 @@ Tensor Trainer::step(const Tensor& images, const Tensor& images2, const Tensor& 
     Rng rng = stream(0x6D6978ull);
     Draws draws = sample_draws(method_, student_, labels.numel(), images.dim(1), images.dim(2), rng, device_);
     // batches and draws come in float32; a float64 network takes them in float64
-    auto prepare = [&](const Tensor& t) { return t.defined() ? t.to(device_).to(dtype()) : t; };
-    if (dtype() != DType::F32) draws = draws.to(dtype());
+    const DType type = dtype();
+    auto prepare = [&](const Tensor& t) { return t.defined() ? t.to(device_).to(type) : t; };
+    if (type != DType::F32) draws = draws.to(type);
     loss = mixed_loss(student_, teacher_, prepare(images), prepare(images2), labels.to(device_), num_classes, method_, draws)
                .loss;
     if (averager_) {
@@ -170,9 +171,10 @@ AccuracyCounter evaluate_split(Network& net, const Dataset& split, int batch_siz
   BatchLoader loader(split, o);
   Batch b;
   AccuracyCounter counter;
+  const DType type = net.parameters().front().dtype();
   while (loader.next(b))
     if (b.labels.numel() > 0)  // the last may be empty
-      counter.add(net.forward(b.images.to(device).to(net.parameters().front().dtype())), b.labels);
+      counter.add(net.forward(b.images.to(device).to(type)), b.labels);
   net.train(true);
   if (ranks) {
     counter.loss_sum = ranks->sum(counter.loss_sum);
