@@ -68,6 +68,7 @@ int run(int argc, char** argv) {
   flags.add("device", "cpu", "cpu or cuda");
   flags.add("json", "", "also write the results as JSON to this file, and the speed-against-n chart beside it (.svg)");
   flags.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math)");
+  add_cpu_conv_flag(flags);
   flags.add_switch("erm-only", "time the erm step alone (the baseline against PyTorch: scripts/bench_vs_torch.py)");
   if (!flags.parse(argc, argv)) return 0;
 
@@ -88,6 +89,7 @@ int run(int argc, char** argv) {
   teacher->to(device);
   images = images.to(device), images2 = images2.to(device), labels = labels.to(device);
   allow_tf32(device, !flags.on("no-tf32"));
+  apply_cpu_conv_flag(flags);
 
   // The paper's Figure 5: erm, MultiMix over n, dense MultiMix, dense + distillation (n = 1000).
   if (flags.given("json") && world().is_root())  // a bad path fails now, not after the measurements

@@ -47,6 +47,7 @@ void declare_flags(Flags& f) {
   f.add("limit-test", "0", "use only N test images (0: all)");
   f.add("batch-size", "200", "images per forward pass");
   f.add("device", "auto", "auto | cpu | cuda");
+  add_cpu_conv_flag(f);
   f.add("attacks", "fgsm,pgd", "robustness: fgsm,pgd | fgsm | pgd | none");
   f.add("pgd-steps", "20", "PGD iterations");
   f.add("seed", "0", "seed of PGD's random start");
@@ -141,6 +142,7 @@ int run(int argc, char** argv) {
   const uint64_t seed = static_cast<uint64_t>(flags.integer64("seed", 0, INT64_MAX));
   const int64_t limit_test = flags.integer64("limit-test", 0, INT64_MAX);
   const Device device = parse_device(flags.str("device"));
+  apply_cpu_conv_flag(flags);
   const std::string map = flags.str("map");
   MM_CHECK(map == "tsne" || map == "pca" || map == "none", "--map: tsne, pca or none, got '{}'", map);
   const int map_points = flags.integer("map-points", 2, 20000);

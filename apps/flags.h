@@ -13,6 +13,7 @@
 
 #include "engine/distributed.h"
 #include "engine/error.h"
+#include "engine/ops/conv_kernels.h"
 #include "train/log.h"
 
 namespace mm {
@@ -140,6 +141,15 @@ class Flags {
   std::map<std::string, Spec> specs_;
   std::map<std::string, std::string> values_;
 };
+
+// --cpu-conv, shared by the apps that run models: how the CPU computes float32 convolutions.
+inline void add_cpu_conv_flag(Flags& f) {
+  f.add("cpu-conv", kernels::cpu_convolution_name(kernels::cpu_convolution()),
+        "CPU float32 convolutions: onednn | gemm (im2col + OpenBLAS, the reference)");
+}
+inline void apply_cpu_conv_flag(const Flags& f) {
+  kernels::set_cpu_convolution(kernels::parse_cpu_convolution(f.str("cpu-conv")));
+}
 
 // An app's main: runs run(argc, argv) and turns any exception into one line on stderr and exit 1
 // (docs/architecture.md "Style": never abort, never crash on bad input). Started by mpirun on K

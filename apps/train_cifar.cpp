@@ -77,6 +77,7 @@ void declare_flags(Flags& f) {
   f.add("gamma", fmt::format("{}", d.gamma), "distillation: weight of the label loss");
   f.add("ema", fmt::format("{}", d.ema_decay), "distillation: teacher decay beta");
   f.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math) in cuBLAS and cuDNN");
+  add_cpu_conv_flag(f);
   f.add_switch("sync-bn", "data-parallel runs (mpirun): batch norm statistics over all ranks' batches");
   f.add("dtype", "float32", "float32 | float64 (CPU only: runs that must agree to the last digits, e.g. K ranks "
         "against one process)");
@@ -274,6 +275,7 @@ int run(int argc, char** argv) {
   MM_CHECK(std::is_sorted(milestones.begin(), milestones.end()), "--milestones must be in increasing order");
   const MethodConfig method = method_config(flags);
   const Device device = parse_device(flags.str("device"));
+  apply_cpu_conv_flag(flags);
   const std::string dtype_flag = flags.str("dtype");
   MM_CHECK(dtype_flag == "float32" || dtype_flag == "float64", "--dtype must be float32 or float64, got '{}'", dtype_flag);
   const DType dtype = dtype_flag == "float64" ? DType::F64 : DType::F32;

@@ -1,6 +1,6 @@
 #pragma once
 // The helpers of the kernels' dispatch layer (engine/ops/*_kernels.cpp, mixup/*_kernels.cpp): the
-// CUDA call of a build with or without the backend, the device check, the dtype switch, and a
+// CUDA (or oneDNN) call of a build with or without the backend, the device check, the dtype switch, and a
 // deterministic parallel sum.
 #include <omp.h>
 
@@ -16,6 +16,12 @@ namespace mm {
 #define MM_CUDA_CALL(...) __VA_ARGS__
 #else
 #define MM_CUDA_CALL(...) throw ::mm::Error("this build has no CUDA backend (configure with -DMM_CUDA=ON)")
+#endif
+// MM_ONEDNN_CALL(statement): the same for the CPU's optional oneDNN convolutions.
+#ifdef MM_WITH_ONEDNN
+#define MM_ONEDNN_CALL(...) __VA_ARGS__
+#else
+#define MM_ONEDNN_CALL(...) throw ::mm::Error("this build has no oneDNN (configure with -DMM_ONEDNN=ON)")
 #endif
 
 // Throws unless every defined tensor lives on the device of the first; returns that device.

@@ -1,7 +1,7 @@
 """PyTorch's training throughput for the same model and batch as apps/bench (the speed baseline).
 
   python3 scripts/bench_torch.py [--model preactresnet18] [--width 64] [--batch 128] [--steps 5]
-      [--device cpu|cuda] [--amp]   (--amp: CUDA autocast with channels_last)
+      [--device cpu|cuda] [--channels-last] [--amp]   (--amp: CUDA autocast, with channels_last)
 """
 import argparse
 import os
@@ -25,13 +25,15 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--amp", action="store_true")
+    ap.add_argument("--channels-last", action="store_true", help="NHWC tensors (our layout); implied by --amp")
     a = ap.parse_args()
     width = a.width or {"preactresnet18": 64, "wrn16_8": 8}[a.model]
     dev = torch.device(a.device)
     net = Network(a.model, width, a.classes).to(dev)
     x = torch.randn(a.batch, 3, 32, 32, device=dev)
     y = torch.randint(0, a.classes, (a.batch,), device=dev)
-    if a.amp:
+    channels_last = a.amp or a.channels_last
+    if channels_last:
         net = net.to(memory_format=torch.channels_last)
         x = x.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -55,7 +57,7 @@ def main():
     if dev.type == "cuda":
         torch.cuda.synchronize()
     ips = a.steps * a.batch / (time.perf_counter() - t)
-    mode = "amp+channels_last" if a.amp else "fp32"
+    mode = ("amp" if a.amp else "fp32") + ("+channels_last" if channels_last else "")
     print(f"pytorch {torch.__version__} {a.model} width {width} batch {a.batch} {a.device} {mode}: {ips:.1f} images/s")
 
 

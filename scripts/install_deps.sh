@@ -3,7 +3,7 @@
 # Needs root (or sudo) only when something is missing. `install_deps.sh sanitizers` adds what
 # scripts/check_sanitizers.sh needs: clang with its sanitizer and libFuzzer runtimes, and LLVM's OpenMP.
 set -euo pipefail
-packages=(cmake ninja-build g++ libopenblas-openmp-dev libfmt-dev libstb-dev libgtest-dev zlib1g-dev libopenmpi-dev openmpi-bin)
+packages=(cmake ninja-build g++ libopenblas-openmp-dev libfmt-dev libstb-dev libgtest-dev zlib1g-dev libopenmpi-dev openmpi-bin libdnnl-dev)
 [ "${1:-}" = sanitizers ] && packages+=(clang libclang-rt-dev libomp-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -274,6 +274,7 @@ TEST(TrainCifar, FlagsAreCheckedBeforeDataIsRead) {
   refused("--seed -1", "--seed");
   refused("--log-every 0", "--log-every");
   refused("--n 0", "--n");
+  refused("--cpu-conv mkl", "--cpu-conv");
   refused("--init /nonexistent.safetensors", "/nonexistent.safetensors");
   std::ofstream(out + "_file") << "x";
   refused("--out " + out + "_file/run", out + "_file/run");

@@ -111,10 +111,39 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T
   }
 }
 
+#ifdef MM_WITH_ONEDNN
+CpuConvolution chosen = CpuConvolution::OneDnn;
+#else
+CpuConvolution chosen = CpuConvolution::Gemm;
+#endif
+
+bool use_onednn(const Tensor& t) { return chosen == CpuConvolution::OneDnn && t.dtype() == DType::F32; }
+
 }  // namespace
+
+bool onednn_built() {
+#ifdef MM_WITH_ONEDNN
+  return true;
+#else
+  return false;
+#endif
+}
+CpuConvolution cpu_convolution() { return chosen; }
+void set_cpu_convolution(CpuConvolution how) {
+  MM_CHECK(how != CpuConvolution::OneDnn || onednn_built(),
+           "this build has no oneDNN (Debian: libdnnl-dev; cmake -DMM_ONEDNN=ON)");
+  chosen = how;
+}
+CpuConvolution parse_cpu_convolution(const std::string& name) {
+  if (name == "gemm") return CpuConvolution::Gemm;
+  if (name == "onednn") return CpuConvolution::OneDnn;
+  throw Error(fmt::format("--cpu-conv: unknown CPU convolution '{}' (gemm or onednn)", name));
+}
+const char* cpu_convolution_name(CpuConvolution how) { return how == CpuConvolution::OneDnn ? "onednn" : "gemm"; }
 
 void conv2d(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) {
   if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::conv2d(g, x.data<float>(), w.data<float>(), y.data<float>()));
+  if (use_onednn(y)) return MM_ONEDNN_CALL(onednn::conv2d(g, x.data<float>(), w.data<float>(), y.data<float>()));
   dispatch_floating(x.dtype(), "conv2d", [&](auto t) {
     using T = decltype(t);
     conv_forward<T>(g, x.data<T>(), w.data<T>(), y.data<T>());
@@ -125,6 +154,9 @@ void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, co
   if (dy.device().is_cuda())
     return MM_CUDA_CALL(cuda::conv2d_backward(g, x.data<float>(), w.data<float>(), dy.data<float>(),
                                               dx ? dx->data<float>() : nullptr, dw ? dw->data<float>() : nullptr));
+  if (use_onednn(dy))
+    return MM_ONEDNN_CALL(onednn::conv2d_backward(g, x.data<float>(), w.data<float>(), dy.data<float>(),
+                                                  dx ? dx->data<float>() : nullptr, dw ? dw->data<float>() : nullptr));
   dispatch_floating(dy.dtype(), "conv2d backward", [&](auto t) {
     using T = decltype(t);
     conv_backward<T>(g, x.data<T>(), w.data<T>(), dy.data<T>(), dx ? dx->data<T>() : nullptr, dw ? dw->data<T>() : nullptr);

@@ -1,9 +1,11 @@
 #pragma once
-// The convolution kernels behind one device-neutral interface: im2col + OpenBLAS on the CPU
-// (engine/ops/conv_kernels.cpp, float32 or float64), cuDNN on the GPU (engine/ops/conv.cu, plans
+// The convolution kernels behind one device-neutral interface: on the CPU oneDNN (float32, when
+// built with it: engine/ops/conv_onednn.cpp) or im2col + OpenBLAS (engine/ops/conv_kernels.cpp,
+// float32 or float64), cuDNN on the GPU (engine/ops/conv.cu, plans
 // chosen once per shape and cached). Both accumulate the gradients.
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "engine/tensor.h"
 
@@ -20,11 +22,28 @@ struct ConvGeometry {
 };
 
 namespace kernels {
+// How the CPU runs float32 convolutions: oneDNN when the engine is built with it (the default then),
+// or im2col + OpenBLAS GEMM, the readable reference (float64 always takes it).
+enum class CpuConvolution { Gemm, OneDnn };
+bool onednn_built();
+CpuConvolution cpu_convolution();
+// Throws when OneDnn is asked for and the engine was built without it.
+void set_cpu_convolution(CpuConvolution how);
+CpuConvolution parse_cpu_convolution(const std::string& name);  // "gemm" or "onednn"
+const char* cpu_convolution_name(CpuConvolution how);
+
 // y = conv(x, w) (no bias: the op adds it).
 void conv2d(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y);
 // dx += the gradient with respect to x, dw += with respect to w (either may be null).
 void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw);
 }  // namespace kernels
+
+namespace onednn {  // engine/ops/conv_onednn.cpp (float32, CPU)
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
+void conv2d_backward(const ConvGeometry& g, const float* x, const float* w, const float* dy, float* dx, float* dw);
+// The oneDNN implementations chosen for this shape, e.g. "forward brg:avx2, ...".
+std::string implementations(const ConvGeometry& g);
+}  // namespace onednn
 
 namespace cuda {
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);

@@ -9,7 +9,9 @@ import torch.nn.functional as F
 # The smallest |input| any ReLU has seen since the last reset_relu_margin(). Fixture scripts use it
 # to avoid batches where a ReLU input lies within float32 rounding of 0: there float32 and float64
 # may take different sides of the kink, and a gradient moves by percents for any implementation.
-_relu_margin = [float("inf")]
+# Tracked only once a script has called reset_relu_margin(): the pass over every ReLU input (and
+# its host synchronisation) would cost the speed baseline (scripts/bench_torch.py) ~15 % of its step.
+_relu_margin = [None]
 
 
 def reset_relu_margin():
@@ -21,7 +23,8 @@ def relu_margin():
 
 
 def relu(x):
-    _relu_margin[0] = min(_relu_margin[0], x.detach().abs().min().item())
+    if _relu_margin[0] is not None:
+        _relu_margin[0] = min(_relu_margin[0], x.detach().abs().min().item())
     return F.relu(x)
 
 
