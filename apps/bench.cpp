@@ -69,6 +69,7 @@ int run(int argc, char** argv) {
   flags.add("json", "", "also write the results as JSON to this file, and the speed-against-n chart beside it (.svg)");
   flags.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math)");
   add_cpu_conv_flag(flags);
+  flags.add("methods", "erm,multimix,dense-multimix,dense+distill", "the steps to time (erm always, the baseline)");
   flags.add_switch("erm-only", "time the erm step alone (the baseline against PyTorch: scripts/bench_vs_torch.py)");
   if (!flags.parse(argc, argv)) return 0;
 
@@ -94,23 +95,32 @@ int run(int argc, char** argv) {
   // The paper's Figure 5: erm, MultiMix over n, dense MultiMix, dense + distillation (n = 1000).
   if (flags.given("json") && world().is_root())  // a bad path fails now, not after the measurements
     check_writable(flags.str("json"), "--json " + flags.str("json"));
+  // erm first: every other step is reported as a multiple of it
+  const std::string methods = flags.on("erm-only") ? "erm" : flags.str("methods");
+  auto wanted = [&](const std::string& name) { return ("," + methods + ",").find("," + name + ",") != std::string::npos; };
+  for (size_t pos = 0; pos <= methods.size();) {  // every name known
+    const size_t comma = std::min(methods.find(',', pos), methods.size());
+    const std::string name = methods.substr(pos, comma - pos);
+    MM_CHECK(name == "erm" || name == "multimix" || name == "dense-multimix" || name == "dense+distill",
+             "--methods: unknown method '{}' (erm, multimix, dense-multimix, dense+distill)", name);
+    pos = comma + 1;
+  }
   std::vector<std::pair<std::string, MethodConfig>> runs;
   runs.push_back({"erm", MethodConfig{}});
-  for (int n : flags.on("erm-only") ? std::vector<int>{} : flags.integers("ns", 1, 1 << 30)) {
-    MethodConfig c;
-    c.method = Method::MultiMix;
-    c.mix_prob = 1;  // every step a MultiMix step: the cost of the method itself
-    c.n = n;
-    runs.push_back({"multimix n=" + std::to_string(n), c});
-  }
+  if (wanted("multimix"))
+    for (int n : flags.integers("ns", 1, 1 << 30)) {
+      MethodConfig c;
+      c.method = Method::MultiMix;
+      c.mix_prob = 1;  // every step a MultiMix step: the cost of the method itself
+      c.n = n;
+      runs.push_back({"multimix n=" + std::to_string(n), c});
+    }
   MethodConfig dense;
   dense.method = Method::DenseMultiMix;
   dense.mix_prob = 1;
-  if (!flags.on("erm-only")) {
-    runs.push_back({"dense-multimix n=1000", dense});
-    dense.distill = true;
-    runs.push_back({"dense+distill n=1000", dense});
-  }
+  if (wanted("dense-multimix")) runs.push_back({"dense-multimix n=1000", dense});
+  dense.distill = true;
+  if (wanted("dense+distill")) runs.push_back({"dense+distill n=1000", dense});
 
   // Rounds interleave the methods and each method reports its median round, so that a machine
   // whose speed drifts (frequency, neighbours) shifts every method alike.

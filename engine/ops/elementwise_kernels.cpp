@@ -13,6 +13,17 @@ void map_into(T* out, int64_t n, bool accumulate, F f) {
 #pragma omp parallel for schedule(static) if (n > 32768)
   for (int64_t i = 0; i < n; ++i) out[i] = accumulate ? out[i] + f(i) : f(i);
 }
+
+// The same over out viewed as [n / p, p] rows, with f(i, k) given k = i mod p: the column of a
+// broadcast operand (a bias, a per-channel scale) without a division per element, which would
+// also keep the loop from being vectorised.
+template <class T, class F>
+void map_rows_into(T* out, int64_t n, int64_t p, bool accumulate, F f) {
+  if (p == n) return map_into(out, n, accumulate, [=](int64_t i) { return f(i, i); });
+#pragma omp parallel for schedule(static) if (n > 32768)
+  for (int64_t r = 0; r < n / p; ++r)
+    for (int64_t k = 0, i = r * p; k < p; ++k, ++i) out[i] = accumulate ? out[i] + f(i, k) : f(i, k);
+}
 }  // namespace
 
 void unary(UnaryOp op, const Tensor& x, Tensor& y) {
@@ -42,7 +53,7 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y) {
   dispatch_floating(a.dtype(), "binary", [&](auto t) {
     using T = decltype(t);
     const T *pa = a.data<T>(), *pb = b.data<T>();
-    visit(op, [&](auto f) { map_into(y.data<T>(), n, false, [=](int64_t i) { return f(pa[i], pb[i % p]); }); });
+    visit(op, [&](auto f) { map_rows_into(y.data<T>(), n, p, false, [=](int64_t i, int64_t k) { return f(pa[i], pb[k]); }); });
   });
 }
 
@@ -55,7 +66,7 @@ void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor
     using T = decltype(t);
     const T *pa = a.data<T>(), *pb = b.data<T>(), *pdy = dy.data<T>();
     visit(op, [&](auto f) {
-      if (da) map_into(da->data<T>(), n, true, [=](int64_t i) { return f.da(pa[i], pb[i % p], pdy[i]); });
+      if (da) map_rows_into(da->data<T>(), n, p, true, [=](int64_t i, int64_t k) { return f.da(pa[i], pb[k], pdy[i]); });
       if (!db) return;
       if (p == n) {
         map_into(db->data<T>(), n, true, [=](int64_t i) { return f.db(pa[i], pb[i], pdy[i]); });
@@ -89,7 +100,7 @@ void channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift, T
   dispatch_floating(x.dtype(), "channel_affine", [&](auto t) {
     using T = decltype(t);
     const T *px = x.data<T>(), *a = scale.data<T>(), *b = shift.data<T>();
-    map_into(y.data<T>(), y.numel(), false, [=](int64_t i) { return math::affine(px[i], a[i % C], b[i % C]); });
+    map_rows_into(y.data<T>(), y.numel(), C, false, [=](int64_t i, int64_t c) { return math::affine(px[i], a[c], b[c]); });
   });
 }
 
@@ -100,7 +111,7 @@ void channel_affine_backward(const Tensor& dy, const Tensor& scale, Tensor& dx) 
   dispatch_floating(dx.dtype(), "channel_affine backward", [&](auto t) {
     using T = decltype(t);
     const T *pdy = dy.data<T>(), *a = scale.data<T>();
-    map_into(dx.data<T>(), dx.numel(), true, [=](int64_t i) { return math::affine_backward(pdy[i], a[i % C]); });
+    map_rows_into(dx.data<T>(), dx.numel(), C, true, [=](int64_t i, int64_t c) { return math::affine_backward(pdy[i], a[c]); });
   });
 }
 
