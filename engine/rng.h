@@ -36,16 +36,24 @@ class Rng {
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   // Uniform integer in [0, n), n > 0 (rejection-free multiply-shift; bias < 2^-64 * n).
   uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(next_u64()) * n) >> 64); }
-  // Standard normal (Box-Muller; the second value of each pair is kept for the next call).
+  // Standard normal (Marsaglia's polar method: a point uniform in the unit disc, by rejection from
+  // the square, gives two independent normals with one logarithm and no sine or cosine; the second
+  // is kept for the next call). The Gamma draws of dense MultiMix (millions per step) rest on it.
   double normal() {
     if (has_spare_) {
       has_spare_ = false;
       return spare_;
     }
-    const double u1 = 1.0 - uniform(), u2 = uniform(), radius = std::sqrt(-2.0 * std::log(u1));
-    spare_ = radius * std::sin(6.283185307179586 * u2);
+    double u, v, s;
+    do {
+      u = 2.0 * uniform() - 1.0;
+      v = 2.0 * uniform() - 1.0;
+      s = u * u + v * v;
+    } while (s >= 1.0 || s == 0.0);
+    const double factor = std::sqrt(-2.0 * std::log(s) / s);
+    spare_ = v * factor;
     has_spare_ = true;
-    return radius * std::cos(6.283185307179586 * u2);
+    return u * factor;
   }
 
  private:
