@@ -138,5 +138,16 @@ TEST(Ops, BatchNormRunningStatisticsFollowSpec) {
   EXPECT_EQ(b.num_batches_tracked.item(), 1);
 }
 
+TEST(Ops, BatchNormVarianceSurvivesALargeMean) {
+  // One pass over x (engine/ops/batchnorm_kernels.cpp): values 1e8 + {1, 2, 3, 6} have the variance
+  // of {1, 2, 3, 6}, 3.5; E[x^2] - E[x]^2 without a shift would cancel 16 digits in double.
+  Tensor x = Tensor::from_vector<double>({1e8 + 1, 1e8 + 2, 1e8 + 3, 1e8 + 6}, {4, 1});
+  BatchNormBuffers b{Tensor::zeros({1}, DType::F64), Tensor::full({1}, 1.0, DType::F64), Tensor::zeros({}, DType::I64)};
+  Tensor y = batch_norm(x, Tensor::full({1}, 1.0, DType::F64), Tensor::zeros({1}, DType::F64), b, true, 1.0, 0);
+  EXPECT_NEAR(b.running_mean.item(), 1e8 + 3, 1e-6);
+  EXPECT_NEAR(b.running_var.item(), 14.0 / 3, 1e-12);
+  EXPECT_NEAR(y.to_doubles()[3], 3 / std::sqrt(3.5), 1e-12);
+}
+
 }  // namespace
 }  // namespace mm
