@@ -61,6 +61,8 @@ void declare_flags(Flags& f) {
   f.add("limit-train", "0", "use only N training images (0: all)");
   f.add("limit-test", "0", "use only N test images (0: all)");
   f.add("workers", "2", "background threads preparing batches (0..64)");
+  f.add("augment-on", "workers", "workers: the loader's threads crop, flip and normalise on the host; device: the "
+        "training set is kept (uint8) where the step runs and each batch is augmented there (same numbers)");
   f.add("eval-batch-size", "500", "batch size for evaluation");
   f.add("log-every", "20", "steps between progress lines when the output is not a terminal");
   // the mixup family (docs/math.md §3); the defaults are MethodConfig's
@@ -281,6 +283,8 @@ int run(int argc, char** argv) {
   const DType dtype = dtype_flag == "float64" ? DType::F64 : DType::F32;
   MM_CHECK(dtype == DType::F32 || device.is_cpu(), "--dtype float64 runs on the CPU only (add --device cpu)");
   const int64_t limit_train = flags.integer64("limit-train", 0, INT64_MAX), limit_test = flags.integer64("limit-test", 0, INT64_MAX);
+  const std::string augment_on = flags.str("augment-on");
+  MM_CHECK(augment_on == "workers" || augment_on == "device", "--augment-on: workers or device, got '{}'", augment_on);
   const int workers = flags.integer("workers", 0, 64), eval_batch_size = flags.integer("eval-batch-size", 1, 1 << 20);
   const int log_every = flags.integer("log-every", 1, 1 << 30);
   const int64_t checkpoint_every = flags.integer64("checkpoint-every", 0, INT64_MAX);
@@ -372,6 +376,7 @@ int run(int argc, char** argv) {
   run.loader.workers = workers;
   run.loader.two_views = method.distill;
   run.loader.pinned = pinned_batches_for(device);
+  if (augment_on == "device") run.loader.device_images = data.train.images.to(device);  // once per run
   run.loader.rank = ranks.rank();
   run.loader.ranks = ranks.size();
   run.eval_batch_size = eval_batch_size;

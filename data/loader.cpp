@@ -44,19 +44,26 @@ Batch BatchLoader::make_batch(int64_t b) const {
     return options_.pinned ? Tensor::empty_pinned(shape, dtype) : Tensor::empty(shape, dtype);
   };
   Batch batch;
+  batch.labels = empty({B}, DType::I64);
+  batch.indices = empty({B}, DType::I64);
+  batch.positions = empty({B}, DType::I64);
+  for (int64_t k = 0; k < B; ++k) {
+    const int64_t position = begin + k * K, index = order_[position];
+    batch.indices.data<int64_t>()[k] = index;
+    batch.positions.data<int64_t>()[k] = position;
+    batch.labels.data<int64_t>()[k] = data_.labels.data<int64_t>()[index];
+  }
+  if (options_.device_images.defined()) return batch;  // next() augments on the GPU
   batch.images = empty({B, H, W, 3}, DType::F32);
   if (options_.two_views) batch.images2 = empty({B, H, W, 3}, DType::F32);
-  batch.labels = empty({B}, DType::I64);
   for (int64_t k = 0; k < B; ++k) {
     const int64_t position = begin + k * K, index = order_[position];
     const uint8_t* src = data_.images.data<uint8_t>() + index * H * W * 3;
-    Rng rng = seeded_rng({options_.seed, static_cast<uint64_t>(options_.epoch), static_cast<uint64_t>(position)});
-    for (Tensor* view : {&batch.images, &batch.images2}) {
-      if (!view->defined()) continue;
-      const CropFlip t = options_.augment ? draw_crop_flip(rng) : CropFlip{};
-      augment_normalise(src, static_cast<int>(H), static_cast<int>(W), t, view->data<float>() + k * H * W * 3);
+    for (int view = 0; view < (options_.two_views ? 2 : 1); ++view) {
+      const CropFlip t = options_.augment ? math::crop_flip_at(options_.seed, options_.epoch, position, view) : CropFlip{};
+      Tensor& images = view == 0 ? batch.images : batch.images2;
+      augment_normalise(src, static_cast<int>(H), static_cast<int>(W), t, images.data<float>() + k * H * W * 3);
     }
-    batch.labels.data<int64_t>()[k] = data_.labels.data<int64_t>()[index];
   }
   return batch;
 }
@@ -92,6 +99,13 @@ bool BatchLoader::next(Batch& out) {
   ++next_;
   lock.unlock();
   changed_.notify_all();
+  if (options_.device_images.defined()) {
+    const Device device = options_.device_images.device();
+    const Tensor indices = out.indices.to(device), positions = out.positions.to(device);
+    out.images = augment_batch(options_.device_images, indices, positions, options_.seed, options_.epoch, 0, options_.augment);
+    if (options_.two_views)
+      out.images2 = augment_batch(options_.device_images, indices, positions, options_.seed, options_.epoch, 1, options_.augment);
+  }
   return true;
 }
 

@@ -2,7 +2,8 @@
 // Batches for one epoch, prepared by background threads while the training step runs.
 //
 // Everything is a function of (seed, epoch): the shuffle uses a generator seeded from both, and
-// example k of the epoch draws its crop and flip from a generator seeded from (seed, epoch, k). So
+// example k of the epoch draws its crop and flip as a function of (seed, epoch, k, view)
+// (data/augment_math.h), the same on the host and on the GPU. So
 // the batches do not depend on the number of workers or on timing, and a run resumed at an epoch
 // boundary, or at a batch within an epoch (first_batch), sees exactly the batches an uninterrupted
 // run would.
@@ -22,6 +23,8 @@ struct Batch {
   Tensor images;   // F32 [B, H, W, 3], normalised (and augmented when training)
   Tensor images2;  // a second, independent augmentation of the same images (two_views), else undefined
   Tensor labels;   // I64 [B]
+  // the examples' rows in the dataset and places in the epoch's order, I64 [B] (host)
+  Tensor indices, positions;
 };
 
 struct LoaderOptions {
@@ -37,6 +40,9 @@ struct LoaderOptions {
   bool pinned = false;  // page-locked batches (training on the GPU): their copies to it do not wait
   int64_t first_batch = 0;  // start the epoch here (a run resumed mid-epoch): the batches are unchanged
   int rank = 0, ranks = 1;  // this process's share of each batch (batch_size is per rank)
+  // The dataset's images, U8 [N, H, W, 3], already on the GPU: the workers then only pick the
+  // examples, and next() augments them there (data/augment.cu), with the host's draws.
+  Tensor device_images;
 };
 
 class BatchLoader {

@@ -60,9 +60,12 @@ fi
 build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 --json "$out/bench.json" > "$out/bench.txt" 2>&1
 note "bench (GPU, preactresnet18 full width, batch 128, TF32):"
 sed -n '/^method/,/^\[/p' "$out/bench.txt" | grep -v '^\[' | tee -a "$summary"
+build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 --erm-only --no-tf32 > "$out/bench_fp32.txt" 2>&1
+note "bench erm, exact float32: $(grep '^erm' "$out/bench_fp32.txt")"
 if python3 -c "import torch" 2>/dev/null; then
-  for mode in "" "--amp"; do
-    python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 $mode 2>&1 | tail -1 | tee -a "$summary"
+  # PyTorch eager float32, eager AMP + channels_last, torch.compile: each with our erm over it
+  for mode in fp32 amp compile; do
+    python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 --mode $mode --ours "$out/bench.json" 2>&1 | tail -1 | tee -a "$summary"
   done
 fi
 
@@ -73,6 +76,13 @@ if [ -f "$data/data_batch_1.bin" ]; then
     build-gpu/train_cifar --data "$data" --dataset cifar10 --model preactresnet18 --epochs 3 --milestones 2 \
       --batch-size 128 --device cuda --method $method --overwrite --out "${TRAIN_DIR:-$out}/train_$tag" --log-every 100 > "$out/train_$tag.log" 2>&1
     note "train_cifar $method (GPU, $data, 3 epochs): $(grep -E '^epoch 3/3:|error' "$out/train_$tag.log" | tail -1)"
+  done
+  # the training set kept on the GPU and augmented there (--augment-on device) against the loader's
+  # host threads: one epoch of erm each, the same batches, the epoch's images/s
+  for where in workers device; do
+    build-gpu/train_cifar --data "$data" --dataset cifar10 --model preactresnet18 --epochs 1 --batch-size 128 \
+      --device cuda --augment-on $where --overwrite --out "${TRAIN_DIR:-$out}/augment_$where" > "$out/augment_$where.log" 2>&1
+    note "train_cifar erm, 1 epoch, --augment-on $where: $(grep -E '^epoch 1/1:|error' "$out/augment_$where.log" | tail -1)"
   done
   # docs/math.md §4 on the GPU: accuracy, FGSM and PGD-20, embeddings; OOD against the same test split only
   # exercises the code (AuROC 50 %): the GPU machine has no second dataset

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "data/augment.h"
+#include "data/loader.h"
 #include "engine/autograd.h"
 #include "engine/distributed.h"
 #include "engine/ops.h"
@@ -232,6 +233,46 @@ TEST(CudaParity, Attacks) {
   expect_same(fgsm(gpu_logits, gx, glabels, 8.0 / 255), fgsm(cpu_logits, x, labels, 8.0 / 255), "fgsm");
   expect_same(pgd(gpu_logits, gx, glabels, 4.0 / 255, 2.0 / 255, 3, start), pgd(cpu_logits, x, labels, 4.0 / 255, 2.0 / 255, 3, start),
               "pgd");
+}
+
+// The training set on the GPU (train_cifar --augment-on device): the augmentation kernel gives the
+// host's values (the same crop_flip_at and augmented_value), both views, with and without
+// augmentation, and a loader that keeps its images on the GPU gives the workers' batches.
+TEST(CudaParity, AugmentationOnTheGpu) {
+  REQUIRE_GPU();
+  const int64_t N = 40, H = 32, W = 32;
+  Tensor images = Tensor::empty({N, H, W, 3}, DType::U8);
+  for (int64_t i = 0; i < images.numel(); ++i) images.data<uint8_t>()[i] = static_cast<uint8_t>((i * 37 + i / 97) % 256);
+  Tensor labels = Tensor::empty({N}, DType::I64);
+  for (int64_t i = 0; i < N; ++i) labels.data<int64_t>()[i] = i % 10;
+  const Tensor indices = Tensor::from_vector<int64_t>({3, 39, 0, 17, 17}, {5});
+  const Tensor positions = Tensor::from_vector<int64_t>({0, 1, 2, 3, 1234567890123}, {5});
+  const Tensor gpu_images = images.to(cuda_device());
+  for (int view : {0, 1})
+    for (bool augment : {true, false}) {
+      const Tensor cpu = augment_batch(images, indices, positions, 99, 7, view, augment);
+      const Tensor gpu = augment_batch(gpu_images, indices.to(cuda_device()), positions.to(cuda_device()), 99, 7, view, augment);
+      ASSERT_EQ(gpu.device(), cuda_device());
+      EXPECT_TRUE(close_relative(gpu, cpu, 1e-6)) << "view " << view << (augment ? " augmented" : " plain");
+    }
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.seed = 3;
+  o.epoch = 2;
+  o.two_views = true;
+  o.pinned = true;
+  BatchLoader host(Dataset{images, labels, 10}, o);
+  o.device_images = gpu_images;
+  BatchLoader device(Dataset{images, labels, 10}, o);
+  Batch a, b;
+  while (host.next(a)) {
+    ASSERT_TRUE(device.next(b));
+    ASSERT_EQ(b.images.device(), cuda_device());
+    EXPECT_TRUE(close_relative(b.images, a.images, 1e-6));
+    EXPECT_TRUE(close_relative(b.images2, a.images2, 1e-6));
+    EXPECT_EQ(b.labels.to_doubles(), a.labels.to_doubles());
+  }
+  EXPECT_FALSE(device.next(b));
 }
 
 // The cuRAND Dirichlet sampler: columns on the simplex, moments of Dir(alpha 1_m), reproducible.

@@ -240,7 +240,7 @@ TEST(Augment, CropAndFlipFollowTheFormula) {
     const int px = t.flip ? W - 1 - x : x;
     const int sy = y + t.dy - 4, sx = px + t.dx - 4;
     const float v = (sy >= 0 && sy < H && sx >= 0 && sx < W) ? src[(sy * W + sx) * 3 + c] / 255.0f : 0.0f;
-    return (v - kMean[c]) / kStd[c];
+    return (v - math::channel_mean(c)) / math::channel_std(c);
   };
   for (CropFlip t : {CropFlip{4, 4, false}, CropFlip{0, 8, false}, CropFlip{8, 0, true}, CropFlip{3, 6, true}}) {
     augment_normalise(src.data(), H, W, t, out.data());
@@ -250,25 +250,32 @@ TEST(Augment, CropAndFlipFollowTheFormula) {
   }
   // the identity crop without flip is plain normalisation; a flip mirrors it exactly
   augment_normalise(src.data(), H, W, CropFlip{4, 4, false}, out.data());
-  EXPECT_FLOAT_EQ(out[(2 * W + 1) * 3 + 1], (src[(2 * W + 1) * 3 + 1] / 255.0f - kMean[1]) / kStd[1]);
+  EXPECT_FLOAT_EQ(out[(2 * W + 1) * 3 + 1], (src[(2 * W + 1) * 3 + 1] / 255.0f - 0.4822f) / 0.1994f);
   std::vector<float> flipped(src.size());
   augment_normalise(src.data(), H, W, CropFlip{4, 4, true}, flipped.data());
   EXPECT_EQ(flipped[(2 * W + 0) * 3 + 1], out[(2 * W + W - 1) * 3 + 1]);
 }
 
 TEST(Augment, DrawsCoverTheRange) {
-  Rng rng(3);
-  std::vector<int> dy_count(9, 0);
-  int flips = 0;
+  std::vector<int> dy_count(9, 0), dx_count(9, 0);
+  int flips = 0, same_as_view0 = 0, same_as_next_epoch = 0;
   for (int i = 0; i < 9000; ++i) {
-    CropFlip t = draw_crop_flip(rng);
-    ASSERT_GE(t.dy, 0);
-    ASSERT_LE(t.dx, 8);
+    const CropFlip t = math::crop_flip_at(3, 5, i, 0), v1 = math::crop_flip_at(3, 5, i, 1), e = math::crop_flip_at(3, 6, i, 0);
+    ASSERT_TRUE(0 <= t.dy && t.dy <= 8 && 0 <= t.dx && t.dx <= 8);
     dy_count[t.dy]++;
+    dx_count[t.dx]++;
     flips += t.flip;
+    same_as_view0 += v1.dy == t.dy && v1.dx == t.dx && v1.flip == t.flip;
+    same_as_next_epoch += e.dy == t.dy && e.dx == t.dx && e.flip == t.flip;
   }
-  for (int c : dy_count) EXPECT_NEAR(c, 1000, 150);
+  for (int k = 0; k < 9; ++k) {
+    EXPECT_NEAR(dy_count[k], 1000, 150);
+    EXPECT_NEAR(dx_count[k], 1000, 150);
+  }
   EXPECT_NEAR(flips, 4500, 250);
+  // the second view and the next epoch draw independently: 1 / 162 of the triples agree by chance
+  EXPECT_NEAR(same_as_view0, 9000 / 162, 30);
+  EXPECT_NEAR(same_as_next_epoch, 9000 / 162, 30);
 }
 
 Dataset small_dataset(int n) {
@@ -308,6 +315,31 @@ TEST(Loader, DeterministicWhateverTheNumberOfWorkers) {
   o.epoch = 4;
   auto c = all_batches(d, o);
   EXPECT_NE(a[0].labels.to_doubles(), c[0].labels.to_doubles());  // a new epoch, a new order (almost surely)
+}
+
+// --augment-on device: the images kept where the step runs and augmented there by augment_batch
+// give the workers' batches exactly (here that place is the CPU; test_cuda checks the GPU's kernel).
+TEST(Loader, AugmentingWhereTheStepRunsGivesTheWorkersBatches) {
+  Dataset d = small_dataset(50);
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.seed = 11;
+  o.epoch = 3;
+  o.two_views = true;
+  o.ranks = 2;
+  o.rank = 1;
+  const auto host = all_batches(d, o);
+  o.device_images = d.images;
+  const auto device = all_batches(d, o);
+  ASSERT_EQ(device.size(), host.size());
+  for (size_t i = 0; i < host.size(); ++i) {
+    EXPECT_EQ(device[i].images.to_doubles(), host[i].images.to_doubles()) << "batch " << i;
+    EXPECT_EQ(device[i].images2.to_doubles(), host[i].images2.to_doubles()) << "batch " << i;
+    EXPECT_EQ(device[i].labels.to_doubles(), host[i].labels.to_doubles()) << "batch " << i;
+  }
+  EXPECT_THROW(augment_batch(d.images, Tensor::from_vector<int64_t>({50}, {1}), Tensor::from_vector<int64_t>({0}, {1}), 0, 0,
+                             0, true),
+               Error);  // an index outside the set
 }
 
 // A run resumed mid-epoch starts its loader at a batch: what follows is the uninterrupted epoch's tail.
@@ -385,8 +417,7 @@ TEST(Loader, PythonTwinOfTheDataStreamAgrees) {
     int dy = -1, dx = -1, flip = -1;
     ASSERT_TRUE(in >> index >> dy >> dx >> flip) << "line " << p;
     EXPECT_EQ(index, loader.order()[p]) << p;
-    Rng rng = seeded_rng({7, 3, static_cast<uint64_t>(p)});
-    const CropFlip t = draw_crop_flip(rng);
+    const CropFlip t = math::crop_flip_at(7, 3, p, 0);
     EXPECT_EQ(dy, t.dy) << p;
     EXPECT_EQ(dx, t.dx) << p;
     EXPECT_EQ(flip, int(t.flip)) << p;

@@ -84,7 +84,10 @@ TEST(TrainCifar, ResumedRunEqualsUninterruptedRun) {
   ASSERT_EQ(a.status, 0) << a.err;
   Outcome b = train("--data " + data + kTiny + " --epochs 1 --out " + part);
   ASSERT_EQ(b.status, 0) << b.err;
-  Outcome c = train("--data " + data + kTiny + " --epochs 2 --out " + part + " --resume " + part + "/last.safetensors");
+  // resumed with the batches augmented by the step's thread (--augment-on device) instead of the
+  // loader's workers: the same numbers
+  Outcome c = train("--data " + data + kTiny + " --epochs 2 --out " + part + " --resume " + part +
+                    "/last.safetensors --augment-on device");
   ASSERT_EQ(c.status, 0) << c.err;
   auto m_full = metrics(full), m_part = metrics(part);
   ASSERT_EQ(m_full.size(), 2u);
@@ -275,6 +278,7 @@ TEST(TrainCifar, FlagsAreCheckedBeforeDataIsRead) {
   refused("--log-every 0", "--log-every");
   refused("--n 0", "--n");
   refused("--cpu-conv mkl", "--cpu-conv");
+  refused("--augment-on gpu", "--augment-on");
   refused("--init /nonexistent.safetensors", "/nonexistent.safetensors");
   std::ofstream(out + "_file") << "x";
   refused("--out " + out + "_file/run", out + "_file/run");

@@ -1,7 +1,7 @@
 """train_cifar's data stream in Python: its generator (engine/rng.h: xoshiro256** seeded through
 splitmix64, seeded_rng's hash of several numbers) and its loader's draws (data/loader.cpp: the
-epoch's Fisher-Yates order from (seed, epoch), each example's crop offsets and flip from
-(seed, epoch, position in the epoch)). train_reference.py --data-stream engine trains PyTorch on the
+epoch's Fisher-Yates order from (seed, epoch); data/augment_math.h: each example's crop offsets and
+flip from one Philox-4x32-10 block, counter (position in the epoch, epoch, view), key the seed). train_reference.py --data-stream engine trains PyTorch on the
 very batches train_cifar sees, to tell a difference of the data stream from one of the step.
 """
 MASK = (1 << 64) - 1
@@ -56,11 +56,25 @@ def epoch_order(seed, epoch, n):
     return order
 
 
-def crop_flip(seed, epoch, position):
-    """(dy, dx, flip) of the example at `position` of the epoch: offsets into the image padded by 4."""
-    rng = seeded_rng([seed, epoch, position])
-    dy, dx = rng.below(9), rng.below(9)
-    return dy, dx, rng.uniform() < 0.5
+M32 = (1 << 32) - 1
+
+
+def philox4x32_10(counter, key):
+    """engine/ops/random_math.h: ten rounds over four 32-bit words keyed by two."""
+    c0, c1, c2, c3 = counter
+    k0, k1 = key
+    for _ in range(10):
+        p0, p1 = 0xD2511F53 * c0, 0xCD9E8D57 * c2
+        c0, c1, c2, c3 = ((p1 >> 32) ^ c1 ^ k0) & M32, p1 & M32, ((p0 >> 32) ^ c3 ^ k1) & M32, p0 & M32
+        k0, k1 = (k0 + 0x9E3779B9) & M32, (k1 + 0xBB67AE85) & M32
+    return c0, c1, c2, c3
+
+
+def crop_flip(seed, epoch, position, view=0):
+    """(dy, dx, flip) of view `view` of the example at `position` of the epoch: offsets into the
+    image padded by 4 (data/augment_math.h, crop_flip_at)."""
+    r = philox4x32_10((position & M32, position >> 32, epoch & M32, view), (seed & M32, seed >> 32))
+    return (r[0] * 9) >> 32, (r[1] * 9) >> 32, (r[2] >> 31) != 0
 
 
 if __name__ == "__main__":
