@@ -231,6 +231,11 @@ Tensor& Tensor::grad_ref() const {
   if (!impl_->grad) impl_->grad = std::make_unique<Tensor>(zeros(shape(), dtype(), device()));
   return *impl_->grad;
 }
+Tensor::GradientToWrite Tensor::grad_to_write() const {
+  const bool accumulate = impl_->grad != nullptr;
+  if (!accumulate) impl_->grad = std::make_unique<Tensor>(empty(shape(), dtype(), device()));
+  return {*impl_->grad, accumulate};
+}
 void Tensor::zero_grad() { impl_->grad.reset(); }
 bool Tensor::is_leaf() const { return impl_->is_leaf; }
 bool Tensor::same_storage(const Tensor& o) const { return impl_->storage == o.impl_->storage; }

@@ -97,6 +97,11 @@ class Tensor {
   Tensor grad() const;
   // The gradient, allocated as zeros when absent. Backward functions accumulate into it.
   Tensor& grad_ref() const;  // const: a Tensor is a handle; the gradient lives with the data
+  // The gradient for a backward function to write, and how (GradientToWrite below): when absent
+  // it is allocated uninitialised and the backward assigns every element (no zero fill, no read of
+  // zeros); otherwise it adds to what earlier backwards put there.
+  struct GradientToWrite;
+  GradientToWrite grad_to_write() const;
   void zero_grad();  // drops the gradient
   bool is_leaf() const;
 
@@ -106,6 +111,11 @@ class Tensor {
 
  private:
   std::shared_ptr<TensorImpl> impl_;
+};
+
+struct Tensor::GradientToWrite {
+  Tensor& tensor;
+  bool accumulate;  // false: a new, uninitialised gradient, to be assigned
 };
 
 struct TensorImpl {

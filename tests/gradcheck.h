@@ -6,7 +6,9 @@
 // into each input that requires grad against central differences (L(x+h) - L(x-h)) / 2h at several
 // step sizes, with a mixed absolute/relative tolerance. Gradients are pre-filled with garbage first
 // and the garbage is subtracted afterwards: a backward that assigns instead of accumulating fails.
-// Callers keep inputs away from kinks (e.g. ReLU at 0).
+// A second backward from no gradient at all (the path where a backward assigns a new, uninitialised
+// gradient: Tensor::grad_to_write) must give the same gradients. Callers keep inputs away from
+// kinks (e.g. ReLU at 0).
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -50,6 +52,12 @@ inline void check_gradients(const std::function<Tensor(std::vector<Tensor>&)>& f
   }
   auto loss_of = [&](std::vector<Tensor>& in) { return sum(mul(f(in), weights)); };
 
+  // from no gradient: each backward assigns the first contribution to an input
+  for (Tensor& x : inputs) x.zero_grad();
+  backward(loss_of(inputs));
+  std::vector<Tensor> assigned;
+  for (Tensor& x : inputs) assigned.push_back(x.requires_grad() ? x.grad().clone() : Tensor());
+
   std::vector<Tensor> garbage;
   for (Tensor& x : inputs) {
     Tensor g = random_tensor(x.shape(), rng, -5, 5);
@@ -57,6 +65,14 @@ inline void check_gradients(const std::function<Tensor(std::vector<Tensor>&)>& f
     garbage.push_back(g);
   }
   backward(loss_of(inputs));
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    if (!inputs[k].requires_grad()) continue;
+    ASSERT_TRUE(assigned[k].defined()) << "input " << k << " received no gradient";
+    const double* a = assigned[k].data<double>();
+    for (int64_t i = 0; i < inputs[k].numel(); ++i)
+      ASSERT_NEAR(a[i], inputs[k].grad().data<double>()[i] - garbage[k].data<double>()[i], 1e-9 * (1 + std::abs(a[i])))
+          << "input " << k << " element " << i << ": the gradient assigned from none differs from the one accumulated";
+  }
 
   NoGrad no_grad;
   for (size_t k = 0; k < inputs.size(); ++k) {

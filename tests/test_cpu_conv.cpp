@@ -35,17 +35,18 @@ struct Result {
   Tensor y, dx, dw;
 };
 
-// y = conv(x, w), then backward of sum(y * r) with both gradients starting from `prior` (so a path
-// that overwrites instead of accumulating fails).
+// y = conv(x, w), then backward of sum(y * r) with both gradients starting from the priors (so a
+// path that overwrites instead of accumulating fails), or, with undefined priors, from no gradient
+// (the backward then assigns new, uninitialised gradients).
 Result run(kernels::CpuConvolution how, const Shape4& s, const Tensor& x0, const Tensor& w0, const Tensor& r,
            const Tensor& dx_prior, const Tensor& dw_prior) {
   UseCpuConvolution use(how);
   Tensor x = x0.clone(), w = w0.clone().set_requires_grad(true);
   if (s.input_grad) {
     x.set_requires_grad(true);
-    x.grad_ref().copy_from(dx_prior);
+    if (dx_prior.defined()) x.grad_ref().copy_from(dx_prior);
   }
-  w.grad_ref().copy_from(dw_prior);
+  if (dw_prior.defined()) w.grad_ref().copy_from(dw_prior);
   Tensor y = conv2d(x, w, Tensor(), int(s.stride), int(s.pad));
   backward(sum(mul(y, r)));
   return {y, s.input_grad ? x.grad() : Tensor(), w.grad()};
@@ -74,14 +75,18 @@ TEST(CpuConvolution, OneDnnMatchesTheGemmReference) {
     const Tensor r = random_tensor({s.N, Ho, Wo, s.Cout}, rng).to(DType::F32);
     const Tensor dx_prior = random_tensor(x.shape(), rng).to(DType::F32);
     const Tensor dw_prior = random_tensor(w.shape(), rng).to(DType::F32);
-    const Result ref = run(kernels::CpuConvolution::Gemm, s, x, w, r, dx_prior, dw_prior);
-    const Result got = run(kernels::CpuConvolution::OneDnn, s, x, w, r, dx_prior, dw_prior);
-    // float32 sums of up to a few thousand products in another order: relative 1e-5 of the largest
-    EXPECT_TRUE(close_relative(got.y, ref.y, 1e-5)) << "forward";
-    if (s.input_grad) EXPECT_TRUE(close_relative(got.dx, ref.dx, 1e-5)) << "input gradient";
-    EXPECT_TRUE(close_relative(got.dw, ref.dw, 1e-5)) << "weight gradient";
-    // and the gradients are not the priors alone
-    EXPECT_FALSE(close_relative(got.dw, dw_prior, 1e-3)) << "weight gradient not accumulated";
+    for (bool prior : {true, false}) {
+      SCOPED_TRACE(prior ? "accumulated onto earlier gradients" : "assigned as new gradients");
+      const Tensor dxp = prior ? dx_prior : Tensor(), dwp = prior ? dw_prior : Tensor();
+      const Result ref = run(kernels::CpuConvolution::Gemm, s, x, w, r, dxp, dwp);
+      const Result got = run(kernels::CpuConvolution::OneDnn, s, x, w, r, dxp, dwp);
+      // float32 sums of up to a few thousand products in another order: relative 1e-5 of the largest
+      EXPECT_TRUE(close_relative(got.y, ref.y, 1e-5)) << "forward";
+      if (s.input_grad) EXPECT_TRUE(close_relative(got.dx, ref.dx, 1e-5)) << "input gradient";
+      EXPECT_TRUE(close_relative(got.dw, ref.dw, 1e-5)) << "weight gradient";
+      // and the gradients are not the priors alone
+      if (prior) EXPECT_FALSE(close_relative(got.dw, dw_prior, 1e-3)) << "weight gradient not accumulated";
+    }
   }
 }
 

@@ -60,21 +60,23 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
       Tensor sum_dy = Tensor::empty({C}, x.dtype(), y.device()), sum_dy_xhat = Tensor::empty({C}, x.dtype(), y.device());
       const Tensor relu_out = relu ? y : Tensor();  // the ReLU's mask: y > 0
       kernels::bn_backward_sums(x, y.grad(), relu_out, mean, invstd, sum_dy, sum_dy_xhat);
+      // each gradient assigned when new, else added to (Tensor::grad_to_write)
       if (gamma.requires_grad()) {
-        Tensor dgamma = gamma.grad_ref();
-        kernels::axpy(1.0, sum_dy_xhat, dgamma);
+        auto dgamma = gamma.grad_to_write();
+        kernels::axpy(1.0, sum_dy_xhat, dgamma.tensor, dgamma.accumulate);
       }
       if (beta.requires_grad()) {
-        Tensor dbeta = beta.grad_ref();
-        kernels::axpy(1.0, sum_dy, dbeta);
+        auto dbeta = beta.grad_to_write();
+        kernels::axpy(1.0, sum_dy, dbeta.tensor, dbeta.accumulate);
       }
       if (ranks) {  // dx of the whole batch: the sums over all ranks, scaled to this rank's M (1/K)
         ranks->average(sum_dy);
         ranks->average(sum_dy_xhat);
       }
       if (x.requires_grad()) {
-        Tensor dx = x.grad_ref();
-        kernels::bn_backward_input(x, y.grad(), relu_out, mean, invstd, gamma, sum_dy, sum_dy_xhat, training, dx);
+        auto dx = x.grad_to_write();
+        kernels::bn_backward_input(x, y.grad(), relu_out, mean, invstd, gamma, sum_dy, sum_dy_xhat, training, dx.tensor,
+                                   dx.accumulate);
       }
     });
   }

@@ -52,13 +52,14 @@ void bn_backward_sums(const float* x, const float* dy, const float* relu_out, co
 
 void bn_backward_input(const float* x, const float* dy, const float* relu_out, const float* mean, const float* invstd,
                        const float* gamma, const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M,
-                       int64_t C, float* dx) {
+                       int64_t C, float* dx, bool accumulate) {
   map(M * C, [=] __device__(int64_t i) {
     const int64_t c = i % C;
     const float xhat = math::bn_xhat(x[i], mean[c], invstd[c]);
     const float d = relu_out ? math::relu_gradient(relu_out[i], dy[i]) : dy[i];
-    dx[i] += training ? math::bn_backward_train(d, xhat, gamma[c], invstd[c], sum_dy[c], sum_dy_xhat[c], float(M))
-                      : math::bn_backward_eval(d, gamma[c], invstd[c]);
+    const float v = training ? math::bn_backward_train(d, xhat, gamma[c], invstd[c], sum_dy[c], sum_dy_xhat[c], float(M))
+                             : math::bn_backward_eval(d, gamma[c], invstd[c]);
+    dx[i] = accumulate ? dx[i] + v : v;  // a new gradient is not read
   });
 }
 

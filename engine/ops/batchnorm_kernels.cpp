@@ -127,13 +127,14 @@ void bn_backward_sums(const Tensor& x, const Tensor& dy, const Tensor& relu_out,
 }
 
 void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& relu_out, const Tensor& mean, const Tensor& invstd,
-                       const Tensor& gamma, const Tensor& sum_dy, const Tensor& sum_dy_xhat, bool training, Tensor& dx) {
+                       const Tensor& gamma, const Tensor& sum_dy, const Tensor& sum_dy_xhat, bool training, Tensor& dx,
+                       bool accumulate) {
   const int64_t C = mean.numel(), M = x.numel() / C;
   if (x.device().is_cuda())
     return MM_CUDA_CALL(cuda::bn_backward_input(x.data<float>(), dy.data<float>(),
                                                 relu_out.defined() ? relu_out.data<float>() : nullptr, mean.data<float>(),
                                                 invstd.data<float>(), gamma.data<float>(), sum_dy.data<float>(),
-                                                sum_dy_xhat.data<float>(), training, M, C, dx.data<float>()));
+                                                sum_dy_xhat.data<float>(), training, M, C, dx.data<float>(), accumulate));
   dispatch_floating(x.dtype(), "batch_norm backward", [&](auto t) {
     with_relu(relu_out.defined(), [&](auto fused) {
       using T = decltype(t);
@@ -147,8 +148,9 @@ void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& relu_out
           const int64_t i = r * C + c;
           T d = pdy[i];
           if constexpr (decltype(fused)::value) d = math::relu_gradient(relu[i], d);
-          pdx[i] += training ? math::bn_backward_train(d, math::bn_xhat(px[i], pm[c], pi[c]), g[c], pi[c], sdy[c], sdx[c], T(M))
-                             : math::bn_backward_eval(d, g[c], pi[c]);
+          const T v = training ? math::bn_backward_train(d, math::bn_xhat(px[i], pm[c], pi[c]), g[c], pi[c], sdy[c], sdx[c], T(M))
+                               : math::bn_backward_eval(d, g[c], pi[c]);
+          pdx[i] = accumulate ? pdx[i] + v : v;
         }
     });
   });

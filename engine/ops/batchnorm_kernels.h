@@ -23,9 +23,11 @@ void bn_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const T
 // sum_dy[c] = sum of dy, sum_dy_xhat[c] = sum of dy xhat over the M values of channel c.
 void bn_backward_sums(const Tensor& x, const Tensor& dy, const Tensor& relu_out, const Tensor& mean, const Tensor& invstd,
                       Tensor& sum_dy, Tensor& sum_dy_xhat);
-// dx += math::bn_backward_train (training) or math::bn_backward_eval.
+// dx (+)= math::bn_backward_train (training) or math::bn_backward_eval: added to dx when
+// accumulating, else assigned (a new gradient).
 void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& relu_out, const Tensor& mean, const Tensor& invstd,
-                       const Tensor& gamma, const Tensor& sum_dy, const Tensor& sum_dy_xhat, bool training, Tensor& dx);
+                       const Tensor& gamma, const Tensor& sum_dy, const Tensor& sum_dy_xhat, bool training, Tensor& dx,
+                       bool accumulate);
 
 }  // namespace mm::kernels
 
@@ -42,6 +44,6 @@ void bn_backward_sums(const float* x, const float* dy, const float* relu_out, co
                       int64_t M, int64_t C, float* sum_dy, float* sum_dy_xhat);
 void bn_backward_input(const float* x, const float* dy, const float* relu_out, const float* mean, const float* invstd,
                        const float* gamma, const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M,
-                       int64_t C, float* dx);
+                       int64_t C, float* dx, bool accumulate);
 
 }  // namespace mm::cuda

@@ -25,11 +25,18 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int
   if (b.defined()) kernels::binary(BinaryOp::Add, y, b, y);  // + b at every position
   if (needs_grad({&x, &w, &b})) {
     record("conv2d", y, [=]() {
-      Tensor dx = x.requires_grad() ? x.grad_ref() : Tensor(), dw = w.requires_grad() ? w.grad_ref() : Tensor();
-      kernels::conv2d_backward(g, x, w, y.grad(), dx.defined() ? &dx : nullptr, dw.defined() ? &dw : nullptr);
+      // one gradient at a time: a new one is assigned, an existing one added to (Tensor::grad_to_write)
+      if (x.requires_grad()) {
+        auto dx = x.grad_to_write();
+        kernels::conv2d_backward_input(g, w, y.grad(), dx.tensor, dx.accumulate);
+      }
+      if (w.requires_grad()) {
+        auto dw = w.grad_to_write();
+        kernels::conv2d_backward_weight(g, x, y.grad(), dw.tensor, dw.accumulate);
+      }
       if (b.defined() && b.requires_grad()) {
-        Tensor db = b.grad_ref();
-        kernels::column_sums(y.grad(), g.Cout, db, true);
+        auto db = b.grad_to_write();
+        kernels::column_sums(y.grad(), g.Cout, db.tensor, db.accumulate);
       }
     });
   }

@@ -91,15 +91,19 @@ void conv2d(const ConvGeometry& s, const float* x, const float* w, float* y) {
                                          p.workspace, &zero, p.y, y));
 }
 
-void conv2d_backward(const ConvGeometry& s, const float* x, const float* w, const float* dy, float* dx, float* dw) {
+// beta = 1 accumulates into the output, beta = 0 assigns it (cuDNN then does not read it)
+void conv2d_backward_input(const ConvGeometry& s, const float* w, const float* dy, float* dx, bool accumulate) {
   ConvPlan& p = plan_for(s);
-  const float one = 1;  // beta = 1: accumulate
-  if (dx)
-    MM_CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn(), &one, p.w, w, p.y, dy, p.conv, p.bwd_data,
-                                                workspace(p.workspace), p.workspace, &one, p.x, dx));
-  if (dw)
-    MM_CUDNN_CHECK(cudnnConvolutionBackwardFilter(cudnn(), &one, p.x, x, p.y, dy, p.conv, p.bwd_filter,
-                                                  workspace(p.workspace), p.workspace, &one, p.w, dw));
+  const float one = 1, beta = accumulate ? 1.0f : 0.0f;
+  MM_CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn(), &one, p.w, w, p.y, dy, p.conv, p.bwd_data, workspace(p.workspace),
+                                              p.workspace, &beta, p.x, dx));
+}
+
+void conv2d_backward_weight(const ConvGeometry& s, const float* x, const float* dy, float* dw, bool accumulate) {
+  ConvPlan& p = plan_for(s);
+  const float one = 1, beta = accumulate ? 1.0f : 0.0f;
+  MM_CUDNN_CHECK(cudnnConvolutionBackwardFilter(cudnn(), &one, p.x, x, p.y, dy, p.conv, p.bwd_filter,
+                                                workspace(p.workspace), p.workspace, &beta, p.w, dw));
 }
 
 }  // namespace mm::cuda

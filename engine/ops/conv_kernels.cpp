@@ -77,36 +77,41 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, T* y) {
   }
 }
 
-// Accumulates dx, dw (each may be null when not wanted).
+// dw [Cout, K] (=|+=) dy^T [Cout, rows] @ cols [rows, K], chunk by chunk (the first chunk assigns
+// unless accumulating; the rest add).
 template <class T>
-void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
+void conv_backward_weight(const ConvGeometry& g, const T* x, const T* dy, T* dw, bool accumulate) {
   const int64_t K = g.K(), chunk = g.chunk();
-  const bool pointwise = g.is_pointwise();
-  Tensor cols = Tensor::empty({pointwise || !dw ? 0 : chunk * g.positions() * K}, dtype_of<T>());
-  Tensor dcols = Tensor::empty({pointwise || !dx ? 0 : chunk * g.positions() * K}, dtype_of<T>());
+  Tensor cols = Tensor::empty({g.is_pointwise() ? 0 : chunk * g.positions() * K}, dtype_of<T>());
+  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
+    const int64_t n = std::min(chunk, g.N - n0), rows = n * g.positions();
+    const T* a = x + n0 * g.H * g.W * g.Cin;
+    if (!g.is_pointwise()) {
+      im2col(g, a, n, cols.data<T>());
+      a = cols.data<T>();
+    }
+    const T beta = accumulate || n0 > 0 ? T(1) : T(0);
+    blas::gemm(true, false, g.Cout, K, rows, T(1), dy + n0 * g.positions() * g.Cout, g.Cout, a, K, beta, dw, K);
+  }
+}
+
+// dx (=|+=) the transpose of the convolution applied to dy.
+template <class T>
+void conv_backward_input(const ConvGeometry& g, const T* w, const T* dy, T* dx, bool accumulate) {
+  const int64_t K = g.K(), chunk = g.chunk();
+  if (!accumulate && !g.is_pointwise()) std::fill_n(dx, g.N * g.H * g.W * g.Cin, T(0));  // col2im scatters
+  Tensor dcols = Tensor::empty({g.is_pointwise() ? 0 : chunk * g.positions() * K}, dtype_of<T>());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
     const int64_t n = std::min(chunk, g.N - n0), rows = n * g.positions();
     const T* dy_chunk = dy + n0 * g.positions() * g.Cout;
-    const T* x_chunk = x + n0 * g.H * g.W * g.Cin;
-    if (dw) {
-      const T* a = x_chunk;
-      if (!pointwise) {
-        im2col(g, x_chunk, n, cols.data<T>());
-        a = cols.data<T>();
-      }
-      // dw [Cout, K] += dy^T [Cout, rows] @ cols [rows, K]
-      blas::gemm(true, false, g.Cout, K, rows, T(1), dy_chunk, g.Cout, a, K, T(1), dw, K);
-    }
-    if (dx) {
-      T* dx_chunk = dx + n0 * g.H * g.W * g.Cin;
-      if (pointwise) {
-        // dx [rows, Cin] += dy [rows, Cout] @ w [Cout, Cin]
-        blas::gemm(false, false, rows, K, g.Cout, T(1), dy_chunk, g.Cout, w, K, T(1), dx_chunk, K);
-      } else {
-        // dcols [rows, K] = dy [rows, Cout] @ w [Cout, K], then scattered back onto the image
-        blas::gemm(false, false, rows, K, g.Cout, T(1), dy_chunk, g.Cout, w, K, T(0), dcols.data<T>(), K);
-        col2im_accumulate(g, dcols.data<T>(), n, dx_chunk);
-      }
+    T* dx_chunk = dx + n0 * g.H * g.W * g.Cin;
+    if (g.is_pointwise()) {
+      // dx [rows, Cin] (=|+=) dy [rows, Cout] @ w [Cout, Cin]
+      blas::gemm(false, false, rows, K, g.Cout, T(1), dy_chunk, g.Cout, w, K, accumulate ? T(1) : T(0), dx_chunk, K);
+    } else {
+      // dcols [rows, K] = dy [rows, Cout] @ w [Cout, K], then scattered back onto the image
+      blas::gemm(false, false, rows, K, g.Cout, T(1), dy_chunk, g.Cout, w, K, T(0), dcols.data<T>(), K);
+      col2im_accumulate(g, dcols.data<T>(), n, dx_chunk);
     }
   }
 }
@@ -150,16 +155,25 @@ void conv2d(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) 
   });
 }
 
-void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw) {
+void conv2d_backward_input(const ConvGeometry& g, const Tensor& w, const Tensor& dy, Tensor& dx, bool accumulate) {
   if (dy.device().is_cuda())
-    return MM_CUDA_CALL(cuda::conv2d_backward(g, x.data<float>(), w.data<float>(), dy.data<float>(),
-                                              dx ? dx->data<float>() : nullptr, dw ? dw->data<float>() : nullptr));
+    return MM_CUDA_CALL(cuda::conv2d_backward_input(g, w.data<float>(), dy.data<float>(), dx.data<float>(), accumulate));
   if (use_onednn(dy))
-    return MM_ONEDNN_CALL(onednn::conv2d_backward(g, x.data<float>(), w.data<float>(), dy.data<float>(),
-                                                  dx ? dx->data<float>() : nullptr, dw ? dw->data<float>() : nullptr));
+    return MM_ONEDNN_CALL(onednn::conv2d_backward_input(g, w.data<float>(), dy.data<float>(), dx.data<float>(), accumulate));
   dispatch_floating(dy.dtype(), "conv2d backward", [&](auto t) {
     using T = decltype(t);
-    conv_backward<T>(g, x.data<T>(), w.data<T>(), dy.data<T>(), dx ? dx->data<T>() : nullptr, dw ? dw->data<T>() : nullptr);
+    conv_backward_input<T>(g, w.data<T>(), dy.data<T>(), dx.data<T>(), accumulate);
+  });
+}
+
+void conv2d_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor& dy, Tensor& dw, bool accumulate) {
+  if (dy.device().is_cuda())
+    return MM_CUDA_CALL(cuda::conv2d_backward_weight(g, x.data<float>(), dy.data<float>(), dw.data<float>(), accumulate));
+  if (use_onednn(dy))
+    return MM_ONEDNN_CALL(onednn::conv2d_backward_weight(g, x.data<float>(), dy.data<float>(), dw.data<float>(), accumulate));
+  dispatch_floating(dy.dtype(), "conv2d backward", [&](auto t) {
+    using T = decltype(t);
+    conv_backward_weight<T>(g, x.data<T>(), dy.data<T>(), dw.data<T>(), accumulate);
   });
 }
 

@@ -2,7 +2,7 @@
 // The convolution kernels behind one device-neutral interface: on the CPU oneDNN (float32, when
 // built with it: engine/ops/conv_onednn.cpp) or im2col + OpenBLAS (engine/ops/conv_kernels.cpp,
 // float32 or float64), cuDNN on the GPU (engine/ops/conv.cu, plans
-// chosen once per shape and cached). Both accumulate the gradients.
+// chosen once per shape and cached).
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -34,20 +34,24 @@ const char* cpu_convolution_name(CpuConvolution how);
 
 // y = conv(x, w) (no bias: the op adds it).
 void conv2d(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y);
-// dx += the gradient with respect to x, dw += with respect to w (either may be null).
-void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw);
+// The gradients, each added to its output (accumulate) or assigned to it (a new gradient):
+// dx (=|+=) the gradient with respect to x (needs w), dw (=|+=) with respect to w (needs x).
+void conv2d_backward_input(const ConvGeometry& g, const Tensor& w, const Tensor& dy, Tensor& dx, bool accumulate);
+void conv2d_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor& dy, Tensor& dw, bool accumulate);
 }  // namespace kernels
 
 namespace onednn {  // engine/ops/conv_onednn.cpp (float32, CPU)
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
-void conv2d_backward(const ConvGeometry& g, const float* x, const float* w, const float* dy, float* dx, float* dw);
+void conv2d_backward_input(const ConvGeometry& g, const float* w, const float* dy, float* dx, bool accumulate);
+void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* dy, float* dw, bool accumulate);
 // The oneDNN implementations chosen for this shape, e.g. "forward brg:avx2, ...".
 std::string implementations(const ConvGeometry& g);
 }  // namespace onednn
 
 namespace cuda {
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
-void conv2d_backward(const ConvGeometry& g, const float* x, const float* w, const float* dy, float* dx, float* dw);
+void conv2d_backward_input(const ConvGeometry& g, const float* w, const float* dy, float* dx, bool accumulate);
+void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* dy, float* dw, bool accumulate);
 }  // namespace cuda
 
 }  // namespace mm

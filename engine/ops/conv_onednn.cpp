@@ -100,8 +100,8 @@ memory weights_as(const ConvPlan& p, const memory::desc& want, const float* w) {
   return blocked;
 }
 
-// dst += src over n values (oneDNN's backward primitives overwrite; the engine accumulates).
-void accumulate(float* dst, const float* src, int64_t n) {
+// dst += src over n values (oneDNN's backward primitives overwrite).
+void add_into(float* dst, const float* src, int64_t n) {
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
 }
@@ -114,27 +114,27 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
   p.forward.execute(stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
 }
 
-void conv2d_backward(const ConvGeometry& g, const float* x, const float* w, const float* dy, float* dx, float* dw) {
+void conv2d_backward_input(const ConvGeometry& g, const float* w, const float* dy, float* dx, bool accumulate) {
   ConvPlan& p = plan_for(g);
-  memory diff_dst = wrap(p.y, dy);
-  if (dx) {
-    // diff_src into a scratch tensor, then added to dx
-    Tensor scratch = Tensor::empty({g.N * g.H * g.W * g.Cin}, DType::F32);
-    memory diff_src = wrap(p.x, scratch.data<float>()), weights = weights_as(p, p.bwd_data.weights_desc(), w);
-    p.backward_data.execute(stream(),
-                            {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, diff_src}});
-    accumulate(dx, scratch.data<float>(), scratch.numel());
-  }
-  if (dw) {
-    // diff_weights in the primitive's layout, reordered into a plain scratch, then added to dw
-    memory src = wrap(p.x, x), diff_weights(p.bwd_weights.diff_weights_desc(), cpu());
-    p.backward_weights.execute(stream(),
-                               {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, diff_weights}});
-    Tensor scratch = Tensor::empty({g.Cout * g.K()}, DType::F32);
-    memory plain = wrap(p.w_plain, scratch.data<float>());
-    dnnl::reorder(diff_weights, plain).execute(stream(), diff_weights, plain);
-    accumulate(dw, scratch.data<float>(), scratch.numel());
-  }
+  // diff_src straight into dx, or into a scratch tensor then added to dx
+  Tensor scratch = accumulate ? Tensor::empty({g.N * g.H * g.W * g.Cin}, DType::F32) : Tensor();
+  memory diff_src = wrap(p.x, accumulate ? scratch.data<float>() : dx), weights = weights_as(p, p.bwd_data.weights_desc(), w);
+  p.backward_data.execute(stream(),
+                          {{DNNL_ARG_DIFF_DST, wrap(p.y, dy)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, diff_src}});
+  if (accumulate) add_into(dx, scratch.data<float>(), scratch.numel());
+}
+
+void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* dy, float* dw, bool accumulate) {
+  ConvPlan& p = plan_for(g);
+  // diff_weights in the primitive's layout, reordered into dw's (plain) layout: straight into dw,
+  // or into a scratch tensor then added to dw
+  memory diff_weights(p.bwd_weights.diff_weights_desc(), cpu());
+  p.backward_weights.execute(
+      stream(), {{DNNL_ARG_SRC, wrap(p.x, x)}, {DNNL_ARG_DIFF_DST, wrap(p.y, dy)}, {DNNL_ARG_DIFF_WEIGHTS, diff_weights}});
+  Tensor scratch = accumulate ? Tensor::empty({g.Cout * g.K()}, DType::F32) : Tensor();
+  memory plain = wrap(p.w_plain, accumulate ? scratch.data<float>() : dw);
+  dnnl::reorder(diff_weights, plain).execute(stream(), diff_weights, plain);
+  if (accumulate) add_into(dw, scratch.data<float>(), scratch.numel());
 }
 
 std::string implementations(const ConvGeometry& g) {

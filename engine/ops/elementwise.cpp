@@ -13,7 +13,11 @@ Tensor unary_op(UnaryOp op, const Tensor& x, const char* name) {
   const Device device = common_device({&x}, name);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
   kernels::unary(op, x, y);
-  if (needs_grad({&x})) record(name, y, [op, x, y]() { kernels::unary_backward(op, x, y, y.grad(), x.grad_ref()); });
+  if (needs_grad({&x}))
+    record(name, y, [op, x, y]() {
+      auto dx = x.grad_to_write();  // assigned when new, else added to
+      kernels::unary_backward(op, x, y, y.grad(), dx.tensor, dx.accumulate);
+    });
   return y;
 }
 
@@ -25,9 +29,20 @@ Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b, const char* name
   kernels::binary(op, a, b, y);
   if (needs_grad({&a, &b})) {
     record(name, y, [op, a, b, y]() {
-      // the same tensor on both sides (add(x, x)) gets both contributions: da, then db
-      Tensor da = a.requires_grad() ? a.grad_ref() : Tensor(), db = b.requires_grad() ? b.grad_ref() : Tensor();
-      kernels::binary_backward(op, a, b, y.grad(), da.defined() ? &da : nullptr, db.defined() ? &db : nullptr);
+      // each gradient assigned when new, else added to; the same tensor on both sides (add(x, x))
+      // gets both contributions: da written first (and new, perhaps), then db added
+      Tensor da, db;
+      bool accumulate_a = true, accumulate_b = true;
+      if (a.requires_grad()) {
+        auto g = a.grad_to_write();
+        da = g.tensor, accumulate_a = g.accumulate;
+      }
+      if (b.requires_grad()) {
+        auto g = b.grad_to_write();
+        db = g.tensor, accumulate_b = g.accumulate;
+      }
+      kernels::binary_backward(op, a, b, y.grad(), da.defined() ? &da : nullptr, accumulate_a, db.defined() ? &db : nullptr,
+                               accumulate_b);
     });
   }
   return y;
@@ -63,13 +78,21 @@ Tensor scale(const Tensor& a, double s) {
   const Device device = common_device({&a}, "scale");
   Tensor y = Tensor::empty(a.shape(), a.dtype(), device);
   kernels::axpy(s, a, y, /*accumulate=*/false);
-  if (needs_grad({&a})) record("scale", y, [a, y, s]() { kernels::axpy(s, y.grad(), a.grad_ref()); });
+  if (needs_grad({&a}))
+    record("scale", y, [a, y, s]() {
+      auto da = a.grad_to_write();
+      kernels::axpy(s, y.grad(), da.tensor, da.accumulate);
+    });
   return y;
 }
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Tensor y = x.view(shape);
-  if (needs_grad({&x})) record("reshape", y, [x, y]() { kernels::axpy(1.0, y.grad().view(x.shape()), x.grad_ref()); });
+  if (needs_grad({&x}))
+    record("reshape", y, [x, y]() {
+      auto dx = x.grad_to_write();
+      kernels::axpy(1.0, y.grad().view(x.shape()), dx.tensor, dx.accumulate);
+    });
   return y;
 }
 

@@ -35,14 +35,15 @@ void unary(UnaryOp op, const Tensor& x, Tensor& y) {
   });
 }
 
-void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) {
+void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool accumulate) {
   if (dx.device().is_cuda())
-    return MM_CUDA_CALL(cuda::unary_backward(op, x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(), dx.numel()));
+    return MM_CUDA_CALL(
+        cuda::unary_backward(op, x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(), dx.numel(), accumulate));
   dispatch_floating(x.dtype(), "unary backward", [&](auto t) {
     using T = decltype(t);
     const T *px = x.data<T>(), *py = y.data<T>(), *pdy = dy.data<T>();
     visit(op, [&](auto f) {
-      map_into(dx.data<T>(), dx.numel(), true, [=](int64_t i) { return f.backward(px[i], py[i], pdy[i]); });
+      map_into(dx.data<T>(), dx.numel(), accumulate, [=](int64_t i) { return f.backward(px[i], py[i], pdy[i]); });
     });
   });
 }
@@ -57,19 +58,22 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y) {
   });
 }
 
-void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor* da, Tensor* db) {
+void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor* da, bool accumulate_a,
+                     Tensor* db, bool accumulate_b) {
   const int64_t n = dy.numel(), p = b.numel();
   if (dy.device().is_cuda())
     return MM_CUDA_CALL(cuda::binary_backward(op, a.data<float>(), b.data<float>(), dy.data<float>(),
-                                              da ? da->data<float>() : nullptr, db ? db->data<float>() : nullptr, n, p));
+                                              da ? da->data<float>() : nullptr, accumulate_a,
+                                              db ? db->data<float>() : nullptr, accumulate_b, n, p));
   dispatch_floating(a.dtype(), "binary backward", [&](auto t) {
     using T = decltype(t);
     const T *pa = a.data<T>(), *pb = b.data<T>(), *pdy = dy.data<T>();
     visit(op, [&](auto f) {
-      if (da) map_rows_into(da->data<T>(), n, p, true, [=](int64_t i, int64_t k) { return f.da(pa[i], pb[k], pdy[i]); });
+      if (da)
+        map_rows_into(da->data<T>(), n, p, accumulate_a, [=](int64_t i, int64_t k) { return f.da(pa[i], pb[k], pdy[i]); });
       if (!db) return;
       if (p == n) {
-        map_into(db->data<T>(), n, true, [=](int64_t i) { return f.db(pa[i], pb[i], pdy[i]); });
+        map_into(db->data<T>(), n, accumulate_b, [=](int64_t i) { return f.db(pa[i], pb[i], pdy[i]); });
         return;
       }
       // broadcast b: each of its p values sums over the n / p rows, deterministically
@@ -77,7 +81,7 @@ void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor
         for (int64_t k = 0; k < p; ++k) slot[k] += f.db(pa[r * p + k], pb[k], pdy[r * p + k]);
       });
       T* pdb = db->data<T>();
-      for (int64_t k = 0; k < p; ++k) pdb[k] += T(sums[k]);
+      for (int64_t k = 0; k < p; ++k) pdb[k] = accumulate_b ? pdb[k] + T(sums[k]) : T(sums[k]);
     });
   });
 }

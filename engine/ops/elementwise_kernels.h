@@ -10,15 +10,18 @@
 
 namespace mm::kernels {
 
-// x, y: n elements. y = f(x); backward: dx += f'(x) dy.
+// x, y: n elements. y = f(x); backward: dx += f'(x) dy (dx = f'(x) dy when not accumulating: a new gradient).
 void unary(UnaryOp op, const Tensor& x, Tensor& y);
-void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx);
+void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool accumulate);
 
 // a, y: n elements; b: period p elements, p dividing n, broadcast over the leading dimensions
 // (p = n: the same shape; p = C: one value per channel of the last dimension). y_i = f(a_i, b_{i mod p}).
-// backward: da_i += df/da dy_i; db_k += sum over i = k mod p of df/db dy_i. da or db may be null.
+// backward: da_i += df/da dy_i; db_k += sum over i = k mod p of df/db dy_i (each assigned instead
+// when its accumulate flag is false). da or db may be null; when they are the same tensor, da is
+// written before db.
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y);
-void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor* da, Tensor* db);
+void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor* da, bool accumulate_a,
+                     Tensor* db, bool accumulate_b);
 
 // y += alpha x (same numel); with accumulate false, y = alpha x.
 void axpy(double alpha, const Tensor& x, Tensor& y, bool accumulate = true);
@@ -35,10 +38,10 @@ void projected_sign_step(const Tensor& x, const Tensor& x0, const Tensor& g, dou
 namespace mm::cuda {
 // The CUDA twins, on raw float32 device pointers (n elements; p as above).
 void unary(UnaryOp op, const float* x, float* y, int64_t n);
-void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy, float* dx, int64_t n);
+void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy, float* dx, int64_t n, bool accumulate);
 void binary(BinaryOp op, const float* a, const float* b, float* y, int64_t n, int64_t p);
-void binary_backward(BinaryOp op, const float* a, const float* b, const float* dy, float* da, float* db, int64_t n,
-                     int64_t p);
+void binary_backward(BinaryOp op, const float* a, const float* b, const float* dy, float* da, bool accumulate_a, float* db,
+                     bool accumulate_b, int64_t n, int64_t p);
 void axpy(float alpha, const float* x, float* y, int64_t n, bool accumulate);
 void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t n, int64_t C);
 void channel_affine_backward(const float* dy, const float* scale, float* dx, int64_t n, int64_t C);

@@ -22,13 +22,18 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   if (needs_grad({&x, &w, &b})) {
     record("linear", y, [x, w, b, y, N, in, out]() {
       const Tensor dy = y.grad();
-      // dx [N, in] += dy [N, out] @ w [out, in]
-      if (x.requires_grad()) kernels::gemm(false, false, N, in, out, 1.0, {dy, 0, out}, {w, 0, in}, 1.0, {x.grad_ref(), 0, in});
-      // dw [out, in] += dy^T [out, N] @ x [N, in]
-      if (w.requires_grad()) kernels::gemm(true, false, out, in, N, 1.0, {dy, 0, out}, {x, 0, in}, 1.0, {w.grad_ref(), 0, in});
+      // each gradient assigned when new (beta = 0), else added to (beta = 1)
+      if (x.requires_grad()) {  // dx [N, in] (+)= dy [N, out] @ w [out, in]
+        auto dx = x.grad_to_write();
+        kernels::gemm(false, false, N, in, out, 1.0, {dy, 0, out}, {w, 0, in}, dx.accumulate ? 1.0 : 0.0, {dx.tensor, 0, in});
+      }
+      if (w.requires_grad()) {  // dw [out, in] (+)= dy^T [out, N] @ x [N, in]
+        auto dw = w.grad_to_write();
+        kernels::gemm(true, false, out, in, N, 1.0, {dy, 0, out}, {x, 0, in}, dw.accumulate ? 1.0 : 0.0, {dw.tensor, 0, in});
+      }
       if (b.defined() && b.requires_grad()) {
-        Tensor db = b.grad_ref();
-        kernels::column_sums(dy, out, db, true);
+        auto db = b.grad_to_write();
+        kernels::column_sums(dy, out, db.tensor, db.accumulate);
       }
     });
   }
