@@ -81,8 +81,9 @@ Tensor interpolate(const Tensor& z, const Tensor& lambda) {
   kernels::gemm(true, false, n, d, m, 1.0, {lambda, 0, n}, {z, 0, d}, 0.0, {out, 0, d});
   if (needs_grad({&z})) {
     record("interpolate", out, [z, lambda, out, m, d, n]() {
-      // dz [m, d] += lambda [m, n] @ dout [n, d]
-      kernels::gemm(false, false, m, d, n, 1.0, {lambda, 0, n}, {out.grad(), 0, d}, 1.0, {z.grad_ref(), 0, d});
+      // dz [m, d] (+)= lambda [m, n] @ dout [n, d]: assigned when new (beta 0), else added to
+      auto dz = z.grad_to_write();
+      kernels::gemm(false, false, m, d, n, 1.0, {lambda, 0, n}, {out.grad(), 0, d}, dz.accumulate ? 1.0 : 0.0, {dz.tensor, 0, d});
     });
   }
   return out;
@@ -101,8 +102,10 @@ Tensor interpolate_positions(const Tensor& z, const Tensor& weights) {
   kernels::gemm(true, false, n, d, m, 1.0, {weights, 0, n, mn}, {z, 0, r * d, d}, 0.0, {out, 0, d, nd}, r);
   if (needs_grad({&z})) {
     record("interpolate_positions", out, [z, weights, out, m, r, d, n, mn, nd]() {
-      // dz[:, j, :] [m, d] += weights[j] [m, n] @ dout[j] [n, d]
-      kernels::gemm(false, false, m, d, n, 1.0, {weights, 0, n, mn}, {out.grad(), 0, d, nd}, 1.0, {z.grad_ref(), 0, r * d, d}, r);
+      // dz[:, j, :] [m, d] (+)= weights[j] [m, n] @ dout[j] [n, d]: assigned when new (beta 0), else added to
+      auto dz = z.grad_to_write();
+      kernels::gemm(false, false, m, d, n, 1.0, {weights, 0, n, mn}, {out.grad(), 0, d, nd}, dz.accumulate ? 1.0 : 0.0,
+                    {dz.tensor, 0, r * d, d}, r);
     });
   }
   return out;
@@ -126,8 +129,9 @@ Tensor dense_soft_cross_entropy(const Tensor& logits, const Tensor& targets, con
   kernels::softmax_xent(z, t, coef, y);
   if (needs_grad({&logits}))
     record("dense_soft_cross_entropy", y, [logits, t, coef, y, r, n, c]() {
-      Tensor dz = logits.grad_ref().view({r * n, c});
-      kernels::softmax_xent_backward(logits.view({r * n, c}), t, coef, y.grad(), dz);
+      auto g = logits.grad_to_write();  // assigned when new, else added to
+      Tensor dz = g.tensor.view({r * n, c});
+      kernels::softmax_xent_backward(logits.view({r * n, c}), t, coef, y.grad(), dz, g.accumulate);
     });
   return y;
 }

@@ -18,8 +18,8 @@ Tensor mean_cross_entropy(const Tensor& logits, const Tensor& target, const char
   kernels::softmax_xent(logits, target, coef, y);
   if (needs_grad({&logits}))
     record(name, y, [logits, target, coef, y]() {
-      Tensor dz = logits.grad_ref();
-      kernels::softmax_xent_backward(logits, target, coef, y.grad(), dz);
+      auto dz = logits.grad_to_write();  // assigned when new, else added to
+      kernels::softmax_xent_backward(logits, target, coef, y.grad(), dz.tensor, dz.accumulate);
     });
   return y;
 }

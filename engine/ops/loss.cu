@@ -23,7 +23,7 @@ void softmax_xent(const float* z, const int64_t* labels, const float* targets, c
 }
 
 void softmax_xent_backward(const float* z, const int64_t* labels, const float* targets, const float* coef, int64_t R,
-                           int64_t C, const float* dy, float* dz) {
+                           int64_t C, const float* dy, float* dz, bool accumulate) {
   Scratch g(R * C);
   float* grad = g.p;
   map(R, [=] __device__(int64_t q) {
@@ -31,7 +31,8 @@ void softmax_xent_backward(const float* z, const int64_t* labels, const float* t
   });
   map(R * C, [=] __device__(int64_t e) {
     const int64_t q = e / C;
-    if (coef[q] != 0) dz[e] += dy[0] * coef[q] * grad[e];
+    const float v = coef[q] != 0 ? dy[0] * coef[q] * grad[e] : 0.0f;  // grad is unset where coef is 0
+    dz[e] = accumulate ? dz[e] + v : v;                                 // a new gradient is not read
   });
 }
 

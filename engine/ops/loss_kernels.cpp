@@ -42,13 +42,14 @@ void softmax_xent(const Tensor& z, const Tensor& target, const Tensor& coef, Ten
   y.fill(loss);
 }
 
-void softmax_xent_backward(const Tensor& z, const Tensor& target, const Tensor& coef, const Tensor& dy, Tensor& dz) {
+void softmax_xent_backward(const Tensor& z, const Tensor& target, const Tensor& coef, const Tensor& dy, Tensor& dz,
+                           bool accumulate) {
   [[maybe_unused]] const int64_t R = z.dim(0), C = z.dim(-1);
   [[maybe_unused]] const bool hard = target.dtype() == DType::I64;
   if (z.device().is_cuda())
     return MM_CUDA_CALL(cuda::softmax_xent_backward(z.data<float>(), hard ? target.data<int64_t>() : nullptr,
                                                     hard ? nullptr : target.data<float>(), coef.data<float>(), R, C,
-                                                    dy.data<float>(), dz.data<float>()));
+                                                    dy.data<float>(), dz.data<float>(), accumulate));
   const std::vector<double> w = coef.to_doubles();
   const double d = dy.item();
   dispatch_floating(z.dtype(), "cross-entropy backward", [&](auto t) {
@@ -59,9 +60,13 @@ void softmax_xent_backward(const Tensor& z, const Tensor& target, const Tensor& 
       std::vector<double> g(C);
 #pragma omp for schedule(static)
       for (int64_t q = 0; q < R; ++q) {
-        if (w[q] == 0) continue;
+        T* row = pdz + q * C;
+        if (w[q] == 0) {  // no contribution: a new gradient's row is still written
+          if (!accumulate) std::fill_n(row, C, T(0));
+          continue;
+        }
         row_xent(z, target, q, g.data());
-        for (int64_t c = 0; c < C; ++c) pdz[q * C + c] += T(d * w[q] * g[c]);
+        for (int64_t c = 0; c < C; ++c) row[c] = accumulate ? row[c] + T(d * w[q] * g[c]) : T(d * w[q] * g[c]);
       }
     }
   });
