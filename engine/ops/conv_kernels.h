@@ -44,8 +44,6 @@ namespace onednn {  // engine/ops/conv_onednn.cpp (float32, CPU)
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
 void conv2d_backward_input(const ConvGeometry& g, const float* w, const float* dy, float* dx, bool accumulate);
 void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* dy, float* dw, bool accumulate);
-// The oneDNN implementations chosen for this shape, e.g. "forward brg:avx2, ...".
-std::string implementations(const ConvGeometry& g);
 }  // namespace onednn
 
 namespace cuda {

@@ -137,10 +137,4 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
   if (accumulate) add_into(dw, scratch.data<float>(), scratch.numel());
 }
 
-std::string implementations(const ConvGeometry& g) {
-  ConvPlan& p = plan_for(g);
-  return fmt::format("forward {}, backward data {}, backward weights {}", p.fwd.impl_info_str(),
-                     p.bwd_data.impl_info_str(), p.bwd_weights.impl_info_str());
-}
-
 }  // namespace mm::onednn
