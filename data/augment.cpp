@@ -34,8 +34,8 @@ Tensor augment_batch(const Tensor& images, const Tensor& indices, const Tensor& 
     MM_CHECK(0 <= index[k] && index[k] < N, "augment_batch: index {} outside the {} images", index[k], N);
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < B; ++k) {
-    const CropFlip t = augment ? math::crop_flip_at(seed, epoch, position[k], view) : CropFlip{};
-    augment_normalise(images.data<uint8_t>() + index[k] * H * W * 3, int(H), int(W), t, out.data<float>() + k * H * W * 3);
+    augment_normalise(images.data<uint8_t>() + index[k] * H * W * 3, int(H), int(W),
+                      math::view_crop_flip(augment, seed, epoch, position[k], view), out.data<float>() + k * H * W * 3);
   }
   return out;
 }

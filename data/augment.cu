@@ -12,7 +12,7 @@ void augment_batch(const uint8_t* images, int64_t H, int64_t W, const int64_t* i
     const int64_t k = i / per_image, within = i % per_image;
     const int y = int(within / (W * 3)), x = int(within / 3 % W), c = int(within % 3);
     // the Philox block is recomputed by each of the image's threads: cheaper than a second launch
-    const CropFlip t = augment ? math::crop_flip_at(seed, epoch, positions[k], view) : CropFlip{};
+    const CropFlip t = math::view_crop_flip(augment, seed, epoch, positions[k], view);
     out[i] = math::augmented_value(images + indices[k] * per_image, int(H), int(W), t, y, x, c);
   });
 }

@@ -44,6 +44,11 @@ MM_HD CropFlip crop_flip_at(uint64_t seed, int64_t epoch, int64_t position, int 
   return t;
 }
 
+// The crop and flip a view gets: crop_flip_at when augmenting, else the identity (evaluation).
+MM_HD CropFlip view_crop_flip(bool augment, uint64_t seed, int64_t epoch, int64_t position, int view) {
+  return augment ? crop_flip_at(seed, epoch, position, view) : CropFlip{};
+}
+
 // Element (y, x, c) of the augmented, normalised image, src U8 [H, W, 3]:
 // padded(src)[y + dy, x' + dx] with x' = W - 1 - x when flipped, else x, where
 // padded(src)[i, j] = src[i - 4, j - 4] inside the image and 0 (black, before normalising) outside.

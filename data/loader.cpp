@@ -57,12 +57,13 @@ Batch BatchLoader::make_batch(int64_t b) const {
   batch.images = empty({B, H, W, 3}, DType::F32);
   if (options_.two_views) batch.images2 = empty({B, H, W, 3}, DType::F32);
   for (int64_t k = 0; k < B; ++k) {
-    const int64_t position = begin + k * K, index = order_[position];
-    const uint8_t* src = data_.images.data<uint8_t>() + index * H * W * 3;
+    const uint8_t* src = data_.images.data<uint8_t>() + batch.indices.data<int64_t>()[k] * H * W * 3;
     for (int view = 0; view < (options_.two_views ? 2 : 1); ++view) {
-      const CropFlip t = options_.augment ? math::crop_flip_at(options_.seed, options_.epoch, position, view) : CropFlip{};
       Tensor& images = view == 0 ? batch.images : batch.images2;
-      augment_normalise(src, static_cast<int>(H), static_cast<int>(W), t, images.data<float>() + k * H * W * 3);
+      augment_normalise(src, static_cast<int>(H), static_cast<int>(W),
+                        math::view_crop_flip(options_.augment, options_.seed, options_.epoch,
+                                             batch.positions.data<int64_t>()[k], view),
+                        images.data<float>() + k * H * W * 3);
     }
   }
   return batch;

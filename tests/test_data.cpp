@@ -294,24 +294,36 @@ std::vector<Batch> all_batches(const Dataset& d, LoaderOptions o) {
   return out;
 }
 
-TEST(Loader, DeterministicWhateverTheNumberOfWorkers) {
-  Dataset d = small_dataset(50);
+// Training options with two views: batches of 8, seed 11, epoch 3.
+LoaderOptions two_view_options() {
   LoaderOptions o;
   o.batch_size = 8;
   o.seed = 11;
   o.epoch = 3;
   o.two_views = true;
+  return o;
+}
+
+// The same batches, both views and the labels, exactly.
+void expect_same_batches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].images.to_doubles(), b[i].images.to_doubles()) << "batch " << i;
+    EXPECT_EQ(a[i].images2.to_doubles(), b[i].images2.to_doubles()) << "batch " << i;
+    EXPECT_EQ(a[i].labels.to_doubles(), b[i].labels.to_doubles()) << "batch " << i;
+  }
+}
+
+TEST(Loader, DeterministicWhateverTheNumberOfWorkers) {
+  Dataset d = small_dataset(50);
+  LoaderOptions o = two_view_options();
   o.workers = 1;
   auto a = all_batches(d, o);
   o.workers = 3;
   auto b = all_batches(d, o);
   ASSERT_EQ(a.size(), 6u);  // 50 / 8, last partial batch dropped
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].images.to_doubles(), b[i].images.to_doubles());
-    EXPECT_EQ(a[i].images2.to_doubles(), b[i].images2.to_doubles());
-    EXPECT_EQ(a[i].labels.to_doubles(), b[i].labels.to_doubles());
-    EXPECT_NE(a[i].images.to_doubles(), a[i].images2.to_doubles());  // two independent views
-  }
+  expect_same_batches(a, b);
+  for (const Batch& batch : a) EXPECT_NE(batch.images.to_doubles(), batch.images2.to_doubles());  // two independent views
   o.epoch = 4;
   auto c = all_batches(d, o);
   EXPECT_NE(a[0].labels.to_doubles(), c[0].labels.to_doubles());  // a new epoch, a new order (almost surely)
@@ -321,22 +333,12 @@ TEST(Loader, DeterministicWhateverTheNumberOfWorkers) {
 // give the workers' batches exactly (here that place is the CPU; test_cuda checks the GPU's kernel).
 TEST(Loader, AugmentingWhereTheStepRunsGivesTheWorkersBatches) {
   Dataset d = small_dataset(50);
-  LoaderOptions o;
-  o.batch_size = 8;
-  o.seed = 11;
-  o.epoch = 3;
-  o.two_views = true;
+  LoaderOptions o = two_view_options();
   o.ranks = 2;
   o.rank = 1;
   const auto host = all_batches(d, o);
   o.device_images = d.images;
-  const auto device = all_batches(d, o);
-  ASSERT_EQ(device.size(), host.size());
-  for (size_t i = 0; i < host.size(); ++i) {
-    EXPECT_EQ(device[i].images.to_doubles(), host[i].images.to_doubles()) << "batch " << i;
-    EXPECT_EQ(device[i].images2.to_doubles(), host[i].images2.to_doubles()) << "batch " << i;
-    EXPECT_EQ(device[i].labels.to_doubles(), host[i].labels.to_doubles()) << "batch " << i;
-  }
+  expect_same_batches(all_batches(d, o), host);
   EXPECT_THROW(augment_batch(d.images, Tensor::from_vector<int64_t>({50}, {1}), Tensor::from_vector<int64_t>({0}, {1}), 0, 0,
                              0, true),
                Error);  // an index outside the set

@@ -12,6 +12,7 @@
 
 #include "engine/blas.h"
 #include "engine/dispatch.h"
+#include "engine/ops/elementwise_kernels.h"
 
 namespace mm::kernels {
 
@@ -124,6 +125,16 @@ CpuConvolution chosen = CpuConvolution::Gemm;
 
 bool use_onednn(const Tensor& t) { return chosen == CpuConvolution::OneDnn && t.dtype() == DType::F32; }
 
+// out (=|+=) what assign(destination) writes: straight into out, or into a scratch tensor then
+// added (for oneDNN's primitives, which only assign).
+template <class Assign>
+void assign_or_add(Tensor& out, bool accumulate, Assign assign) {
+  if (!accumulate) return assign(out.data<float>());
+  Tensor scratch = Tensor::empty(out.shape(), out.dtype());
+  assign(scratch.data<float>());
+  axpy(1.0, scratch, out);
+}
+
 }  // namespace
 
 bool onednn_built() {
@@ -159,7 +170,8 @@ void conv2d_backward_input(const ConvGeometry& g, const Tensor& w, const Tensor&
   if (dy.device().is_cuda())
     return MM_CUDA_CALL(cuda::conv2d_backward_input(g, w.data<float>(), dy.data<float>(), dx.data<float>(), accumulate));
   if (use_onednn(dy))
-    return MM_ONEDNN_CALL(onednn::conv2d_backward_input(g, w.data<float>(), dy.data<float>(), dx.data<float>(), accumulate));
+    return MM_ONEDNN_CALL(assign_or_add(
+        dx, accumulate, [&](float* out) { onednn::conv2d_backward_input(g, w.data<float>(), dy.data<float>(), out); }));
   dispatch_floating(dy.dtype(), "conv2d backward", [&](auto t) {
     using T = decltype(t);
     conv_backward_input<T>(g, w.data<T>(), dy.data<T>(), dx.data<T>(), accumulate);
@@ -170,7 +182,8 @@ void conv2d_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor
   if (dy.device().is_cuda())
     return MM_CUDA_CALL(cuda::conv2d_backward_weight(g, x.data<float>(), dy.data<float>(), dw.data<float>(), accumulate));
   if (use_onednn(dy))
-    return MM_ONEDNN_CALL(onednn::conv2d_backward_weight(g, x.data<float>(), dy.data<float>(), dw.data<float>(), accumulate));
+    return MM_ONEDNN_CALL(assign_or_add(
+        dw, accumulate, [&](float* out) { onednn::conv2d_backward_weight(g, x.data<float>(), dy.data<float>(), out); }));
   dispatch_floating(dy.dtype(), "conv2d backward", [&](auto t) {
     using T = decltype(t);
     conv_backward_weight<T>(g, x.data<T>(), dy.data<T>(), dw.data<T>(), accumulate);

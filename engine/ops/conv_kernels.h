@@ -42,8 +42,10 @@ void conv2d_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor
 
 namespace onednn {  // engine/ops/conv_onednn.cpp (float32, CPU)
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
-void conv2d_backward_input(const ConvGeometry& g, const float* w, const float* dy, float* dx, bool accumulate);
-void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* dy, float* dw, bool accumulate);
+// dx = the gradient with respect to x, dw = with respect to w (assigned: oneDNN's primitives
+// overwrite their outputs; kernels:: adds them where a gradient accumulates)
+void conv2d_backward_input(const ConvGeometry& g, const float* w, const float* dy, float* dx);
+void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 }  // namespace onednn
 
 namespace cuda {

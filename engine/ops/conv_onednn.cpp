@@ -100,12 +100,6 @@ memory weights_as(const ConvPlan& p, const memory::desc& want, const float* w) {
   return blocked;
 }
 
-// dst += src over n values (oneDNN's backward primitives overwrite).
-void add_into(float* dst, const float* src, int64_t n) {
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-}
-
 }  // namespace
 
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
@@ -114,27 +108,22 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
   p.forward.execute(stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
 }
 
-void conv2d_backward_input(const ConvGeometry& g, const float* w, const float* dy, float* dx, bool accumulate) {
+// oneDNN's backward primitives assign their outputs; the dispatch (conv_kernels.cpp) accumulates.
+void conv2d_backward_input(const ConvGeometry& g, const float* w, const float* dy, float* dx) {
   ConvPlan& p = plan_for(g);
-  // diff_src straight into dx, or into a scratch tensor then added to dx
-  Tensor scratch = accumulate ? Tensor::empty({g.N * g.H * g.W * g.Cin}, DType::F32) : Tensor();
-  memory diff_src = wrap(p.x, accumulate ? scratch.data<float>() : dx), weights = weights_as(p, p.bwd_data.weights_desc(), w);
+  memory weights = weights_as(p, p.bwd_data.weights_desc(), w);
   p.backward_data.execute(stream(),
-                          {{DNNL_ARG_DIFF_DST, wrap(p.y, dy)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, diff_src}});
-  if (accumulate) add_into(dx, scratch.data<float>(), scratch.numel());
+                          {{DNNL_ARG_DIFF_DST, wrap(p.y, dy)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, wrap(p.x, dx)}});
 }
 
-void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* dy, float* dw, bool accumulate) {
+void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
   ConvPlan& p = plan_for(g);
-  // diff_weights in the primitive's layout, reordered into dw's (plain) layout: straight into dw,
-  // or into a scratch tensor then added to dw
+  // diff_weights in the primitive's layout, then reordered into dw's (plain) layout
   memory diff_weights(p.bwd_weights.diff_weights_desc(), cpu());
   p.backward_weights.execute(
       stream(), {{DNNL_ARG_SRC, wrap(p.x, x)}, {DNNL_ARG_DIFF_DST, wrap(p.y, dy)}, {DNNL_ARG_DIFF_WEIGHTS, diff_weights}});
-  Tensor scratch = accumulate ? Tensor::empty({g.Cout * g.K()}, DType::F32) : Tensor();
-  memory plain = wrap(p.w_plain, accumulate ? scratch.data<float>() : dw);
+  memory plain = wrap(p.w_plain, dw);
   dnnl::reorder(diff_weights, plain).execute(stream(), diff_weights, plain);
-  if (accumulate) add_into(dw, scratch.data<float>(), scratch.numel());
 }
 
 }  // namespace mm::onednn
