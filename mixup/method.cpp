@@ -288,19 +288,18 @@ StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, 
   const Draws draws = sampled.to(images.dtype()).to(images.device());
   const MixingMethod& method = mixing_method(draws.method);
   const Mixed mixed = method.student(student, images, labels, draws, config);
-  Tensor loss = method.loss(mixed, method.targets(labels, num_classes, draws, mixed, mixed.logits.dtype()));
+  Tensor targets = method.targets(labels, num_classes, draws, mixed, mixed.logits.dtype());
   if (config.distill) {
-    // gamma H(Y, P) + (1 - gamma) H(P', P): the teacher's predictions P' on view v', mixed alike
-    Tensor teacher_probs;
-    {
-      NoGrad no_grad;
-      teacher->train(true);
-      teacher->update_running_stats(false);
-      Tensor t = method.logits_of(*teacher, images2, draws, config, mixed);
-      teacher_probs = softmax(reshape(t, {t.numel() / t.dim(-1), t.dim(-1)})).view(t.shape());
-    }
-    loss = add(scale(loss, config.gamma), scale(method.loss(mixed, teacher_probs), 1.0 - config.gamma));
+    // gamma H(Y, P) + (1 - gamma) H(P', P) with the teacher's predictions P' on view v', mixed
+    // alike. H is linear in its target, so this is H(gamma Y + (1 - gamma) P', P): one loss pass.
+    NoGrad no_grad;
+    teacher->train(true);
+    teacher->update_running_stats(false);
+    Tensor t = method.logits_of(*teacher, images2, draws, config, mixed);
+    Tensor teacher_probs = softmax(reshape(t, {t.numel() / t.dim(-1), t.dim(-1)})).view(t.shape());
+    targets = add(scale(targets, config.gamma), scale(teacher_probs, 1.0 - config.gamma));
   }
+  Tensor loss = method.loss(mixed, targets);
   return {loss, mixed.logits};
 }
 

@@ -18,22 +18,27 @@ template <class T> MM_HD T one_hot_entry(long long label, long long c, long long
 
 // Numerically stable softmax cross-entropy of one row of `classes` logits against a target
 // distribution (soft targets; a hard label is a one-hot row):
-//   loss = -sum_c t_c log softmax(z)_c = logsumexp(z) * sum_c t_c - sum_c t_c z_c
-// Writes d loss / d z_c = softmax(z)_c * sum_c t_c - t_c into grad (when grad != nullptr).
+//   loss = -sum_c t_c log softmax(z)_c = log(sum_c exp(z_c - zmax)) sum_c t_c + sum_c t_c (zmax - z_c)
+// (two terms >= 0 for targets >= 0: nothing cancels, even in float with logits of 1000).
+// Writes d loss / d z_c = softmax(z)_c * sum_c t_c - t_c into grad (when grad != nullptr); grad
+// first holds exp(z_c - max z), so each logit costs one exponential.
 template <class T>
 MM_HD T softmax_xent_row(const T* z, const T* target, int classes, T* grad) {
   T zmax = z[0];
   for (int c = 1; c < classes; ++c) zmax = z[c] > zmax ? z[c] : zmax;
-  T sum_exp = 0, sum_t = 0, dot = 0;
+  T sum_exp = 0, sum_t = 0, gap = 0;
   for (int c = 0; c < classes; ++c) {
-    sum_exp += exp(z[c] - zmax);
+    const T e = exp(z[c] - zmax);
+    if (grad) grad[c] = e;
+    sum_exp += e;
     sum_t += target[c];
-    dot += target[c] * z[c];
+    gap += target[c] * (zmax - z[c]);
   }
-  const T lse = zmax + log(sum_exp);
-  if (grad)
-    for (int c = 0; c < classes; ++c) grad[c] = exp(z[c] - lse) * sum_t - target[c];
-  return lse * sum_t - dot;
+  if (grad) {
+    const T scale = sum_t / sum_exp;
+    for (int c = 0; c < classes; ++c) grad[c] = grad[c] * scale - target[c];
+  }
+  return log(sum_exp) * sum_t + gap;
 }
 // The same with a hard label: the target is onehot(label).
 template <class T>
@@ -41,11 +46,14 @@ MM_HD T softmax_xent_label_row(const T* z, long long label, int classes, T* grad
   T zmax = z[0];
   for (int c = 1; c < classes; ++c) zmax = z[c] > zmax ? z[c] : zmax;
   T sum_exp = 0;
-  for (int c = 0; c < classes; ++c) sum_exp += exp(z[c] - zmax);
-  const T lse = zmax + log(sum_exp);
+  for (int c = 0; c < classes; ++c) {
+    const T e = exp(z[c] - zmax);
+    if (grad) grad[c] = e;
+    sum_exp += e;
+  }
   if (grad)
-    for (int c = 0; c < classes; ++c) grad[c] = exp(z[c] - lse) - (c == label ? T(1) : T(0));
-  return lse - z[label];
+    for (int c = 0; c < classes; ++c) grad[c] = grad[c] / sum_exp - (c == label ? T(1) : T(0));
+  return log(sum_exp) + (zmax - z[label]);
 }
 
 // Numerically stable softmax of one row: p_c = exp(z_c - max z) / sum.
