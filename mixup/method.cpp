@@ -188,7 +188,9 @@ class MultiMix : public MixingMethod {
     return net.classify(global_avg_pool(net.head(net.run_stages(reshape(mixed, shape), layer, net.num_stages()))));
   }
   Tensor targets(const Tensor& labels, int classes, const Draws& d, const Mixed&, DType dtype) const override {
-    return interpolate(one_hot(labels, classes).to(dtype), d.lambda);
+    // Ytilde = Lambda^T Y
+    const int64_t m = d.lambda.dim(0), n = d.lambda.dim(1);
+    return mix_labels(labels, classes, d.lambda.view({1, m, n})).view({n, classes}).to(dtype);
   }
 };
 
@@ -221,7 +223,7 @@ class DenseMultiMix : public MixingMethod {
   }
   Tensor targets(const Tensor& labels, int classes, const Draws&, const Mixed& student, DType dtype) const override {
     // Ytilde^j = Mtilde^j^T Y at every position j
-    return interpolate_positions(one_hot_positions(labels, classes, student.mtilde.dim(0)).to(dtype), student.mtilde);
+    return mix_labels(labels, classes, student.mtilde).to(dtype);
   }
   Tensor loss(const Mixed& student, const Tensor& targets) const override {
     return dense_soft_cross_entropy(student.logits, targets, student.column_weights);

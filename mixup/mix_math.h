@@ -61,6 +61,23 @@ template <class T> MM_HD T dense_column(const T* attention_j, int attention_stri
   return s;
 }
 
+// One row of mixed one-hot targets, Ytilde = W^T Y with Y one-hot (MultiMix's targets, per position
+// for dense MultiMix): row k is sum_i w_ik onehot(y_i), so example i's weight lands on its class.
+// w_col is column k of W (stride n between examples). A label outside [0, classes) makes the row
+// NaN (the GPU cannot throw; the host checks labels before).
+template <class I, class T>
+MM_HD void mixed_label_row(const I* labels, const T* w_col, int m, int n, int classes, T* row) {
+  for (int c = 0; c < classes; ++c) row[c] = T(0);
+  for (int i = 0; i < m; ++i) {
+    const I y = labels[i];
+    if (y < 0 || y >= classes) {
+      for (int c = 0; c < classes; ++c) row[c] = T(NAN);
+      return;
+    }
+    row[y] += w_col[i * n];
+  }
+}
+
 // The loss weights of one position j of the dense soft cross-entropy (docs/math.md §3): row k gets
 // s_jk / (r sum_k s_jk), and every row 0 when the position has no weight at all.
 template <class S, class C> MM_HD void dense_row_coefficients(const S* s_j, int n, int r, C* coef_j) {

@@ -111,6 +111,18 @@ Tensor interpolate_positions(const Tensor& z, const Tensor& weights) {
   return out;
 }
 
+Tensor mix_labels(const Tensor& labels, int64_t classes, const Tensor& weights) {
+  MM_CHECK(labels.ndim() == 1 && labels.dtype() == DType::I64 && weights.ndim() == 3 && weights.dim(1) == labels.dim(0),
+           "mix_labels: labels {} {} and weights {} do not fit (I64 [m] and [r, m, n])", dtype_name(labels.dtype()),
+           shape_str(labels.shape()), shape_str(weights.shape()));
+  MM_CHECK(classes >= 1, "mix_labels: {} classes", classes);
+  MM_CHECK(!needs_grad({&weights}), "mix_labels: the weights must be constants (no gradient flows to them)");
+  const Device device = common_device({&weights}, "mix_labels");
+  Tensor out = Tensor::empty({weights.dim(0), weights.dim(2), classes}, weights.dtype(), device);
+  kernels::mix_labels(labels.to(device), weights, out);  // labels are moved where the weights are
+  return out;
+}
+
 Tensor dense_soft_cross_entropy(const Tensor& logits, const Tensor& targets, const Tensor& weights) {
   MM_CHECK(logits.ndim() == 3, "dense_soft_cross_entropy: logits must be [r, n, c], got {}", shape_str(logits.shape()));
   check_shape(targets, logits.shape(), "dense_soft_cross_entropy targets");

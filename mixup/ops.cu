@@ -46,6 +46,13 @@ void cutmix_paste_backward(const float* dy, const int64_t* perm, const int64_t* 
   });
 }
 
+void mix_labels(const int64_t* labels, const float* weights, int64_t r, int64_t m, int64_t n, int64_t c, float* out) {
+  map(r * n, [=] __device__(int64_t q) {
+    const int64_t j = q / n, k = q % n;
+    math::mixed_label_row(labels, weights + j * m * n + k, int(m), int(n), int(c), out + q * c);
+  });
+}
+
 void dense_row_coefficients(const float* s, int64_t r, int64_t n, float* coef) {
   map(r, [=] __device__(int64_t j) { math::dense_row_coefficients(s + j * n, int(n), int(r), coef + j * n); });
 }

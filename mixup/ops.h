@@ -28,6 +28,11 @@ Tensor interpolate(const Tensor& z, const Tensor& lambda);
 //   -> [r, n, d], out[j] = weights[j]^T z[:, j, :];   dz[:, j, :] += weights[j] dout[j]
 Tensor interpolate_positions(const Tensor& z, const Tensor& weights);
 
+// The mixed one-hot targets of MultiMix (r = 1) and dense MultiMix, without building the one-hot
+// matrix: labels I64 [m] in [0, classes), weights [r, m, n] (constants: no gradient flows to them)
+//   -> [r, n, classes], out[j] = weights[j]^T onehot(labels), that is out[j, k, y_i] += weights[j, i, k].
+Tensor mix_labels(const Tensor& labels, int64_t classes, const Tensor& weights);
+
 // The weighted dense soft cross-entropy (docs/math.md §3, dense-multimix):
 // logits: [r, n, c], targets: [r, n, c] (constants), weights s: [r, n] (>= 0, constants) -> []
 //   loss = (1/r) sum_j [ sum_k s_jk H_jk / sum_k s_jk ],  H_jk = -sum_c t_jkc log softmax(z_jk)_c

@@ -93,6 +93,24 @@ void cutmix_paste_backward(const Tensor& dy, const Tensor& perm, const Tensor& b
   });
 }
 
+void mix_labels(const Tensor& labels, const Tensor& weights, Tensor& out) {
+  const int64_t r = weights.dim(0), m = weights.dim(1), n = weights.dim(2), c = out.dim(2);
+  if (weights.device().is_cuda())
+    return MM_CUDA_CALL(cuda::mix_labels(labels.data<int64_t>(), weights.data<float>(), r, m, n, c, out.data<float>()));
+  const int64_t* y = labels.data<int64_t>();
+  for (int64_t i = 0; i < m; ++i) MM_CHECK(y[i] >= 0 && y[i] < c, "mix_labels: label {} of example {} is outside [0, {})", y[i], i, c);
+  dispatch_floating(weights.dtype(), "mix_labels", [&](auto t) {
+    using T = decltype(t);
+    const T* w = weights.data<T>();
+    T* po = out.data<T>();
+#pragma omp parallel for schedule(static)
+    for (int64_t q = 0; q < r * n; ++q) {
+      const int64_t j = q / n, k = q % n;
+      math::mixed_label_row(y, w + j * m * n + k, static_cast<int>(m), static_cast<int>(n), static_cast<int>(c), po + q * c);
+    }
+  });
+}
+
 void dense_row_coefficients(const Tensor& s, Tensor& coef) {
   const int64_t r = s.dim(0), n = s.dim(1);
   if (s.device().is_cuda()) return MM_CUDA_CALL(cuda::dense_row_coefficients(s.data<float>(), r, n, coef.data<float>()));

@@ -186,6 +186,9 @@ inline std::vector<OpCase> forward_only_op_cases() {
       {"random_bernoulli", [](Rng& r) { return In{random_tensor({1000}, r)}; },
        [](In& in) { return random_bernoulli(in[0].shape(), 0.3, 7, in[0].device()); }},
       {"softmax", [](Rng& r) { return In{random_tensor({5, 10}, r, -4, 4)}; }, [](In& in) { return softmax(in[0]); }},
+      {"mix_labels",  // labels on the host: the op moves them where the weights are
+       [](Rng& r) { return In{random_tensor({3, 5, 7}, r, 0, 1)}; },
+       [](In& in) { return mix_labels(Tensor::from_vector<int64_t>({3, 0, 9, 9, 1}, {5}), 10, in[0]); }},
       {"one_hot_positions",
        [](Rng&) { return In{Tensor::from_vector<int64_t>({3, 0, 9, 9, 1}, {5})}; },
        [](In& in) { return one_hot_positions(in[0], 10, 3); }},

@@ -25,6 +25,27 @@ TEST(MixupOps, RejectBadDraws) {
   EXPECT_THROW(interpolate(x, Tensor::zeros({2, 4})), Error);
 }
 
+// mix_labels is W^T onehot(labels) per position, written without the one-hot matrix.
+TEST(MixupOps, MixLabelsIsTheInterpolatedOneHot) {
+  Rng rng(5);
+  const Tensor labels = Tensor::from_vector<int64_t>({3, 0, 9, 9, 1, 4}, {6});
+  for (DType dtype : {DType::F32, DType::F64}) {
+    const Tensor w = random_tensor({4, 6, 11}, rng, 0, 1).to(dtype);
+    const Tensor expected = interpolate_positions(one_hot_positions(labels, 10, 4).to(dtype), w);
+    const Tensor got = mix_labels(labels, 10, w);
+    EXPECT_EQ(got.shape(), (Shape{4, 11, 10}));
+    EXPECT_EQ(got.dtype(), dtype);
+    EXPECT_TRUE(close_relative(got, expected, 1e-6));
+  }
+  const Tensor w = Tensor::zeros({1, 6, 2});
+  EXPECT_THROW(mix_labels(Tensor::from_vector<int64_t>({0, 1, 2, 3, 4, 10}, {6}), 10, w), Error);  // label 10 of 10
+  EXPECT_THROW(mix_labels(Tensor::from_vector<int64_t>({0, 1, 2, 3, -1, 0}, {6}), 10, w), Error);
+  EXPECT_THROW(mix_labels(labels, 10, Tensor::zeros({6, 2})), Error);  // not [r, m, n]
+  Tensor trained = Tensor::zeros({1, 6, 2});
+  trained.set_requires_grad(true);
+  EXPECT_THROW(mix_labels(labels, 10, trained), Error);  // a gradient would be lost silently
+}
+
 // Columns of Lambda and of Mtilde^j lie on the simplex.
 TEST(MixupProperties, ColumnsOnTheSimplex) {
   Tensor lambda = sample_dirichlet_lambda_per_position(7, 3, 10, 50, 0.5, 2.0);
