@@ -82,5 +82,34 @@ void column_reduce(int64_t rows, int64_t C, F f, float* out, float scale, bool a
   device_free(partial, kSlices * C * sizeof(double));
 }
 
+// Two column sums in one pass over the rows: f(r, c) returns a double2 (two terms), and
+// finish(c, sum0, sum1) (a device lambda) consumes each column's totals, summed in the same
+// deterministic order as column_reduce's.
+template <class F>
+__global__ void column_partials2(int64_t rows, int64_t C, F f, double2* partial) {
+  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, s = blockIdx.y;
+  if (c >= C) return;
+  double2 total = make_double2(0, 0);
+  for (int64_t r = rows * s / kSlices; r < rows * (s + 1) / kSlices; ++r) {
+    const double2 term = f(r, c);
+    total.x += term.x;
+    total.y += term.y;
+  }
+  partial[s * C + c] = total;
+}
+
+template <class F, class Finish>
+void column_reduce2(int64_t rows, int64_t C, F f, Finish finish) {
+  double2* partial = static_cast<double2*>(device_allocate(kSlices * C * sizeof(double2)));
+  column_partials2<<<dim3(unsigned((C + 127) / 128), kSlices), 128, 0, stream()>>>(rows, C, f, partial);
+  MM_LAUNCH_CHECK();
+  map(C, [=] __device__(int64_t c) {
+    double sum0 = 0, sum1 = 0;
+    for (int s = 0; s < kSlices; ++s) sum0 += partial[s * C + c].x, sum1 += partial[s * C + c].y;
+    finish(c, sum0, sum1);
+  });
+  device_free(partial, kSlices * C * sizeof(double2));
+}
+
 
 }  // namespace mm::cuda

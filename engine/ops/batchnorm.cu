@@ -6,12 +6,17 @@
 
 namespace mm::cuda {
 
+// One pass over x, as on the CPU: the shifted sums of math::bn_moments, the shift being row 0.
 void bn_statistics(const float* x, int64_t M, int64_t C, float* mean, float* var_biased) {
-  column_reduce(M, C, [=] __device__(int64_t r, int64_t c) { return double(x[r * C + c]); }, mean, 1.0f / M, false);
-  column_reduce(M, C, [=] __device__(int64_t r, int64_t c) {
-    const double d = double(x[r * C + c]) - mean[c];
-    return d * d;
-  }, var_biased, 1.0f / M, false);
+  column_reduce2(M, C, [=] __device__(int64_t r, int64_t c) {
+    const double d = double(x[r * C + c]) - double(x[c]);
+    return make_double2(d, d * d);
+  }, [=] __device__(int64_t c, double sum_d, double sum_dd) {
+    double mean_c, var_c;
+    math::bn_moments(double(x[c]), sum_d, sum_dd, double(M), &mean_c, &var_c);
+    mean[c] = float(mean_c);
+    var_biased[c] = float(var_c);
+  });
 }
 
 void bn_update_running(float* running_mean, float* running_var, const float* mean, const float* var_biased, int64_t M,
@@ -41,13 +46,15 @@ void bn_apply(const float* x, const float* mean, const float* invstd, const floa
 
 void bn_backward_sums(const float* x, const float* dy, const float* relu_out, const float* mean, const float* invstd,
                       int64_t M, int64_t C, float* sum_dy, float* sum_dy_xhat) {
-  column_reduce(M, C, [=] __device__(int64_t r, int64_t c) {
-    return double(relu_out ? math::relu_gradient(relu_out[r * C + c], dy[r * C + c]) : dy[r * C + c]);
-  }, sum_dy, 1.0f, false);
-  column_reduce(M, C, [=] __device__(int64_t r, int64_t c) {
-    const float d = relu_out ? math::relu_gradient(relu_out[r * C + c], dy[r * C + c]) : dy[r * C + c];
-    return double(d) * math::bn_xhat(x[r * C + c], mean[c], invstd[c]);
-  }, sum_dy_xhat, 1.0f, false);
+  // both sums in one pass over x and dy, as on the CPU
+  column_reduce2(M, C, [=] __device__(int64_t r, int64_t c) {
+    const int64_t i = r * C + c;
+    const float d = relu_out ? math::relu_gradient(relu_out[i], dy[i]) : dy[i];
+    return make_double2(double(d), double(d) * math::bn_xhat(x[i], mean[c], invstd[c]));
+  }, [=] __device__(int64_t c, double total_dy, double total_dy_xhat) {
+    sum_dy[c] = float(total_dy);
+    sum_dy_xhat[c] = float(total_dy_xhat);
+  });
 }
 
 void bn_backward_input(const float* x, const float* dy, const float* relu_out, const float* mean, const float* invstd,

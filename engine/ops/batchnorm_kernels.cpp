@@ -28,12 +28,8 @@ void bn_statistics(const Tensor& x, Tensor& mean, Tensor& var_biased) {
   dispatch_floating(x.dtype(), "batch_norm", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
-    // One pass: the sums of d = x - shift and d^2 in double, with the channel's first value as the
-    // shift, then var = E[d^2] - E[d]^2. Shifting keeps E[d] within a few standard deviations of 0,
-    // so the subtraction cancels almost nothing: in double the variance keeps ~14 digits (float32
-    // needs 7; probe's float64 comparison with PyTorch holds to 1e-13), where the unshifted
-    // E[x^2] - E[x]^2 would lose them all for a channel whose mean is large against its spread.
-    const T* shift = px;  // row 0
+    // one pass: the shifted sums of math::bn_moments, the shift being row 0
+    const T* shift = px;
     const std::vector<double> sums = parallel_sums(M, 2 * C, [&](int64_t r, double* slot) {
       for (int64_t c = 0; c < C; ++c) {
         const double d = double(px[r * C + c]) - double(shift[c]);
@@ -42,9 +38,10 @@ void bn_statistics(const Tensor& x, Tensor& mean, Tensor& var_biased) {
       }
     });
     for (int64_t c = 0; c < C; ++c) {
-      const double mean_d = sums[c] / M;
-      mean.data<T>()[c] = T(double(shift[c]) + mean_d);
-      var_biased.data<T>()[c] = T(std::max(sums[C + c] / M - mean_d * mean_d, 0.0));
+      double mean_c, var_c;
+      math::bn_moments(double(shift[c]), sums[c], sums[C + c], double(M), &mean_c, &var_c);
+      mean.data<T>()[c] = T(mean_c);
+      var_biased.data<T>()[c] = T(var_c);
     }
   });
 }

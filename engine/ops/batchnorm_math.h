@@ -27,6 +27,19 @@ template <class T> MM_HD T bn_apply(T x, T mean, T invstd, T gamma, T beta, bool
   return relu ? Relu{}(y) : y;
 }
 template <class T> MM_HD T relu_gradient(T relu_out, T dy) { return Relu{}.backward(T(0), relu_out, dy); }
+// Batch statistics of one channel from one pass over its `count` values x, with sums taken in
+// double after subtracting a shift k, a value of the channel (its first one):
+//   sum_d = sum (x - k),  sum_dd = sum (x - k)^2  ->  mean = k + sum_d / count,
+//   var (biased) = max(sum_dd / count - (sum_d / count)^2, 0).
+// The shift keeps E[x - k] within a few standard deviations of 0, so the subtraction cancels almost
+// nothing: the variance keeps ~14 digits in double (float32 needs 7), where the unshifted
+// E[x^2] - E[x]^2 would lose them all for a channel whose mean is large against its spread.
+MM_HD void bn_moments(double shift, double sum_d, double sum_dd, double count, double* mean, double* var) {
+  const double mean_d = sum_d / count, v = sum_dd / count - mean_d * mean_d;
+  *mean = shift + mean_d;
+  *var = v > 0 ? v : 0;
+}
+
 // Gradient of batch norm in training mode (batch statistics over M elements per channel):
 //   dx = gamma * invstd / M * (M * dy - sum(dy) - xhat * sum(dy * xhat))
 template <class T>
