@@ -1,6 +1,7 @@
 // The mixing ops: the properties docs/math.md §3 implies, and sampler statistics.
 #include <cmath>
 #include <set>
+#include <vector>
 
 #include "mixup/dense.h"
 #include "mixup/method.h"
@@ -182,6 +183,27 @@ TEST(MixupEquivalences, DenseWithOnePositionAndUniformAttentionEqualsMultiMix) {
   EXPECT_TRUE(close_relative(dense.logits.view({30, 5}), multimix.logits, 1e-5));
   EXPECT_NEAR(dense.loss.item(), multimix.loss.item(), 1e-5);
   clear_tape();
+}
+
+// Rng::normal (the ziggurat): its distribution function at points through the rectangles, the
+// wedges and the tail (|x| > 3.44) against Phi, each within 5 binomial standard deviations.
+TEST(Samplers, NormalFollowsPhi) {
+  Rng rng(11);
+  const std::vector<double> points = {-4.0, -3.6, -3.0, -2.0, -1.0, -0.3, 0.0, 0.7, 1.5, 2.5, 3.3, 3.5, 4.2};
+  std::vector<int64_t> below(points.size(), 0);
+  const int n = 2000000;
+  double s1 = 0, s2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const double x = rng.normal();
+    s1 += x, s2 += x * x;
+    for (size_t p = 0; p < points.size(); ++p) below[p] += x < points[p];
+  }
+  for (size_t p = 0; p < points.size(); ++p) {
+    const double phi = 0.5 * std::erfc(-points[p] / std::sqrt(2.0));
+    EXPECT_NEAR(double(below[p]) / n, phi, 5 * std::sqrt(phi * (1 - phi) / n) + 1e-6) << "at " << points[p];
+  }
+  EXPECT_NEAR(s1 / n, 0.0, 5 / std::sqrt(double(n)));
+  EXPECT_NEAR(s2 / n, 1.0, 5 * std::sqrt(2.0 / n));
 }
 
 // Samplers: moments against the Gamma, Beta and Dirichlet formulas.
