@@ -68,6 +68,8 @@ int run(int argc, char** argv) {
   flags.add("device", "cpu", "cpu or cuda");
   flags.add("json", "", "also write the results as JSON to this file, and the speed-against-n chart beside it (.svg)");
   flags.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math)");
+  flags.add_switch("cuda-graph", "GPU, one process: each step a replayed CUDA graph (at least 2 warm-up steps: one "
+                                 "eager, one captured)");
   add_cpu_conv_flag(flags);
   flags.add("methods", "erm,multimix,dense-multimix,dense+distill", "the steps to time (erm always, the baseline)");
   flags.add_switch("erm-only", "time the erm step alone (the baseline against PyTorch: scripts/bench_vs_torch.py)");
@@ -91,6 +93,8 @@ int run(int argc, char** argv) {
   images = images.to(device), images2 = images2.to(device), labels = labels.to(device);
   allow_tf32(device, !flags.on("no-tf32"));
   apply_cpu_conv_flag(flags);
+  const bool graphs = flags.on("cuda-graph");
+  MM_CHECK(!graphs || (device.is_cuda() && world().size() == 1), "--cuda-graph needs --device cuda and one process");
 
   // The paper's Figure 5: erm, MultiMix over n, dense MultiMix, dense + distillation (n = 1000).
   if (flags.given("json") && world().is_root())  // a bad path fails now, not after the measurements
@@ -125,17 +129,25 @@ int run(int argc, char** argv) {
   // Rounds interleave the methods and each method reports its median round, so that a machine
   // whose speed drifts (frequency, neighbours) shifts every method alike.
   const int rounds = flags.integer("rounds", 1, 1000000);
-  const int warmup = flags.integer("warmup", 0, 1000000), steps = flags.integer("steps", 1, 1000000);
+  const int warmup = std::max(flags.integer("warmup", 0, 1000000), graphs ? 2 : 0);
+  const int steps = flags.integer("steps", 1, 1000000);
   const Communicator& ranks = world();
   const int images_per_step = batch * ranks.size();
   std::vector<std::vector<double>> samples(runs.size()), averaging(runs.size());
+  // a whole training step (draws, forward, backward, SGD, EMA teacher) as train_cifar runs it
+  std::vector<std::unique_ptr<Trainer>> trainers;
+  for (const auto& run : runs) {
+    trainers.push_back(std::make_unique<Trainer>(*net, teacher.get(), sgd, run.second, /*seed=*/0, device));
+    if (ranks.size() > 1) trainers.back()->set_ranks(ranks, /*sync_bn=*/false);
+    if (graphs) trainers.back()->use_cuda_graphs();
+  }
+  std::vector<int64_t> step_index(runs.size(), 0);
   for (int round = 0; round < rounds; ++round)
     for (size_t k = 0; k < runs.size(); ++k) {
-      // a whole training step (draws, forward, backward, SGD, EMA teacher) as train_cifar runs it
-      Trainer trainer(*net, teacher.get(), sgd, runs[k].second, /*seed=*/0, device);
-      if (ranks.size() > 1) trainer.set_ranks(ranks, /*sync_bn=*/false);
-      int64_t step_index = 0;
-      auto step = [&] { trainer.step(images, runs[k].second.distill ? images2 : Tensor(), labels, classes, round, step_index++, 0.1); };
+      Trainer& trainer = *trainers[k];
+      auto step = [&] {
+        trainer.step(images, runs[k].second.distill ? images2 : Tensor(), labels, classes, 0, step_index[k]++, 0.1);
+      };
       for (int i = 0; i < (round == 0 ? warmup : 0); ++i) step();
       const double averaging_before = trainer.seconds_averaging();
       samples[k].push_back(time_steps(device, steps, images_per_step, step));

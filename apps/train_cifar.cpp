@@ -79,6 +79,8 @@ void declare_flags(Flags& f) {
   f.add("gamma", fmt::format("{}", d.gamma), "distillation: weight of the label loss");
   f.add("ema", fmt::format("{}", d.ema_decay), "distillation: teacher decay beta");
   f.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math) in cuBLAS and cuDNN");
+  f.add_switch("cuda-graph", "GPU, one process: capture each kind of training step once as a CUDA graph and replay it "
+                             "(the same numbers as without; falls back to eager steps, saying why, where capture fails)");
   add_cpu_conv_flag(f);
   f.add_switch("sync-bn", "data-parallel runs (mpirun): batch norm statistics over all ranks' batches");
   f.add("dtype", "float32", "float32 | float64 (CPU only: runs that must agree to the last digits, e.g. K ranks "
@@ -282,6 +284,8 @@ int run(int argc, char** argv) {
   MM_CHECK(dtype_flag == "float32" || dtype_flag == "float64", "--dtype must be float32 or float64, got '{}'", dtype_flag);
   const DType dtype = dtype_flag == "float64" ? DType::F64 : DType::F32;
   MM_CHECK(dtype == DType::F32 || device.is_cpu(), "--dtype float64 runs on the CPU only (add --device cpu)");
+  MM_CHECK(!flags.on("cuda-graph") || (device.is_cuda() && world().size() == 1),
+           "--cuda-graph needs --device cuda and one process");
   const int64_t limit_train = flags.integer64("limit-train", 0, INT64_MAX), limit_test = flags.integer64("limit-test", 0, INT64_MAX);
   const std::string augment_on = flags.str("augment-on");
   MM_CHECK(augment_on == "workers" || augment_on == "device", "--augment-on: workers or device, got '{}'", augment_on);
@@ -360,6 +364,7 @@ int run(int argc, char** argv) {
       method.distill ? " with distillation" : "");
 
   Trainer trainer(*net, teacher.get(), sgd, method, seed, device);
+  if (flags.on("cuda-graph")) trainer.use_cuda_graphs();
   if (ranks.size() > 1) {
     trainer.set_ranks(ranks, flags.on("sync-bn"));
     if (flags.on("sync-bn")) set_batch_norm_sync(&ranks);

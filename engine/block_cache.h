@@ -26,9 +26,14 @@ class BlockCache {
   // Hands every cached block to release(p) and forgets them.
   template <class Release>
   void release_all(Release release) {
+    release_all_sized([&](void* p, size_t) { release(p); });
+  }
+  // The same with each block's size: release(p, bytes).
+  template <class Release>
+  void release_all_sized(Release release) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& [bytes, blocks] : free_)
-      for (void* p : blocks) release(p);
+      for (void* p : blocks) release(p, bytes);
     free_.clear();
   }
 

@@ -5,6 +5,7 @@
 // is mul. The masks are a function of the seed given to reseed() and the number of forwards since.
 #include <cstdint>
 
+#include "engine/ops/random.h"
 #include "layers/module.h"
 
 namespace mm {
@@ -12,14 +13,16 @@ namespace mm {
 class Dropout : public Module {
  public:
   explicit Dropout(double p);
-  // The next forwards draw from stream `seed`: forward k since this call uses mask k.
-  void reseed(uint64_t seed);
+  // The next forwards draw from stream `seed`: forward k since this call uses mask k (its salt
+  // derived from the seed's salt and k, its key the seed's).
+  void reseed(const Seed& seed);
   // x: any -> same shape
   Tensor forward(const Tensor& x);
   double p;
 
  private:
-  uint64_t seed_ = 0, calls_ = 0;
+  Seed seed_;
+  uint64_t calls_ = 0;
 };
 
 }  // namespace mm

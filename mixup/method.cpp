@@ -56,9 +56,9 @@ struct Mixed {
 class MixingMethod {
  public:
   virtual ~MixingMethod() = default;
-  // This step's draws (d.method is set), sampled on `device` from seeds drawn from rng.
-  virtual void sample(Draws& d, const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng,
-                      Device device) const = 0;
+  // This step's draws (d.method and d.layer are set), sampled on `device` with seeds from `random`.
+  virtual void sample(Draws& d, const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W,
+                      StepRandom& random, Device device) const = 0;
   // The draws as a probe batch file holds them, checked (m examples of H x W).
   virtual void read(Draws& d, const TensorFile& batch, int64_t m, int64_t H, int64_t W) const = 0;
   // A network's mixed logits of view x; the teacher's pass gets the student's Mixed.
@@ -91,7 +91,7 @@ Tensor read_perm(const TensorFile& batch, int64_t m) {
 
 class Erm : public MixingMethod {
  public:
-  void sample(Draws&, const MethodConfig&, const Network&, int64_t, int64_t, int64_t, Rng&, Device) const override {}
+  void sample(Draws&, const MethodConfig&, const Network&, int64_t, int64_t, int64_t, StepRandom&, Device) const override {}
   void read(Draws&, const TensorFile&, int64_t, int64_t, int64_t) const override {}
   Tensor logits_of(Network& net, const Tensor& x, const Draws&, const MethodConfig&, const Mixed&) const override {
     return net.forward(x);
@@ -111,10 +111,10 @@ class PairMixing : public MixingMethod {
 
 class InputMixup : public PairMixing {
  public:
-  void sample(Draws& d, const MethodConfig& config, const Network&, int64_t m, int64_t, int64_t, Rng& rng,
+  void sample(Draws& d, const MethodConfig& config, const Network&, int64_t m, int64_t, int64_t, StepRandom& random,
               Device device) const override {
-    d.lam = sample_beta(rng.next_u64(), 1, config.mixup_alpha, config.mixup_alpha, device).view({});
-    d.perm = sample_permutation(rng.next_u64(), m, device);
+    d.lam = sample_beta(random.next_seed(), 1, config.mixup_alpha, config.mixup_alpha, device).view({});
+    d.perm = sample_permutation(random.next_seed(), m, device);
   }
   void read(Draws& d, const TensorFile& batch, int64_t m, int64_t, int64_t) const override {
     d.lam = read_lam(batch);
@@ -127,11 +127,10 @@ class InputMixup : public PairMixing {
 
 class ManifoldMixup : public PairMixing {
  public:
-  void sample(Draws& d, const MethodConfig&, const Network&, int64_t m, int64_t, int64_t, Rng& rng,
+  void sample(Draws& d, const MethodConfig&, const Network&, int64_t m, int64_t, int64_t, StepRandom& random,
               Device device) const override {
-    d.lam = sample_beta(rng.next_u64(), 1, 2.0, 2.0, device).view({});
-    d.perm = sample_permutation(rng.next_u64(), m, device);
-    d.layer = static_cast<int>(rng.below(3));
+    d.lam = sample_beta(random.next_seed(), 1, 2.0, 2.0, device).view({});
+    d.perm = sample_permutation(random.next_seed(), m, device);
   }
   void read(Draws& d, const TensorFile& batch, int64_t m, int64_t, int64_t) const override {
     d.layer = static_cast<int>(batch.at("layer").item());
@@ -147,10 +146,10 @@ class ManifoldMixup : public PairMixing {
 
 class Cutmix : public PairMixing {
  public:
-  void sample(Draws& d, const MethodConfig&, const Network&, int64_t m, int64_t H, int64_t W, Rng& rng,
+  void sample(Draws& d, const MethodConfig&, const Network&, int64_t m, int64_t H, int64_t W, StepRandom& random,
               Device device) const override {
-    d.perm = sample_permutation(rng.next_u64(), m, device);
-    CutmixDraw cutmix = sample_cutmix(rng.next_u64(), H, W, device);
+    d.perm = sample_permutation(random.next_seed(), m, device);
+    CutmixDraw cutmix = sample_cutmix(random.next_seed(), H, W, device);
     d.box = cutmix.box;
     d.lam = cutmix.lam;
   }
@@ -166,9 +165,9 @@ class Cutmix : public PairMixing {
 
 class MultiMix : public MixingMethod {
  public:
-  void sample(Draws& d, const MethodConfig& config, const Network&, int64_t m, int64_t, int64_t, Rng& rng,
+  void sample(Draws& d, const MethodConfig& config, const Network&, int64_t m, int64_t, int64_t, StepRandom& random,
               Device device) const override {
-    d.lambda = sample_dirichlet_lambda(rng.next_u64(), m, config.n, config.alpha_lo, config.alpha_hi, device);
+    d.lambda = sample_dirichlet_lambda(random.next_seed(), m, config.n, config.alpha_lo, config.alpha_hi, device);
   }
   void read(Draws& d, const TensorFile& batch, int64_t, int64_t, int64_t) const override { d.lambda = batch.at("Lambda"); }
   Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig& config, const Mixed&) const override {
@@ -196,9 +195,9 @@ class MultiMix : public MixingMethod {
 
 class DenseMultiMix : public MixingMethod {
  public:
-  void sample(Draws& d, const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng,
-              Device device) const override {
-    d.lambda = sample_dirichlet_lambda_per_position(rng.next_u64(), dense_positions(net, config, H, W), m, config.n,
+  void sample(Draws& d, const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W,
+              StepRandom& random, Device device) const override {
+    d.lambda = sample_dirichlet_lambda_per_position(random.next_seed(), dense_positions(net, config, H, W), m, config.n,
                                                     config.alpha_lo, config.alpha_hi, device);
   }
   void read(Draws& d, const TensorFile& batch, int64_t, int64_t, int64_t) const override { d.lambda = batch.at("Lambda"); }
@@ -272,13 +271,25 @@ Draws read_draws(Method method, const TensorFile& batch) {
   return d;
 }
 
-Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng,
-                   Device device) {
+Draws choose_draws(const MethodConfig& config, Rng& decisions) {
   Draws d;
   d.method = config.method;
   const bool multimix = d.method == Method::MultiMix || d.method == Method::DenseMultiMix;
-  if (multimix && config.mix_prob < 1.0 && rng.uniform() >= config.mix_prob) d.method = Method::Mixup;
-  mixing_method(d.method).sample(d, config, net, m, H, W, rng, device);
+  if (multimix && config.mix_prob < 1.0 && decisions.uniform() >= config.mix_prob) d.method = Method::Mixup;
+  if (d.method == Method::Manifold) d.layer = static_cast<int>(decisions.below(3));
+  return d;
+}
+
+void sample_draws(Draws& d, const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W,
+                  StepRandom& random, Device device) {
+  mixing_method(d.method).sample(d, config, net, m, H, W, random, device);
+}
+
+Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng,
+                   Device device) {
+  Draws d = choose_draws(config, rng);
+  StepRandom random{rng, Tensor()};
+  sample_draws(d, config, net, m, H, W, random, device);
   return d;
 }
 

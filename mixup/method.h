@@ -53,9 +53,23 @@ struct Draws {
 // batch's images F32 [m, 3, H, W] (permutation, box inside the image, lam in [0, 1]).
 Draws read_draws(Method method, const TensorFile& batch);
 
-// m examples of H x W pixels. Dense draws need r, the positions after --dense-resolution.
-// Everything is sampled on `device` (cuRAND on the GPU) from seeds drawn from rng; only the
-// method of the step (mix_prob) and the manifold layer, which decide what runs, stay on the host.
+// The seeds of a step's samplers (docs/architecture.md "Randomness"): salts from `salts`, keyed by
+// `key` when it is defined (mm::Seed: the trainer's key of the step, written in device memory
+// before the step, so that a captured CUDA graph keeps its salts and still draws anew).
+struct StepRandom {
+  Rng& salts;
+  Tensor key;
+  Seed next_seed() { return Seed(salts.next_u64(), key); }
+};
+
+// What a step runs, decided on the host: d.method (with mix_prob < 1, input mixup in place of
+// (dense) MultiMix on some steps) and, for manifold mixup, d.layer. No tensors yet.
+Draws choose_draws(const MethodConfig& config, Rng& decisions);
+// The tensors of the draws of d.method for m examples of H x W pixels (dense draws need r, the
+// positions after --dense-resolution), sampled on `device` (cuRAND on the GPU).
+void sample_draws(Draws& d, const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W,
+                  StepRandom& random, Device device);
+// Both, with one generator for the decisions and the seeds (tests, probe).
 Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, int64_t H, int64_t W, Rng& rng,
                    Device device = cpu());
 

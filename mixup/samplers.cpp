@@ -18,21 +18,21 @@ double sample_beta(Rng& rng, double a, double b) {
   return math::sample_beta(rng, a, b);
 }
 
-Tensor sample_beta(uint64_t seed, int64_t count, double a, double b, Device device) {
+Tensor sample_beta(const Seed& seed, int64_t count, double a, double b, Device device) {
   MM_CHECK(a > 0 && b > 0, "beta: parameters must be positive, got {} and {}", a, b);
   Tensor out = Tensor::empty({count}, DType::F32, device);
   kernels::sample_beta(seed, a, b, out);
   return out;
 }
 
-Tensor sample_permutation(uint64_t seed, int64_t m, Device device) {
+Tensor sample_permutation(const Seed& seed, int64_t m, Device device) {
   MM_CHECK(m >= 1, "permutation: size must be positive, got {}", m);
   Tensor perm = Tensor::empty({m}, DType::I64, device);
   kernels::sample_permutation(seed, perm);
   return perm;
 }
 
-CutmixDraw sample_cutmix(uint64_t seed, int64_t H, int64_t W, Device device) {
+CutmixDraw sample_cutmix(const Seed& seed, int64_t H, int64_t W, Device device) {
   MM_CHECK(H >= 1 && W >= 1, "cutmix: image size {}x{} is empty", W, H);
   CutmixDraw d{Tensor::empty({4}, DType::I64, device), Tensor::empty({}, DType::F32, device)};
   kernels::sample_cutmix(seed, H, W, d.box, d.lam);
@@ -65,7 +65,7 @@ void check_cutmix_box(const Tensor& box, int64_t H, int64_t W, const char* what)
            "{}: box ({}, {}, {}, {}) is not inside a {}x{} image", what, b[0], b[1], b[2], b[3], W, H);
 }
 
-Tensor sample_dirichlet_lambda_per_position(uint64_t seed, int64_t r, int64_t m, int64_t n, double lo, double hi,
+Tensor sample_dirichlet_lambda_per_position(const Seed& seed, int64_t r, int64_t m, int64_t n, double lo, double hi,
                                             Device device) {
   MM_CHECK(m >= 1 && n >= 1 && r >= 1, "dirichlet: sizes must be positive");
   MM_CHECK(0 < lo && lo <= hi, "dirichlet: alpha range [{}, {}] is invalid", lo, hi);
@@ -74,7 +74,7 @@ Tensor sample_dirichlet_lambda_per_position(uint64_t seed, int64_t r, int64_t m,
   return lambda;
 }
 
-Tensor sample_dirichlet_lambda(uint64_t seed, int64_t m, int64_t n, double lo, double hi, Device device) {
+Tensor sample_dirichlet_lambda(const Seed& seed, int64_t m, int64_t n, double lo, double hi, Device device) {
   return sample_dirichlet_lambda_per_position(seed, 1, m, n, lo, hi, device).view({m, n});
 }
 

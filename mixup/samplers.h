@@ -1,6 +1,7 @@
 #pragma once
 // Samplers: the random draws of the mixup family, produced as tensors (docs/math.md §3, docs/architecture.md
 // "Randomness"). The mixing ops consume them, so an op is deterministic given its draws.
+#include "engine/ops/random.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
 
@@ -17,9 +18,9 @@ double sample_gamma(Rng& rng, double alpha);
 double sample_beta(Rng& rng, double a, double b);
 
 // `count` Beta(a, b) draws: F32 [count] on `device`; draw i from its own generator (seed, i).
-Tensor sample_beta(uint64_t seed, int64_t count, double a, double b, Device device = cpu());
+Tensor sample_beta(const Seed& seed, int64_t count, double a, double b, Device device = cpu());
 // A uniformly random permutation of 0..m-1: I64 [m] on `device`.
-Tensor sample_permutation(uint64_t seed, int64_t m, Device device = cpu());
+Tensor sample_permutation(const Seed& seed, int64_t m, Device device = cpu());
 
 // One CutMix draw (Yun et al.): lam ~ Beta(1, 1), then a box with side ratio sqrt(1 - lam), centre
 // uniform over the H x W image, clipped to it.
@@ -27,7 +28,7 @@ struct CutmixDraw {
   Tensor box;  // I64 [4] = (y0, x0, y1, x1), half-open
   Tensor lam;  // F32 []: the effective weight 1 - box area / (H W), the fraction of x_i that stays
 };
-CutmixDraw sample_cutmix(uint64_t seed, int64_t H, int64_t W, Device device = cpu());
+CutmixDraw sample_cutmix(const Seed& seed, int64_t H, int64_t W, Device device = cpu());
 // The effective CutMix weight of a box on the host.
 double cutmix_lambda(const Tensor& box, int64_t H, int64_t W);
 
@@ -40,10 +41,10 @@ void check_cutmix_box(const Tensor& box, int64_t H, int64_t W, const char* what)
 // the same code on both devices). Column k uses its own generator seeded from (seed, k): on the CPU
 // an Rng, on the GPU a cuRAND Philox subsequence, so the result does not depend on threads (and
 // differs between devices, as docs/architecture.md allows).
-Tensor sample_dirichlet_lambda(uint64_t seed, int64_t m, int64_t n, double alpha_lo, double alpha_hi,
+Tensor sample_dirichlet_lambda(const Seed& seed, int64_t m, int64_t n, double alpha_lo, double alpha_hi,
                                Device device = cpu());
 // One such [m, n] draw per position: F32 [r, m, n] (dense MultiMix).
-Tensor sample_dirichlet_lambda_per_position(uint64_t seed, int64_t r, int64_t m, int64_t n, double alpha_lo,
+Tensor sample_dirichlet_lambda_per_position(const Seed& seed, int64_t r, int64_t m, int64_t n, double alpha_lo,
                                             double alpha_hi, Device device = cpu());
 
 }  // namespace mm

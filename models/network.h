@@ -41,7 +41,7 @@ class Network : public Module {
   // has no parameters: weights files do not change.
   void set_dropout(double p);
   // The stream of this step's dropout masks (the trainer passes a function of seed, epoch, step).
-  void reseed_dropout(uint64_t seed) {
+  void reseed_dropout(const Seed& seed) {
     if (dropout_) dropout_->reseed(seed);
   }
 

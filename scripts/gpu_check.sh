@@ -62,11 +62,18 @@ note "bench (GPU, preactresnet18 full width, batch 128, TF32):"
 sed -n '/^method/,/^\[/p' "$out/bench.txt" | grep -v '^\[' | tee -a "$summary"
 build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 --erm-only --no-tf32 > "$out/bench_fp32.txt" 2>&1
 note "bench erm, exact float32: $(grep '^erm' "$out/bench_fp32.txt")"
+# every step a replayed CUDA graph (train/step_graph.h; its parity test is CudaGraph.* in test_cuda)
+build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 --cuda-graph \
+  --json "$out/bench_graph.json" > "$out/bench_graph.txt" 2>&1
+note "bench with --cuda-graph (TF32): $(grep -m1 'CUDA graphs' "$out/bench_graph.txt" || echo 'no capture failed')"
+sed -n '/^method/,/^\[/p' "$out/bench_graph.txt" | grep -v '^\[' | tee -a "$summary"
 if python3 -c "import torch" 2>/dev/null; then
   # PyTorch eager float32, eager AMP + channels_last, torch.compile: each with our erm over it
   for mode in fp32 amp compile; do
     python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 --mode $mode --ours "$out/bench.json" 2>&1 | tail -1 | tee -a "$summary"
   done
+  [ -f "$out/bench_graph.json" ] && python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 --mode amp \
+    --ours "$out/bench_graph.json" 2>&1 | tail -1 | sed 's/^/with --cuda-graph: /' | tee -a "$summary"
 fi
 
 data="${DATA:-.gpu_data/cifar10-subset}"
@@ -79,6 +86,9 @@ if [ -f "$data/data_batch_1.bin" ]; then
   done
   # the training set kept on the GPU and augmented there (--augment-on device) against the loader's
   # host threads: one epoch of erm each, the same batches, the epoch's images/s
+  build-gpu/train_cifar --data "$data" --dataset cifar10 --model preactresnet18 --epochs 1 --batch-size 128 \
+    --device cuda --method dense-multimix --distill --cuda-graph --overwrite --out "${TRAIN_DIR:-$out}/graph" > "$out/graph.log" 2>&1
+  note "train_cifar dense-multimix --distill --cuda-graph, 1 epoch: $(grep -E 'CUDA graphs|^epoch 1/1:|error' "$out/graph.log" | tr '\n' ' ')"
   for where in workers device; do
     build-gpu/train_cifar --data "$data" --dataset cifar10 --model preactresnet18 --epochs 1 --batch-size 128 \
       --device cuda --augment-on $where --overwrite --out "${TRAIN_DIR:-$out}/augment_$where" > "$out/augment_$where.log" 2>&1

@@ -157,6 +157,48 @@ TEST(CudaParity, SgdAndEma) {
   for (const auto& [name, t] : state_dict(*t_gpu)) EXPECT_TRUE(close_relative(t.to(cpu()), expected.at(name), 1e-6)) << name;
 }
 
+// CUDA graphs (train/step_graph.h): a run whose steps are captured and replayed equals the same run
+// stepped eagerly. Dense MultiMix + distillation with mix_prob 0.5 takes both kinds of step (two
+// graphs), its draws must change at every replay (the step key), and a new learning rate captures anew.
+TEST(CudaGraph, ReplayedStepsEqualEagerSteps) {
+  REQUIRE_GPU();
+  MethodConfig config;
+  config.method = Method::DenseMultiMix;
+  config.n = 50;
+  config.mix_prob = 0.5;
+  config.distill = true;
+  struct Run {
+    std::unique_ptr<Network> student = make_network("preactresnet18", 4, 10, 3), teacher = make_network("preactresnet18", 4, 10, 4);
+    Sgd sgd{student->parameters(), SgdOptions{}};
+    std::vector<double> losses;
+  };
+  Run eager, graphs;
+  for (Run* r : {&eager, &graphs}) {
+    r->student->to(cuda_device());
+    r->teacher->to(cuda_device());
+  }
+  Trainer a(*eager.student, eager.teacher.get(), eager.sgd, config, 9, cuda_device());
+  Trainer b(*graphs.student, graphs.teacher.get(), graphs.sgd, config, 9, cuda_device());
+  b.use_cuda_graphs();
+  Rng rng(8);
+  for (int step = 0; step < 12; ++step) {
+    const Tensor x = random_float({16, 32, 32, 3}, rng).to(cuda_device()), x2 = random_float({16, 32, 32, 3}, rng);
+    Tensor y = Tensor::empty({16}, DType::I64);
+    for (int i = 0; i < 16; ++i) y.data<int64_t>()[i] = int64_t(rng.below(10));
+    const double lr = step < 8 ? 0.1 : 0.01;
+    eager.losses.push_back(a.step(x, x2, y, 10, 0, step, lr).item());
+    graphs.losses.push_back(b.step(x, x2, y, 10, 0, step, lr).item());
+    EXPECT_NEAR(graphs.losses.back(), eager.losses.back(), 1e-3 * std::abs(eager.losses.back())) << "step " << step;
+  }
+  EXPECT_GE(b.cuda_graph_replays(), 4);  // else the steps ran eagerly: a capture failed (its reason was printed)
+  const auto expected = state_dict(*eager.student);
+  for (const auto& [name, t] : state_dict(*graphs.student))
+    EXPECT_TRUE(close_relative(t.to(cpu()), expected.at(name).to(cpu()), 1e-3)) << name;
+  const auto expected_teacher = state_dict(*eager.teacher);
+  for (const auto& [name, t] : state_dict(*graphs.teacher))
+    EXPECT_TRUE(close_relative(t.to(cpu()), expected_teacher.at(name).to(cpu()), 1e-3)) << "teacher " << name;
+}
+
 // The NCCL path of data-parallel training (engine/distributed.h) on the one GPU a machine may have:
 // a communicator of this process alone that still goes through NCCL. Over one rank every
 // collective is the identity, and a data-parallel step (gradients averaged in buckets on NCCL's

@@ -91,7 +91,7 @@ TEST_F(TwoRanks, SyncBnStepsEqualOneProcessWithTheWholeBatch) {
 // MultiMix, batch norm per rank: each rank mixes n tuples of its own m / K examples with its own
 // draws, and the step is SGD on the average of the ranks' gradients. Checked against that
 // definition computed in one process: each rank's loss on its share with rank r's draws
-// (the stream of (seed, epoch, step), and of the rank for r > 0: train/trainer.cpp), each
+// (keyed by (seed, epoch, step), and by the rank for r > 0: train/trainer.cpp), each
 // backward accumulating, gradients halved, one SGD step.
 TEST_F(TwoRanks, MultiMixStepIsTheAverageOfEachRanksOwnMixing) {
   const Communicator& ranks = world();
@@ -105,9 +105,17 @@ TEST_F(TwoRanks, MultiMixStepIsTheAverageOfEachRanksOwnMixing) {
   auto definition = float64_network();
   Sgd sgd_definition(definition->parameters(), SgdOptions{kLr, 0.9, 1e-4, false});
   for (int r = 0; r < ranks.size(); ++r) {
-    Rng rng = r ? seeded_rng({seed, epoch, step, 0x6D6978ull, uint64_t(r)}) : seeded_rng({seed, epoch, step, 0x6D6978ull});
+    // the trainer's draws: the salts of the run (the first one seeds dropout), keyed by the step's key
+    const uint64_t rank = uint64_t(r);
+    Rng salts = r ? seeded_rng({seed, 0x73616C74ull, rank}) : seeded_rng({seed, 0x73616C74ull});
+    salts.next_u64();
+    Rng key = r ? seeded_rng({seed, epoch, step, 0x6B6579ull, rank}) : seeded_rng({seed, epoch, step, 0x6B6579ull});
+    StepRandom random{salts, Tensor::from_vector<int64_t>(std::vector<int64_t>{int64_t(key.next_u64())}, {1})};
     const Tensor x = share(images, r, ranks.size()), y = share(labels, r, ranks.size());
-    const Draws draws = sample_draws(multimix, *definition, x.dim(0), 32, 32, rng).to(DType::F64);
+    Draws draws;
+    draws.method = Method::MultiMix;  // mix_prob 1
+    sample_draws(draws, multimix, *definition, x.dim(0), 32, 32, random, cpu());
+    draws = draws.to(DType::F64);
     backward(mixed_loss(*definition, nullptr, x, Tensor(), y, kClasses, multimix, draws).loss);
   }
   for (Tensor& p : definition->parameters()) p.grad_ref().copy_from(scale(p.grad(), 1.0 / ranks.size()));

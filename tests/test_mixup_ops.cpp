@@ -3,6 +3,7 @@
 #include <set>
 #include <vector>
 
+#include "engine/ops/random_math.h"
 #include "mixup/dense.h"
 #include "mixup/method.h"
 #include "mixup/ops.h"
@@ -204,6 +205,21 @@ TEST(Samplers, NormalFollowsPhi) {
   }
   EXPECT_NEAR(s1 / n, 0.0, 5 / std::sqrt(double(n)));
   EXPECT_NEAR(s2 / n, 1.0, 5 * std::sqrt(2.0 / n));
+}
+
+// A seed is its salt, or its salt keyed by a value read from memory (mm::Seed): the same salt with
+// another key draws anew (how a replayed CUDA graph gets new draws at every step), the same key
+// draws the same.
+TEST(Samplers, KeyedSeedsDrawAnewForEachKey) {
+  auto key = [](int64_t k) { return Tensor::from_vector<int64_t>(std::vector<int64_t>{k}, {1}); };
+  auto draw = [](const Seed& seed) { return sample_dirichlet_lambda(seed, 4, 6, 0.5, 2.0).to_doubles(); };
+  EXPECT_EQ(draw(Seed(7, key(1))), draw(Seed(7, key(1))));
+  EXPECT_NE(draw(Seed(7, key(1))), draw(Seed(7, key(2))));
+  EXPECT_NE(draw(Seed(7, key(1))), draw(Seed(7)));
+  EXPECT_EQ(draw(Seed(7)), draw(7));
+  EXPECT_EQ(Seed(7, key(1)).value(), math::keyed_seed(1, 7));
+  EXPECT_NE(random_bernoulli({64}, 0.5, Seed(3, key(1))).to_doubles(), random_bernoulli({64}, 0.5, Seed(3, key(2))).to_doubles());
+  EXPECT_THROW(Seed(7, Tensor::zeros({2}, DType::I64)).value(), Error);  // a key is one I64 value
 }
 
 // Samplers: moments against the Gamma, Beta and Dirichlet formulas.

@@ -279,6 +279,7 @@ TEST(TrainCifar, FlagsAreCheckedBeforeDataIsRead) {
   refused("--n 0", "--n");
   refused("--cpu-conv mkl", "--cpu-conv");
   refused("--augment-on gpu", "--augment-on");
+  refused("--cuda-graph", "--cuda-graph");  // kTiny runs on the CPU
   refused("--init /nonexistent.safetensors", "/nonexistent.safetensors");
   std::ofstream(out + "_file") << "x";
   refused("--out " + out + "_file/run", out + "_file/run");

@@ -12,31 +12,60 @@
 #include "train/interrupt.h"
 #include "train/log.h"
 #include "report/training_report.h"
+#include "train/step_graph.h"
 
 namespace mm {
 
 Trainer::Trainer(Network& student, Network* teacher, Sgd& sgd, MethodConfig method, uint64_t seed, Device device)
-    : student_(student), teacher_(teacher), sgd_(sgd), method_(method), seed_(seed), device_(device) {
+    : student_(student), teacher_(teacher), sgd_(sgd), method_(method), seed_(seed), device_(device),
+      step_key_(Tensor::zeros({1}, DType::I64, device)) {
   MM_CHECK(!method.distill || teacher, "distillation needs a teacher network");
 }
 
+Trainer::~Trainer() = default;
+
+void Trainer::use_cuda_graphs() {
+  MM_CHECK(device_.is_cuda(), "CUDA graphs need --device cuda");
+  MM_CHECK(!ranks_, "CUDA graphs: one process only (a data-parallel step averages gradients through the host)");
+  MM_CHECK(dtype() == DType::F32, "CUDA graphs: float32 networks only");
+  graphs_ = std::make_unique<StepGraphs>();
+}
+
+int64_t Trainer::cuda_graph_replays() const { return graphs_ ? graphs_->replays() : 0; }
+
 Tensor Trainer::step(const Tensor& images, const Tensor& images2, const Tensor& labels, int num_classes, int epoch,
                      int64_t step, double lr) {
+  const uint64_t e = static_cast<uint64_t>(epoch), s = static_cast<uint64_t>(step);
+  // the draws of rank r > 0 come from their own streams; rank 0 draws what a single process draws
+  const uint64_t rank = ranks_ ? static_cast<uint64_t>(ranks_->rank()) : 0;
+  auto stream = [&](uint64_t tag) { return rank ? seeded_rng({seed_, e, s, tag, rank}) : seeded_rng({seed_, e, s, tag}); };
+  // The step's randomness (docs/architecture.md "Randomness"): what runs is decided on the host from
+  // this step's stream; the device's draws take salts that are the same at every step (run_step),
+  // keyed by this step's key, which is written where the step runs before it starts.
+  Rng decisions = stream(0x6D6978ull);
+  const auto key = static_cast<int64_t>(stream(0x6B6579ull).next_u64());
+  step_key_.copy_from(Tensor::from_vector<int64_t>(std::vector<int64_t>{key}, {1}));
+  share_root_buffers();
+  Draws draws = choose_draws(method_, decisions);
+  const StepInputs in{images, images2, labels, num_classes};
+  if (graphs_) return graphs_->step(*this, in, draws, lr);
+  return run_step(in, draws, lr);
+}
+
+Tensor Trainer::run_step(const StepInputs& in, Draws draws, double lr) {
   Tensor loss;
   try {
-    const uint64_t e = static_cast<uint64_t>(epoch), s = static_cast<uint64_t>(step);
-    // the draws of rank r > 0 come from their own streams; rank 0 draws what a single process draws
     const uint64_t rank = ranks_ ? static_cast<uint64_t>(ranks_->rank()) : 0;
-    auto stream = [&](uint64_t tag) { return rank ? seeded_rng({seed_, e, s, tag, rank}) : seeded_rng({seed_, e, s, tag}); };
-    student_.reseed_dropout(stream(0x64726F70ull).next_u64());
-    share_root_buffers();
-    Rng rng = stream(0x6D6978ull);
-    Draws draws = sample_draws(method_, student_, labels.numel(), images.dim(1), images.dim(2), rng, device_);
+    Rng salts = rank ? seeded_rng({seed_, 0x73616C74ull, rank}) : seeded_rng({seed_, 0x73616C74ull});
+    StepRandom random{salts, step_key_};
+    student_.reseed_dropout(random.next_seed());
+    sample_draws(draws, method_, student_, in.labels.numel(), in.images.dim(1), in.images.dim(2), random, device_);
     // batches and draws come in float32; a float64 network takes them in float64
     const DType type = dtype();
     auto prepare = [&](const Tensor& t) { return t.defined() ? t.to(device_).to(type) : t; };
     if (type != DType::F32) draws = draws.to(type);
-    loss = mixed_loss(student_, teacher_, prepare(images), prepare(images2), labels.to(device_), num_classes, method_, draws)
+    loss = mixed_loss(student_, teacher_, prepare(in.images), prepare(in.images2), in.labels.to(device_), in.num_classes,
+                      method_, draws)
                .loss;
     if (averager_) {
       backward(loss, [&](const Tensor& parameter) { averager_->gradient_ready(parameter); });

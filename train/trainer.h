@@ -18,12 +18,22 @@
 
 namespace mm {
 
+class StepGraphs;
+
+// A step's batch: images, images2 (the teacher's view; distillation only) [m, H, W, 3] normalised,
+// labels I64 [m].
+struct StepInputs {
+  Tensor images, images2, labels;
+  int num_classes = 0;
+};
+
 // One training step of docs/math.md §2 and §3. The student, the teacher (distillation only) and
 // the optimiser belong to the caller; the trainer updates them in place.
 class Trainer {
  public:
   // teacher: required when method.distill (updated with method.ema_decay), else may be null.
   Trainer(Network& student, Network* teacher, Sgd& sgd, MethodConfig method, uint64_t seed, Device device);
+  ~Trainer();
 
   // images, images2 (the teacher's view; distillation only): [m, H, W, 3] normalised, labels I64 [m],
   // on any device (they move to the trainer's). The step's draws are a function of (seed, epoch,
@@ -47,11 +57,21 @@ class Trainer {
   void share_root_buffers();
   // The ranks of a data-parallel run, or nullptr (one process).
   const Communicator* ranks() const { return ranks_; }
+  // GPU, one process, float32: each kind of step (the mixing schedule's choice, the manifold
+  // layer, the learning rate) runs eagerly once, is then captured as a CUDA graph and replayed
+  // from then on (train/step_graph.h). Where a capture fails, the run says why once and goes on eagerly.
+  void use_cuda_graphs();
+  // Steps that ran as a replayed CUDA graph so far (0 without graphs, or after a failed capture).
+  int64_t cuda_graph_replays() const;
   // Seconds spent averaging gradients so far (the CPU waits for MPI; the GPU's averages overlap
   // backward and are not counted).
   double seconds_averaging() const { return averager_ ? averager_->seconds_waiting() : 0.0; }
 
  private:
+  friend class StepGraphs;
+  // The step after the host's decisions: draws, loss, backward, update (what a CUDA graph captures).
+  Tensor run_step(const StepInputs& in, Draws draws, double lr);
+
   Network& student_;
   Network* teacher_;
   Sgd& sgd_;
@@ -61,6 +81,8 @@ class Trainer {
   const Communicator* ranks_ = nullptr;
   bool sync_bn_ = false;
   std::unique_ptr<GradientAverager> averager_;
+  Tensor step_key_;  // I64 [1] where the step runs: this step's key of the draws (mm::Seed)
+  std::unique_ptr<StepGraphs> graphs_;
 };
 
 // How an epoch reports: a progress line every `log_every` steps (and twice a second, rewritten

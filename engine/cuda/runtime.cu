@@ -35,6 +35,12 @@ BlockCache& cache() {
   return c;
 }
 
+// The graph pools' blocks (GraphPool below): which pool owns a block, and the pool that captures
+// take from now (nullptr outside a capture).
+std::mutex pool_mutex;
+std::unordered_map<void*, GraphPool*> pool_blocks;
+GraphPool* capturing_pool = nullptr;
+
 // Freed page-locked blocks by size, each with an event recorded on the stream when it was freed:
 // until the event has passed, a copy queued before the free may still be reading the block.
 class PinnedCache {
@@ -110,8 +116,22 @@ int device_count() {
   return n;
 }
 
+struct GraphPool {
+  BlockCache free;
+};
+
 void* device_allocate(size_t bytes) {
   const size_t block = block_size(bytes);
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    if (GraphPool* pool = capturing_pool) {
+      if (void* p = pool->free.get(block)) return p;
+      void* p = nullptr;
+      MM_CUDA_CHECK(cudaMalloc(&p, block));  // allowed in a relaxed capture, and not part of the graph
+      pool_blocks[p] = pool;
+      return p;
+    }
+  }
   if (void* p = cache().get(block)) return p;
   void* p = nullptr;
   if (cudaMalloc(&p, block) != cudaSuccess) {
@@ -132,7 +152,71 @@ void* device_allocate(size_t bytes) {
 }
 
 void device_free(void* ptr, size_t bytes) {
-  if (ptr) cache().put(ptr, block_size(bytes));
+  if (!ptr) return;
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    const auto owner = pool_blocks.find(ptr);
+    if (owner != pool_blocks.end()) return owner->second->free.put(ptr, block_size(bytes));
+  }
+  cache().put(ptr, block_size(bytes));
+}
+
+GraphPool* new_graph_pool() { return new GraphPool; }
+
+void delete_graph_pool(GraphPool* pool) {
+  if (!pool) return;
+  std::lock_guard<std::mutex> lock(pool_mutex);
+  for (auto it = pool_blocks.begin(); it != pool_blocks.end();) it = it->second == pool ? pool_blocks.erase(it) : std::next(it);
+  // the free blocks: to the shared cache, by size (BlockCache keeps sizes; release_all gives pointers only)
+  pool->free.release_all_sized([](void* p, size_t bytes) { cache().put(p, bytes); });
+  delete pool;
+}
+
+struct Graph {
+  cudaGraphExec_t exec = nullptr;
+};
+
+Graph* capture_graph(GraphPool* pool, const std::function<void()>& body, std::string* why) {
+  // relaxed: the library calls that are not stream work (a cudaMalloc for the pool) stay allowed
+  MM_CUDA_CHECK(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed));
+  std::string failure;
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    capturing_pool = pool;
+  }
+  try {
+    body();
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    capturing_pool = nullptr;
+  }
+  cudaGraph_t graph = nullptr;
+  const cudaError_t ended = cudaStreamEndCapture(stream(), &graph);
+  if (failure.empty() && ended != cudaSuccess) failure = cudaGetErrorString(ended);
+  cudaGraphExec_t exec = nullptr;
+  if (failure.empty()) {
+    const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+    if (made != cudaSuccess) failure = cudaGetErrorString(made);
+  }
+  if (graph) cudaGraphDestroy(graph);
+  if (!failure.empty()) {
+    cudaGetLastError();  // a failed capture leaves no error behind for the eager steps
+    if (exec) cudaGraphExecDestroy(exec);
+    *why = failure;
+    return nullptr;
+  }
+  return new Graph{exec};
+}
+
+void replay_graph(Graph* graph) { MM_CUDA_CHECK(cudaGraphLaunch(graph->exec, stream())); }
+
+void delete_graph(Graph* graph) {
+  if (!graph) return;
+  cudaGraphExecDestroy(graph->exec);
+  delete graph;
 }
 
 void* pinned_allocate(size_t bytes) {

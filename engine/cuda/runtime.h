@@ -3,6 +3,7 @@
 // host code includes it without nvcc. One stream; library handles made once.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,21 @@ void synchronize();
 // TF32 tensor-core math in cuBLAS and cuDNN. Off by default: parity tests compare exact float32.
 void allow_tf32(bool on);
 bool tf32_allowed();
+
+// CUDA graphs (train/step_graph.h). A graph pool holds the device blocks of captured graphs: while a
+// capture runs, allocations come from it (cudaMalloc when it has no free block of the size), and its
+// blocks go back to it whenever they are freed, so no one outside the graphs is ever handed memory
+// that a replay writes. Deleting the pool hands its free blocks to the shared cache (the graphs that
+// used it must be deleted first); its blocks still in use follow when they are freed.
+struct GraphPool;
+GraphPool* new_graph_pool();
+void delete_graph_pool(GraphPool* pool);
+// Captures what body() queues on the stream (nothing of it runs), allocating from `pool`. Returns
+// nullptr with the reason in *why when body throws or queues what a graph cannot hold.
+struct Graph;
+Graph* capture_graph(GraphPool* pool, const std::function<void()>& body, std::string* why);
+void replay_graph(Graph* graph);  // queues the whole graph on the stream
+void delete_graph(Graph* graph);
 
 }  // namespace mm::cuda
 

@@ -5,12 +5,12 @@
 
 namespace mm::cuda {
 
-void random_uniform(uint64_t seed, float* y, int64_t n) {
-  map(n, [=] __device__(int64_t i) { y[i] = math::uniform_at<float>(seed, uint64_t(i)); });
+void random_uniform(const int64_t* key, uint64_t salt, float* y, int64_t n) {
+  map(n, [=] __device__(int64_t i) { y[i] = math::uniform_at<float>(math::seed_of(key, salt), uint64_t(i)); });
 }
 
-void random_bernoulli(uint64_t seed, float p, float* y, int64_t n) {
-  map(n, [=] __device__(int64_t i) { y[i] = math::bernoulli_at<float>(seed, uint64_t(i), p); });
+void random_bernoulli(const int64_t* key, uint64_t salt, float p, float* y, int64_t n) {
+  map(n, [=] __device__(int64_t i) { y[i] = math::bernoulli_at<float>(math::seed_of(key, salt), uint64_t(i), p); });
 }
 
 }  // namespace mm::cuda

@@ -6,8 +6,9 @@
 
 namespace mm::kernels {
 
-void random_uniform(uint64_t seed, Tensor& y) {
-  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::random_uniform(seed, y.data<float>(), y.numel()));
+void random_uniform(const Seed& s, Tensor& y) {
+  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::random_uniform(s.key_on(y.device()), s.salt, y.data<float>(), y.numel()));
+  const uint64_t seed = s.value();
   dispatch_floating(y.dtype(), "random_uniform", [&](auto t) {
     using T = decltype(t);
     T* py = y.data<T>();
@@ -16,8 +17,10 @@ void random_uniform(uint64_t seed, Tensor& y) {
   });
 }
 
-void random_bernoulli(uint64_t seed, double p, Tensor& y) {
-  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::random_bernoulli(seed, float(p), y.data<float>(), y.numel()));
+void random_bernoulli(const Seed& s, double p, Tensor& y) {
+  if (y.device().is_cuda())
+    return MM_CUDA_CALL(cuda::random_bernoulli(s.key_on(y.device()), s.salt, float(p), y.data<float>(), y.numel()));
+  const uint64_t seed = s.value();
   dispatch_floating(y.dtype(), "random_bernoulli", [&](auto t) {
     using T = decltype(t);
     T* py = y.data<T>();

@@ -39,6 +39,17 @@ template <class T> MM_HD T uniform_at(uint64_t seed, uint64_t i) {
   return T(block.v[i % 4] >> 8) * T(1.0 / 16777216.0);
 }
 
+// A seed made of a salt and, optionally, a key read from memory (mm::Seed, engine/ops/random.h):
+// splitmix64 of the two, so that nearby keys and salts give unrelated seeds. key == nullptr: the
+// salt is the seed.
+MM_HD uint64_t keyed_seed(uint64_t key, uint64_t salt) {
+  uint64_t z = key + 0x9E3779B97F4A7C15ull * (salt + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+MM_HD uint64_t seed_of(const int64_t* key, uint64_t salt) { return key ? keyed_seed(uint64_t(*key), salt) : salt; }
+
 // 1 with probability p: the uniform of element i below p.
 template <class T> MM_HD T bernoulli_at(uint64_t seed, uint64_t i, T p) { return uniform_at<T>(seed, i) < p ? T(1) : T(0); }
 
