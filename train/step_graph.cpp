@@ -68,6 +68,7 @@ Tensor StepGraphs::step(Trainer& trainer, const StepInputs& in, const Draws& dra
   if (!graph) {
     failed_ = true;
     say(fmt::format("CUDA graphs: the step could not be captured ({}); every step runs eagerly", why));
+    trainer.sgd_.zero_grad();  // gradients the capture allocated hold nothing: the eager step must not add to them
     return trainer.run_step(fixed, draws, lr);  // nothing of the capture ran: this step runs now
   }
   c.graph = graph;

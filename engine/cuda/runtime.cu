@@ -188,6 +188,8 @@ Graph* capture_graph(GraphPool* pool, const std::function<void()>& body, std::st
     body();
   } catch (const std::exception& e) {
     failure = e.what();
+  } catch (...) {
+    failure = "an unknown exception";  // whatever body threw, the stream must leave capture mode
   }
   {
     std::lock_guard<std::mutex> lock(pool_mutex);
