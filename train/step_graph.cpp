@@ -18,9 +18,18 @@ StepGraphs::StepGraphs() { MM_CUDA_CALL(pool_ = cuda::new_graph_pool()); }
 
 StepGraphs::~StepGraphs() {
 #ifdef MM_WITH_CUDA
-  for (auto& [kind, captured] : graphs_) cuda::delete_graph(static_cast<cuda::Graph*>(captured.graph));
-  graphs_.clear();  // the losses go back to the pool before it goes
+  drop_graphs();  // the losses go back to the pool before it goes
   cuda::delete_graph_pool(static_cast<cuda::GraphPool*>(pool_));
+#endif
+}
+
+void StepGraphs::drop_graphs() {
+#ifdef MM_WITH_CUDA
+  for (auto& [kind, captured] : graphs_) {
+    cuda::delete_graph(static_cast<cuda::Graph*>(captured.graph));
+    captured.graph = nullptr;
+    captured.loss = Tensor();
+  }
 #endif
 }
 
@@ -44,11 +53,7 @@ Tensor StepGraphs::step(Trainer& trainer, const StepInputs& in, const Draws& dra
   if (failed_) return trainer.run_step(fixed, draws, lr);
 #ifdef MM_WITH_CUDA
   if (lr != lr_) {  // the learning rate is an argument of SGD's kernels: capture anew
-    for (auto& [kind, captured] : graphs_) {
-      cuda::delete_graph(static_cast<cuda::Graph*>(captured.graph));
-      captured.graph = nullptr;
-      captured.loss = Tensor();  // its block goes back to the pool
-    }
+    drop_graphs();
     lr_ = lr;
   }
   Captured& c = graphs_[Kind{static_cast<int>(draws.method), draws.layer}];

@@ -34,6 +34,7 @@ class StepGraphs {
 
  private:
   struct Captured;
+  void drop_graphs();  // deletes every captured graph (their losses go back to the pool); kinds stay warmed
   using Kind = std::tuple<int, int>;  // Draws::method, Draws::layer
   std::map<Kind, Captured> graphs_;   // of the learning rate lr_
   double lr_ = -1;

@@ -36,8 +36,7 @@ int64_t Trainer::cuda_graph_replays() const { return graphs_ ? graphs_->replays(
 Tensor Trainer::step(const Tensor& images, const Tensor& images2, const Tensor& labels, int num_classes, int epoch,
                      int64_t step, double lr) {
   const uint64_t e = static_cast<uint64_t>(epoch), s = static_cast<uint64_t>(step);
-  // the draws of rank r > 0 come from their own streams; rank 0 draws what a single process draws
-  const uint64_t rank = ranks_ ? static_cast<uint64_t>(ranks_->rank()) : 0;
+  const uint64_t rank = draws_rank();
   auto stream = [&](uint64_t tag) { return rank ? seeded_rng({seed_, e, s, tag, rank}) : seeded_rng({seed_, e, s, tag}); };
   // The step's randomness (docs/architecture.md "Randomness"): what runs is decided on the host from
   // this step's stream; the device's draws take salts that are the same at every step (run_step),
@@ -55,7 +54,7 @@ Tensor Trainer::step(const Tensor& images, const Tensor& images2, const Tensor& 
 Tensor Trainer::run_step(const StepInputs& in, Draws draws, double lr) {
   Tensor loss;
   try {
-    const uint64_t rank = ranks_ ? static_cast<uint64_t>(ranks_->rank()) : 0;
+    const uint64_t rank = draws_rank();
     Rng salts = rank ? seeded_rng({seed_, 0x73616C74ull, rank}) : seeded_rng({seed_, 0x73616C74ull});
     StepRandom random{salts, step_key_};
     student_.reseed_dropout(random.next_seed());

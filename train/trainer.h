@@ -71,6 +71,9 @@ class Trainer {
   friend class StepGraphs;
   // The step after the host's decisions: draws, loss, backward, update (what a CUDA graph captures).
   Tensor run_step(const StepInputs& in, Draws draws, double lr);
+  // The draws of rank r > 0 come from streams of their own (r joins the seeds); rank 0, like a
+  // single process, returns 0 and draws what a single process draws.
+  uint64_t draws_rank() const { return ranks_ ? static_cast<uint64_t>(ranks_->rank()) : 0; }
 
   Network& student_;
   Network* teacher_;

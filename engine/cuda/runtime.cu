@@ -1,3 +1,4 @@
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -40,6 +41,7 @@ BlockCache& cache() {
 std::mutex pool_mutex;
 std::unordered_map<void*, GraphPool*> pool_blocks;
 GraphPool* capturing_pool = nullptr;
+std::atomic<int> live_pools{0};  // while 0 (runs without --cuda-graph), frees skip the lookup
 
 // Freed page-locked blocks by size, each with an event recorded on the stream when it was freed:
 // until the event has passed, a copy queued before the free may still be reading the block.
@@ -122,7 +124,7 @@ struct GraphPool {
 
 void* device_allocate(size_t bytes) {
   const size_t block = block_size(bytes);
-  {
+  if (live_pools.load(std::memory_order_relaxed) > 0) {
     std::lock_guard<std::mutex> lock(pool_mutex);
     if (GraphPool* pool = capturing_pool) {
       if (void* p = pool->free.get(block)) return p;
@@ -153,7 +155,7 @@ void* device_allocate(size_t bytes) {
 
 void device_free(void* ptr, size_t bytes) {
   if (!ptr) return;
-  {
+  if (live_pools.load(std::memory_order_relaxed) > 0) {
     std::lock_guard<std::mutex> lock(pool_mutex);
     const auto owner = pool_blocks.find(ptr);
     if (owner != pool_blocks.end()) return owner->second->free.put(ptr, block_size(bytes));
@@ -161,7 +163,10 @@ void device_free(void* ptr, size_t bytes) {
   cache().put(ptr, block_size(bytes));
 }
 
-GraphPool* new_graph_pool() { return new GraphPool; }
+GraphPool* new_graph_pool() {
+  ++live_pools;
+  return new GraphPool;
+}
 
 void delete_graph_pool(GraphPool* pool) {
   if (!pool) return;
@@ -170,6 +175,7 @@ void delete_graph_pool(GraphPool* pool) {
   // the free blocks: to the shared cache, by size (BlockCache keeps sizes; release_all gives pointers only)
   pool->free.release_all_sized([](void* p, size_t bytes) { cache().put(p, bytes); });
   delete pool;
+  --live_pools;
 }
 
 struct Graph {
