@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -102,9 +103,12 @@ uint8_t* decode(const std::string& path, int& w, int& h, std::string& problem) {
   const std::vector<uint8_t> bytes = read_bytes(path);
   problem = jpeg_huffman_problem(bytes);
   int channels = 0;
-  if (problem.empty() && stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels) &&
-      int64_t(w) * h > kMaxImagePixels)
-    problem = fmt::format("{}x{} pixels, more than the {} an image may have here", w, h, kMaxImagePixels);
+  // stb's header reader: what it cannot read, its decoder is not given; and it reports a top-down
+  // BMP's height as negative (found by fuzzing: -15 859 709 rows slipped past a signed bound)
+  if (problem.empty() && !stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels))
+    problem = stbi_failure_reason();
+  if (problem.empty() && std::abs(int64_t(w)) * std::abs(int64_t(h)) > kMaxImagePixels)
+    problem = fmt::format("{}x{} pixels, more than the {} an image may have here", std::abs(w), std::abs(h), kMaxImagePixels);
   uint8_t* pixels = problem.empty() ? stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 3)
                                     : nullptr;
   if (!pixels && problem.empty()) problem = stbi_failure_reason();

@@ -182,6 +182,10 @@ TEST(ImageFolder, BadInputsFailClearly) {
   tga[16] = 24;
   write_bytes(root + "/train/ant/7.tga", tga);
   expect_error(root, "more than the");
+  // also when the height is negative (a top-down BMP: 4 x -15 859 709 pixels; found by fuzzing)
+  root = write_folder("bmp_huge");
+  fs::copy_file(std::string(MM_SOURCE_DIR) + "/fuzz/corpus/image_folder/timeout-bmp-negative-height", root + "/train/ant/8.bmp");
+  expect_error(root, "more than the");
   // while a real JPEG (4 x 3, written by PIL; stb's own JPEG writer is undefined behaviour under
   // UBSan) decodes
   root = fresh_dir("jpeg_ok");
