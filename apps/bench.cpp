@@ -67,7 +67,7 @@ int run(int argc, char** argv) {
   flags.add("ns", "10,100,1000,10000,100000", "MultiMix n values to sweep");
   flags.add("device", "cpu", "cpu or cuda");
   flags.add("json", "", "also write the results as JSON to this file, and the speed-against-n chart beside it (.svg)");
-  flags.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math)");
+  add_precision_flag(flags, /*training=*/true);
   flags.add_switch("cuda-graph", "GPU, one process: each step a replayed CUDA graph (at least 2 warm-up steps: one "
                                  "eager, one captured)");
   add_cpu_conv_flag(flags);
@@ -76,6 +76,7 @@ int run(int argc, char** argv) {
   if (!flags.parse(argc, argv)) return 0;
 
   const Device device = parse_device(flags.str("device"));
+  const Precision precision = precision_flag(flags, device, /*training=*/true);
   const std::string model = flags.str("model");
   const int batch = flags.integer("batch-size", 2, 1 << 20), classes = flags.integer("num-classes", 1, 1 << 20);
   const int width = flags.integer("width", 0, 4096) > 0 ? flags.integer("width", 0, 4096) : default_width(model);
@@ -91,7 +92,7 @@ int run(int argc, char** argv) {
   net->to(device);
   teacher->to(device);
   images = images.to(device), images2 = images2.to(device), labels = labels.to(device);
-  allow_tf32(device, !flags.on("no-tf32"));
+  apply_precision(precision, device, {net.get(), teacher.get()});
   apply_cpu_conv_flag(flags);
   const bool graphs = flags.on("cuda-graph");
   MM_CHECK(!graphs || (device.is_cuda() && world().size() == 1), "--cuda-graph needs --device cuda and one process");
@@ -165,8 +166,8 @@ int run(int argc, char** argv) {
   }
 
   const double erm = results.front().images_per_s;
-  std::printf("%s width %d, batch %d, %d classes, device %s%s\n", model.c_str(), width, batch, classes,
-              device.str().c_str(),
+  std::printf("%s width %d, batch %d, %d classes, device %s in %s%s%s\n", model.c_str(), width, batch, classes,
+              device.str().c_str(), precision_name(precision), graphs ? ", CUDA graphs" : "",
               ranks.size() > 1 ? fmt::format(", {} ranks ({} images per step)", ranks.size(), images_per_step).c_str() : "");
   std::printf("%-24s %12s %10s%s\n", "method", "images/s", "erm/this", ranks.size() > 1 ? "  averaging ms/step" : "");
   std::string json = "[";
@@ -175,9 +176,9 @@ int run(int argc, char** argv) {
     std::printf("%-24s %12.1f %10.3f%s\n", r.method.c_str(), r.images_per_s, erm / r.images_per_s,
                 ranks.size() > 1 ? fmt::format("  {:18.2f}", r.averaging_ms).c_str() : "");
     json += fmt::format("{}{{\"method\":\"{}\",\"images_per_s\":{:.2f},\"step_cost_vs_erm\":{:.4f},\"ranks\":{},"
-                        "\"averaging_ms_per_step\":{:.3f}}}",
+                        "\"averaging_ms_per_step\":{:.3f},\"precision\":\"{}\",\"cuda_graph\":{}}}",
                         json.size() > 1 ? "," : "", r.method, r.images_per_s, erm / r.images_per_s, ranks.size(),
-                        r.averaging_ms);
+                        r.averaging_ms, precision_name(precision), graphs ? "true" : "false");
   }
   json += "]";
   std::printf("%s\n", json.c_str());

@@ -48,6 +48,7 @@ void declare_flags(Flags& f) {
   f.add("batch-size", "200", "images per forward pass");
   f.add("device", "auto", "auto | cpu | cuda");
   add_cpu_conv_flag(f);
+  add_precision_flag(f, /*training=*/false);
   f.add("attacks", "fgsm,pgd", "robustness: fgsm,pgd | fgsm | pgd | none");
   f.add("pgd-steps", "20", "PGD iterations");
   f.add("seed", "0", "seed of PGD's random start");
@@ -142,6 +143,7 @@ int run(int argc, char** argv) {
   const uint64_t seed = static_cast<uint64_t>(flags.integer64("seed", 0, INT64_MAX));
   const int64_t limit_test = flags.integer64("limit-test", 0, INT64_MAX);
   const Device device = parse_device(flags.str("device"));
+  const Precision precision = precision_flag(flags, device, /*training=*/false);
   apply_cpu_conv_flag(flags);
   const std::string map = flags.str("map");
   MM_CHECK(map == "tsne" || map == "pca" || map == "none", "--map: tsne, pca or none, got '{}'", map);
@@ -160,6 +162,7 @@ int run(int argc, char** argv) {
   net->train(false);
   for (Tensor p : net->parameters()) p.set_requires_grad(false);  // the attacks need input gradients only
   net->to(device);
+  apply_precision(precision, device, {net.get()});
   const json::Value config = json::parse(info.config_json);
   auto from_run = [&](const char* flag) {
     return flags.given(flag) || !config.has(flag) ? flags.str(flag) : config.at(flag).string;
@@ -220,7 +223,8 @@ int run(int argc, char** argv) {
                   {"checkpoint", fmt::format("{} (epoch {})", path, info.epoch)},
                   {"network", flags.on("teacher") ? "EMA teacher" : "student"},
                   {"data", fmt::format("{}: {} test images", data.name, data.test.size())},
-                  {"device", device.str()}};
+                  {"device", device.str()},
+                  {"precision", precision_name(precision)}};
     page.results = results;
     if (ood.test.size() > 0) page.ood = &d, page.ood_name = ood.name;
     if (map != "none") {

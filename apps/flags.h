@@ -14,6 +14,7 @@
 #include "engine/distributed.h"
 #include "engine/error.h"
 #include "engine/ops/conv_kernels.h"
+#include "models/precision.h"
 #include "train/log.h"
 
 namespace mm {
@@ -149,6 +150,23 @@ inline void add_cpu_conv_flag(Flags& f) {
 }
 inline void apply_cpu_conv_flag(const Flags& f) {
   kernels::set_cpu_convolution(kernels::parse_cpu_convolution(f.str("cpu-conv")));
+}
+
+// --precision, shared by the apps that run models (models/precision.h). `training`: its default is
+// bf16 where the GPU has bfloat16 tensor cores (else fp32); evaluation's is fp32.
+inline void add_precision_flag(Flags& f, bool training) {
+  f.add("precision", "auto",
+        std::string("fp32 | tf32 | bf16 (tf32 and bf16: a GPU of compute capability 8.0+); auto: ") +
+            (training ? "bf16 on such a GPU, else fp32" : "fp32"));
+}
+// The precision asked for, checked against the device (before any data is read).
+inline Precision precision_flag(const Flags& f, Device device, bool training) {
+  const std::string name = f.str("precision");
+  const Precision p = name == "auto" ? (training ? default_training_precision(device) : Precision::Fp32) : parse_precision(name);
+  MM_CHECK(p == Precision::Fp32 || has_bf16_tensor_cores(device),
+           "--precision {} needs a GPU of compute capability 8.0 or later; {} computes in fp32", name,
+           device.is_cuda() ? "this GPU" : "the CPU");
+  return p;
 }
 
 // An app's main: runs run(argc, argv) and turns any exception into one line on stderr and exit 1

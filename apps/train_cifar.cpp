@@ -78,7 +78,7 @@ void declare_flags(Flags& f) {
   f.add_switch("distill", "online self-distillation from an EMA teacher");
   f.add("gamma", fmt::format("{}", d.gamma), "distillation: weight of the label loss");
   f.add("ema", fmt::format("{}", d.ema_decay), "distillation: teacher decay beta");
-  f.add_switch("no-tf32", "GPU: exact float32 (no TF32 tensor-core math) in cuBLAS and cuDNN");
+  add_precision_flag(f, /*training=*/true);
   f.add_switch("cuda-graph", "GPU, one process: capture each kind of training step once as a CUDA graph and replay it "
                              "(the same numbers as without; falls back to eager steps, saying why, where capture fails)");
   add_cpu_conv_flag(f);
@@ -284,6 +284,12 @@ int run(int argc, char** argv) {
   MM_CHECK(dtype_flag == "float32" || dtype_flag == "float64", "--dtype must be float32 or float64, got '{}'", dtype_flag);
   const DType dtype = dtype_flag == "float64" ? DType::F64 : DType::F32;
   MM_CHECK(dtype == DType::F32 || device.is_cpu(), "--dtype float64 runs on the CPU only (add --device cpu)");
+  Precision precision = precision_flag(flags, device, /*training=*/true);
+  if (norm == NormKind::Group && precision == Precision::Bf16) {  // group norm has no bfloat16 kernels
+    MM_CHECK(flags.str("precision") == "auto", "--precision bf16 needs batch norm: group norm computes in float32 "
+             "(use --precision tf32 or fp32)");
+    precision = Precision::Tf32;
+  }
   MM_CHECK(!flags.on("cuda-graph") || (device.is_cuda() && world().size() == 1),
            "--cuda-graph needs --device cuda and one process");
   const int64_t limit_train = flags.integer64("limit-train", 0, INT64_MAX), limit_test = flags.integer64("limit-test", 0, INT64_MAX);
@@ -358,9 +364,9 @@ int run(int argc, char** argv) {
   }
   net->to(device);
   if (teacher) teacher->to(device);
-  allow_tf32(device, !flags.on("no-tf32"));
-  say("model: {} width {}, {} parameter tensors; device {}; {} epochs, batch {}; method {}{}\n", model, width,
-      net->parameters().size(), device.str(), epochs, batch_size, method_name(method.method),
+  apply_precision(precision, device, {net.get(), teacher.get()});
+  say("model: {} width {}, {} parameter tensors; device {} in {}; {} epochs, batch {}; method {}{}\n", model, width,
+      net->parameters().size(), device.str(), precision_name(precision), epochs, batch_size, method_name(method.method),
       method.distill ? " with distillation" : "");
 
   Trainer trainer(*net, teacher.get(), sgd, method, seed, device);

@@ -130,6 +130,15 @@ void allow_tf32(Device device, bool on) {
 #endif
 }
 
+bool has_bf16_tensor_cores(Device device) {
+  if (!device.is_cuda()) return false;
+#ifdef MM_WITH_CUDA
+  return cuda::compute_capability() >= 80;
+#else
+  return false;
+#endif
+}
+
 Device parse_device(const std::string& name) {
   if (name == "cpu") return cpu();
   if (name == "cuda") {

@@ -28,7 +28,10 @@ Device parse_device(const std::string& name);
 void synchronize(Device device);
 
 // GPU matrix products and convolutions in TF32 (tensor cores, 10-bit mantissa) or exact float32.
-// Training allows TF32; parity tests do not. Nothing changes on the CPU.
+// Off unless a run asks for it (--precision tf32): parity tests compare exact float32. Nothing
+// changes on the CPU.
 void allow_tf32(Device device, bool on);
+// Whether the device has bfloat16 and TF32 tensor cores: a GPU of compute capability 8.0 or later.
+bool has_bf16_tensor_cores(Device device);
 
 }  // namespace mm

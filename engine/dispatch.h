@@ -4,6 +4,7 @@
 // deterministic parallel sum.
 #include <omp.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -46,6 +47,44 @@ void dispatch_floating(DType dtype, const char* op, F&& f) {
   } else {
     throw Error(fmt::format("{}: expected a floating tensor, got {}", op, dtype_name(dtype)));
   }
+}
+
+// The storage types of the CUDA kernels: calls f(S{}) with S = float or bf16 (engine/bf16.h),
+// whose kernels load S, compute in float and store S.
+template <class F>
+void dispatch_storage(DType dtype, const char* op, F&& f) {
+  if (dtype == DType::F32) {
+    f(float{});
+  } else if (dtype == DType::BF16) {
+    f(bf16{});
+  } else {
+    throw Error(fmt::format("{}: CUDA kernels take float32 or bfloat16, got {}", op, dtype_name(dtype)));
+  }
+}
+
+// The CPU twin of a bfloat16 kernel is its float32 kernel: when any of `inputs` or `outputs` is a
+// bfloat16 tensor on the CPU, runs body(in, out) on float32 copies of them all (in and out hold
+// them in the order given; undefined tensors stay undefined; outputs are widened too, so that a
+// kernel that accumulates adds to their values), rounds the outputs back once, and returns true.
+// Otherwise it runs nothing and returns false: the kernel goes on with its own loop. The GPU
+// kernels load bf16, compute in float and round once when they store: the same arithmetic, but
+// for the order of sums.
+template <class F>
+bool bf16_as_float32(std::initializer_list<const Tensor*> inputs, std::initializer_list<Tensor*> outputs, F&& body) {
+  auto is_bf16 = [](const Tensor* t) { return t && t->defined() && t->dtype() == DType::BF16 && t->device().is_cpu(); };
+  if (std::none_of(inputs.begin(), inputs.end(), is_bf16) && std::none_of(outputs.begin(), outputs.end(), is_bf16))
+    return false;
+  auto widen = [&](const Tensor* t) { return is_bf16(t) ? t->to(DType::F32) : (t ? *t : Tensor()); };
+  std::vector<Tensor> in, out;
+  for (const Tensor* t : inputs) in.push_back(widen(t));
+  for (Tensor* t : outputs) out.push_back(widen(t));
+  body(in, out);
+  size_t k = 0;
+  for (Tensor* t : outputs) {
+    if (is_bf16(t)) t->copy_from(out[k].to(DType::BF16));
+    ++k;
+  }
+  return true;
 }
 
 // Deterministic parallel reduction: each thread sums its static share of [0, n) into its own slot

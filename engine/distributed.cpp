@@ -24,6 +24,7 @@ MPI_Datatype mpi_type(DType dtype) {
     case DType::F64: return MPI_DOUBLE;
     case DType::I64: return MPI_INT64_T;
     case DType::U8: return MPI_UINT8_T;
+    case DType::BF16: break;  // no MPI type: activations, never sent
   }
   throw Error("MPI: unknown dtype");
 }

@@ -1,5 +1,6 @@
 #include "engine/tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -107,10 +108,12 @@ template float* Tensor::data<float>();
 template double* Tensor::data<double>();
 template int64_t* Tensor::data<int64_t>();
 template uint8_t* Tensor::data<uint8_t>();
+template bf16* Tensor::data<bf16>();
 template const float* Tensor::data<float>() const;
 template const double* Tensor::data<double>() const;
 template const int64_t* Tensor::data<int64_t>() const;
 template const uint8_t* Tensor::data<uint8_t>() const;
+template const bf16* Tensor::data<bf16>() const;
 
 std::vector<double> Tensor::to_doubles() const {
   Tensor host = to(cpu());
@@ -121,6 +124,7 @@ std::vector<double> Tensor::to_doubles() const {
       case DType::F64: out[i] = host.data<double>()[i]; break;
       case DType::I64: out[i] = static_cast<double>(host.data<int64_t>()[i]); break;
       case DType::U8: out[i] = host.data<uint8_t>()[i]; break;
+      case DType::BF16: out[i] = float(host.data<bf16>()[i]); break;
     }
   }
   return out;
@@ -146,8 +150,16 @@ Tensor Tensor::to(Device dev) const {
 
 Tensor Tensor::to(DType to_type) const {
   if (to_type == dtype()) return *this;
-  MM_CHECK(device().is_cpu(), "dtype conversion is implemented on the CPU only");
+  MM_CHECK(device().is_cpu(), "dtype conversion is implemented on the CPU only (on a GPU: mm::cast)");
   Tensor t = empty(shape(), to_type, device());
+  if (dtype() == DType::F32 && to_type == DType::BF16) {  // the CPU's bfloat16 kernels widen and round often
+    std::transform(data<float>(), data<float>() + numel(), t.data<bf16>(), [](float v) { return bf16(v); });
+    return t;
+  }
+  if (dtype() == DType::BF16 && to_type == DType::F32) {
+    std::transform(data<bf16>(), data<bf16>() + numel(), t.data<float>(), [](bf16 v) { return float(v); });
+    return t;
+  }
   std::vector<double> v = to_doubles();
   for (int64_t i = 0; i < numel(); ++i) {
     switch (to_type) {
@@ -155,6 +167,7 @@ Tensor Tensor::to(DType to_type) const {
       case DType::F64: t.data<double>()[i] = v[i]; break;
       case DType::I64: t.data<int64_t>()[i] = static_cast<int64_t>(v[i]); break;
       case DType::U8: t.data<uint8_t>()[i] = static_cast<uint8_t>(v[i]); break;
+      case DType::BF16: t.data<bf16>()[i] = bf16(static_cast<float>(v[i])); break;
     }
   }
   return t;
@@ -194,6 +207,7 @@ void Tensor::fill(double value) {
     case DType::F64: std::fill_n(data<double>(), n, value); break;
     case DType::I64: std::fill_n(data<int64_t>(), n, static_cast<int64_t>(value)); break;
     case DType::U8: std::fill_n(data<uint8_t>(), n, static_cast<uint8_t>(value)); break;
+    case DType::BF16: std::fill_n(data<bf16>(), n, bf16(static_cast<float>(value))); break;
   }
 }
 
@@ -222,7 +236,7 @@ Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
 
 bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
 Tensor& Tensor::set_requires_grad(bool on) {
-  MM_CHECK(dtype() == DType::F32 || dtype() == DType::F64, "only floating tensors can require grad");
+  MM_CHECK(dtype() == DType::F32 || dtype() == DType::F64 || dtype() == DType::BF16, "only floating tensors can require grad");
   impl_->requires_grad = on;
   return *this;
 }

@@ -11,6 +11,11 @@ void Network::set_dropout(double p) {
   MM_CHECK(0 <= p && p < 1, "dropout: p = {} is not in [0, 1)", p);
 }
 
+void Network::set_compute_dtype(DType dtype) {
+  MM_CHECK(dtype == DType::F32 || dtype == DType::BF16, "a network computes in F32 or BF16, not {}", dtype_name(dtype));
+  compute_dtype_ = dtype;
+}
+
 int default_width(const std::string& name) {
   if (name == "preactresnet18") return 64;
   if (name == "wrn16_8") return 8;

@@ -21,12 +21,11 @@ class Network : public Module {
   virtual int num_stages() const = 0;
   // h at interpolation layer `from` -> h at layer `to`, 0 <= from <= to <= num_stages().
   // x: [N, H, W, 3] NHWC at layer 0.
-  virtual Tensor run_stages(const Tensor& h, int from, int to) = 0;
+  Tensor run_stages(const Tensor& h, int from, int to) { return leave(stages(enter(h), from, to)); }
   // Output of the last stage -> final feature map [N, h, w, d].
-  virtual Tensor head(const Tensor& h) = 0;
-
+  Tensor head(const Tensor& h) { return leave(final_map(enter(h))); }
   // x [N, H, W, 3] -> final feature map [N, h, w, d]
-  Tensor features(const Tensor& x) { return head(run_stages(x, 0, num_stages())); }
+  Tensor features(const Tensor& x) { return leave(final_map(stages(enter(x), 0, num_stages()))); }
   // x [N, H, W, 3] -> embedding [N, d] (global average of the final map)
   Tensor embed(const Tensor& x) { return global_avg_pool(features(x)); }
   // z [N, d] -> logits [N, classes] (through dropout when set_dropout gave it a rate)
@@ -37,6 +36,15 @@ class Network : public Module {
   virtual Linear& classifier() = 0;
   virtual int embedding_dim() const = 0;
 
+  // The dtype the encoder computes in: float32 (the default) or bfloat16 (--precision bf16). In
+  // bfloat16 the activations and the convolutions' operands are bfloat16 (the layers cast their
+  // float32 weights to their input's dtype, and the weights get float32 gradients through the
+  // cast); the parameters, the BN statistics and everything after the final map (pooling, the
+  // classifier, the mixing, the loss) stay float32. The methods above take and give float32 (or
+  // float64, the gradient checker's) whatever the setting: the casts are theirs.
+  void set_compute_dtype(DType dtype);
+  DType compute_dtype() const { return compute_dtype_; }
+
   // Dropout with rate p on the embedding before the classifier (0: none, the paper's models). It
   // has no parameters: weights files do not change.
   void set_dropout(double p);
@@ -45,8 +53,17 @@ class Network : public Module {
     if (dropout_) dropout_->reseed(seed);
   }
 
+ protected:
+  // The model's own code, run in the compute dtype: the stages between two layers, the head.
+  virtual Tensor stages(const Tensor& h, int from, int to) = 0;
+  virtual Tensor final_map(const Tensor& h) = 0;
+
  private:
+  Tensor enter(const Tensor& h) const { return h.dtype() == DType::F32 ? cast(h, compute_dtype_) : h; }
+  static Tensor leave(const Tensor& h) { return cast(h, mm::compute_dtype(h.dtype())); }
+
   Dropout* dropout_ = nullptr;
+  DType compute_dtype_ = DType::F32;
 };
 
 // name: "preactresnet18" (width = channels of stage 1, default 64) or "wrn16_8" (width = widen

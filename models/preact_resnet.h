@@ -43,10 +43,12 @@ class PreActResNet18 : public Network {
  public:
   PreActResNet18(int width, int num_classes, NormKind norm, Rng& rng);
   int num_stages() const override { return 4; }
-  Tensor run_stages(const Tensor& h, int from, int to) override { return encoder.run_stages(h, from, to); }
-  Tensor head(const Tensor& h) override { return h; }
   Linear& classifier() override { return classifier_; }
   int embedding_dim() const override { return encoder.out_channels; }
+
+ protected:
+  Tensor stages(const Tensor& h, int from, int to) override { return encoder.run_stages(h, from, to); }
+  Tensor final_map(const Tensor& h) override { return h; }
 
  private:
   PreActResNetEncoder& encoder;

@@ -45,10 +45,12 @@ class WideResNet16 : public Network {
  public:
   WideResNet16(int widen, int num_classes, NormKind norm, Rng& rng);
   int num_stages() const override { return 3; }
-  Tensor run_stages(const Tensor& h, int from, int to) override { return encoder.run_stages(h, from, to); }
-  Tensor head(const Tensor& h) override { return encoder.head(h); }
   Linear& classifier() override { return classifier_; }
   int embedding_dim() const override { return encoder.out_channels; }
+
+ protected:
+  Tensor stages(const Tensor& h, int from, int to) override { return encoder.run_stages(h, from, to); }
+  Tensor final_map(const Tensor& h) override { return encoder.head(h); }
 
  private:
   WideResNetEncoder& encoder;

@@ -5,7 +5,8 @@
 # evaluates the erm run (docs/math.md §4) and prints one summary. Without the Debian -dev packages it
 # unpacks .debs/ (scripts/fetch_debs.sh) into a local prefix. Real data: DATA=dir of CIFAR-10
 # binary files (default .gpu_data/cifar10-subset, see scripts/folder_to_cifar_bin.py). Logs go to
-# $OUT (default gpu_check_out/).
+# $OUT (default gpu_check_out/). DATA_JPEG: the CIFAR-10 JPEG copy as an image folder (default
+# .gpu_data/cifar10-jpeg) for the 30-epoch bf16 check.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-gpu_check_out}"
@@ -57,16 +58,20 @@ if python3 -c "import torch" 2>/dev/null; then
   done
 fi
 
-build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 --json "$out/bench.json" > "$out/bench.txt" 2>&1
-note "bench (GPU, preactresnet18 full width, batch 128, TF32):"
+# bench (docs: BENCHMARKS.md): every method in the training default (bf16 on compute capability
+# 8.0+), eagerly and as replayed CUDA graphs (train/step_graph.h; parity: CudaGraph.* in test_cuda);
+# erm alone in tf32 and exact fp32. Each line of the summary says which.
+bench() { build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 "$@"; }
+bench --json "$out/bench.json" > "$out/bench.txt" 2>&1
+note "bench (GPU, preactresnet18 full width, batch 128): $(grep -m1 '^preactresnet18' "$out/bench.txt")"
 sed -n '/^method/,/^\[/p' "$out/bench.txt" | grep -v '^\[' | tee -a "$summary"
-build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 --erm-only --no-tf32 > "$out/bench_fp32.txt" 2>&1
-note "bench erm, exact float32: $(grep '^erm' "$out/bench_fp32.txt")"
-# every step a replayed CUDA graph (train/step_graph.h; its parity test is CudaGraph.* in test_cuda)
-build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 --cuda-graph \
-  --json "$out/bench_graph.json" > "$out/bench_graph.txt" 2>&1
-note "bench with --cuda-graph (TF32): $(grep -m1 'CUDA graphs' "$out/bench_graph.txt" || echo 'no capture failed')"
+bench --cuda-graph --json "$out/bench_graph.json" > "$out/bench_graph.txt" 2>&1
+note "bench with --cuda-graph: $(grep -m1 '^preactresnet18' "$out/bench_graph.txt"); $(grep -m1 'CUDA graphs' "$out/bench_graph.txt" || echo 'no capture failed')"
 sed -n '/^method/,/^\[/p' "$out/bench_graph.txt" | grep -v '^\[' | tee -a "$summary"
+for precision in tf32 fp32; do
+  bench --erm-only --precision $precision --json "$out/bench_$precision.json" > "$out/bench_$precision.txt" 2>&1
+  note "bench erm --precision $precision: $(grep '^erm' "$out/bench_$precision.txt")"
+done
 if python3 -c "import torch" 2>/dev/null; then
   # PyTorch eager float32, eager AMP + channels_last, torch.compile: each with our erm over it
   for mode in fp32 amp compile; do
@@ -74,6 +79,24 @@ if python3 -c "import torch" 2>/dev/null; then
   done
   [ -f "$out/bench_graph.json" ] && python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 --mode amp \
     --ours "$out/bench_graph.json" 2>&1 | tail -1 | sed 's/^/with --cuda-graph: /' | tee -a "$summary"
+fi
+
+# The bf16 accuracy check (issue: within 0.5 points of fp32): 30 epochs of erm on the CIFAR-10 JPEG
+# copy (DATA_JPEG, an image folder), --precision bf16 and fp32 from the same seed, side by side on
+# the GPU. About 5 minutes on an H100; EPOCHS30=0 skips it.
+jpeg="${DATA_JPEG:-.gpu_data/cifar10-jpeg}"
+if [ "${EPOCHS30:-1}" != 0 ] && [ -d "$jpeg/train" ]; then
+  for precision in bf16 fp32; do
+    build-gpu/train_cifar --data "$jpeg" --dataset folder --model preactresnet18 --epochs 30 --seed 0 --batch-size 128 \
+      --device cuda --precision $precision --overwrite --out "${TRAIN_DIR:-$out}/epochs30_$precision" --log-every 1000 \
+      > "$out/epochs30_$precision.log" 2>&1 &
+  done
+  wait
+  for precision in bf16 fp32; do
+    note "30 epochs, --precision $precision: $(grep -E '^epoch 30/30:|error' "$out/epochs30_$precision.log" | tail -1)"
+  done
+else
+  note "the 30-epoch bf16 vs fp32 check: skipped (no image folder at $jpeg, or EPOCHS30=0)"
 fi
 
 data="${DATA:-.gpu_data/cifar10-subset}"

@@ -10,7 +10,8 @@
 # it to a GPU machine, pack it (about 20 MB: `tar czf .gpu_data/c10.tar.gz -C DATA_PARENT cifar10-jpeg`)
 # and unpack it there first. On an H100 four full-width R-18 runs of 30 epochs side by side take
 # about 9 minutes. Logs and summary.md go to $OUT (default gpu_compare_out/). PARALLEL runs share the
-# GPU at a time (default 4).
+# GPU at a time (default 4). Ours trains in its default precision (bf16 on a GPU of compute
+# capability 8.0+, models/precision.h); add "--ours-args=--precision tf32" for PyTorch's TF32.
 set -uo pipefail
 data="$(realpath "${1:?usage: scripts/gpu_compare.sh DATA_DIR [METHOD] [SEEDS] [EPOCHS] [flags]}")"
 cd "$(dirname "$0")/.."

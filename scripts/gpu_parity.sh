@@ -5,7 +5,8 @@
 #
 #   scripts/gpu_parity.sh DATA_DIR [SEEDS=0,1,2]
 #
-#  1. widths 64 and 16: ours in TF32, ours in exact float32 (--no-tf32), PyTorch (TF32 as it trains);
+#  1. widths 64 and 16: ours in TF32 (--precision tf32), ours in exact float32 (--precision fp32),
+#     PyTorch (TF32 as it trains);
 #  2. one seed at width 16 over a whole epoch on the CPU and on the GPU (exact float32), and their
 #     loss logs side by side: where the two devices part;
 #  3. the initial weights swapped: both sides from PyTorch's seed-0 weights, then both from ours;
@@ -26,11 +27,12 @@ parity() { python3 scripts/parity.py --data "$data" --epochs 1 --milestones 8,15
 : > "$out/summary.md"
 
 for width in 64 16; do
-  parity --device cuda --width $width --seeds "$seeds" --parallel 6 --threads 2 --out "$out/w${width}_tf32" \
+  parity --device cuda --width $width --seeds "$seeds" --parallel 6 --threads 2 "--ours-args=--precision tf32" \
+    --out "$out/w${width}_tf32" \
     | tee -a "$out/summary.md"
   # the same PyTorch runs against ours in exact float32: parity.py reuses their finished logs
   mkdir -p "$out/w${width}_fp32" && cp "$out/w${width}_tf32"/torch_s*.log "$out/w${width}_fp32/"
-  parity --device cuda --width $width --seeds "$seeds" --parallel 6 --threads 2 --ours-args=--no-tf32 \
+  parity --device cuda --width $width --seeds "$seeds" --parallel 6 --threads 2 "--ours-args=--precision fp32" \
     --out "$out/w${width}_fp32" | tee -a "$out/summary.md"
 done
 
@@ -55,7 +57,7 @@ build-gpu/train_cifar --data "$data" --dataset folder --epochs 1 --limit-train 1
 for side in torch ours; do
   echo -e "\nboth sides from $side's seed-0 weights:" | tee -a "$out/summary.md"
   parity --device cuda --width 64 --seeds "$seeds" --parallel 6 --threads 2 --init "$out/${side}_init.safetensors" \
-    --out "$out/init_$side" | tee -a "$out/summary.md"
+    "--ours-args=--precision tf32" --out "$out/init_$side" | tee -a "$out/summary.md"
 done
 echo -e "\nPyTorch on train_cifar's data stream (compare with the PyTorch rows of width 64 above):" | tee -a "$out/summary.md"
 parity --device cuda --width 64 --seeds "$seeds" --sides torch --parallel 6 --threads 2 --torch-args="--data-stream engine" \

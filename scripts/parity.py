@@ -144,7 +144,7 @@ def main():
     ap.add_argument("--parallel", type=int, default=1, help="runs at a time")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads per run")
     ap.add_argument("--ours", default=os.path.join(ROOT, "build", "train_cifar"))
-    ap.add_argument("--ours-args", default="", help="more flags for train_cifar, e.g. --no-tf32")
+    ap.add_argument("--ours-args", default="", help="more flags for train_cifar, e.g. '--precision fp32'")
     ap.add_argument("--torch-args", default="", help="more flags for train_reference.py")
     ap.add_argument("--out", default="parity_out")
     ap.add_argument("--summarise", action="store_true", help="only read the logs in --out")

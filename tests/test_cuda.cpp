@@ -119,6 +119,36 @@ TEST(CudaParity, LargerShapes) {
   for (int c = 4; c < 8; ++c) EXPECT_TRUE(std::isnan(poisoned[c]));
 }
 
+// The bfloat16 kernels (--precision bf16) against their CPU twins (the float32 kernels on widened
+// inputs, rounded once): the same arithmetic but for the order of the float sums, so the two differ
+// by a rounding flip at most: one bfloat16 step, 2^-7 of a value, within 1e-2 of the largest.
+TEST(CudaParity, BFloat16Kernels) {
+  REQUIRE_GPU();
+  Rng rng(9);
+  auto bf = [](const Tensor& t) { return cast(t, DType::BF16); };
+  auto back = [](const Tensor& t) { return cast(t, DType::F32); };
+  constexpr double tol = 1e-2;
+  check_parity([&](auto& in) { return back(add(bf(in[0]), bf(in[1]))); },
+               {leaf(random_float({5, 70}, rng)), leaf(random_float({5, 70}, rng))}, tol);
+  check_parity([&](auto& in) { return back(relu(bf(in[0]))); }, {leaf(random_float({1000}, rng))}, tol);
+  check_parity([&](auto& in) { return back(scale(bf(in[0]), 0.5)); }, {leaf(random_float({300}, rng))}, tol);
+  struct C { int H, Cin, Cout, k, stride, pad; bool bias; };
+  for (C c : {C{8, 3, 16, 3, 1, 1, false}, C{8, 16, 32, 3, 2, 1, true}, C{8, 16, 32, 1, 2, 0, false}}) {
+    std::vector<Tensor> in{leaf(random_float({3, c.H, c.H, c.Cin}, rng)), leaf(random_float({c.Cout, c.k, c.k, c.Cin}, rng))};
+    if (c.bias) in.push_back(leaf(random_float({c.Cout}, rng)));
+    check_parity([&, c](auto& t) {
+      return back(conv2d(bf(t[0]), bf(t[1]), c.bias ? bf(t[2]) : Tensor(), c.stride, c.pad));
+    }, in, tol);
+  }
+  for (bool training : {true, false})
+    for (bool fused_relu : {false, true})
+      check_parity([&, training, fused_relu](auto& in) {
+        BatchNormBuffers buffers{in[3], in[4], Tensor()};  // float32, as the parameters
+        return back(batch_norm(bf(in[0]), in[1], in[2], buffers, training, 0.1, 1e-5, fused_relu));
+      }, {leaf(random_float({4, 3, 3, 8}, rng, -2, 3)), leaf(random_float({8}, rng, 0.5, 1.5)), leaf(random_float({8}, rng)),
+          random_float({8}, rng), random_float({8}, rng, 0.5, 2)}, tol);
+}
+
 TEST(CudaParity, DenseAttentionAndWeights) {
   REQUIRE_GPU();
   Rng rng(5);
@@ -377,6 +407,54 @@ TEST_P(CudaMethodFixture, StepMatchesPyTorch) {
     for (const auto& nt : net->named_buffers())
       EXPECT_TRUE(close_relative(nt.tensor.to(cpu()), f.at("state." + nt.name), 1e-4)) << model << " state." << nt.name;
   }
+}
+
+// The same steps with the encoders in bfloat16 (--precision bf16) on the GPU, against the exact
+// step within bfloat16's tolerances (tests/fixtures.h): the model fixtures, MultiMix and dense
+// MultiMix with distillation.
+TEST(CudaBFloat16, StepsFollowTheExactSteps) {
+  REQUIRE_GPU();
+  for (std::string model : {"preactresnet18", "wrn16_8"}) {
+    const TensorFile f = load_fixture(model, "2", "make_model_fixtures.py");
+    auto net = make_network(model, std::stoi(f.metadata.at("width")), std::stoi(f.metadata.at("num_classes")), 0);
+    load_state_dict(*net, f, "weights.");
+    net->to(cuda_device());
+    net->train(true);
+    net->set_compute_dtype(DType::BF16);
+    Tensor logits = net->forward(nchw_to_nhwc(f.at("images")).to(cuda_device()));
+    backward(cross_entropy(logits, f.at("labels").to(cuda_device())));
+    std::vector<std::pair<std::string, Tensor>> grads;
+    for (const auto& nt : net->named_parameters())
+      grads.push_back({nt.name, to_file_layout(nt.tensor.grad().to(cpu()), nt.layout)});
+    expect_bf16_step_close(logits.to(cpu()), f.at("logits"), grads, f, 1e-2);
+  }
+  for (std::string model : {"preactresnet18", "wrn16_8"})
+    for (std::string method : {"multimix", "dense_distill"}) {
+      const TensorFile weights = load_fixture("method_" + model + "_weights", "2", "make_method_fixtures.py");
+      const TensorFile f = load_fixture("method_" + model + "_" + method, "2", "make_method_fixtures.py");
+      const int width = std::stoi(f.metadata.at("width")), classes = std::stoi(f.metadata.at("num_classes"));
+      auto net = make_network(model, width, classes, 0), teacher = make_network(model, width, classes, 0);
+      load_state_dict(*net, weights, "weights.");
+      load_state_dict(*teacher, weights, "teacher.");
+      for (Network* n : {net.get(), teacher.get()}) n->to(cuda_device()), n->set_compute_dtype(DType::BF16);
+      MethodConfig config;
+      config.method = parse_method(f.metadata.at("method"));
+      config.distill = f.metadata.at("distill") == "1";
+      config.gamma = std::stod(f.metadata.at("gamma"));
+      config.dense_resolution = std::stoi(f.metadata.at("dense_resolution"));
+      config.attention = parse_attention(f.metadata.at("attention"));
+      net->train(true);
+      StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(f.at("images")).to(cuda_device()),
+                                   nchw_to_nhwc(f.at("images2")).to(cuda_device()), f.at("labels").to(cuda_device()),
+                                   classes, config, read_draws(config.method, f));
+      backward(step.loss);
+      Tensor logits = step.logits.to(cpu());
+      if (logits.ndim() == 3) logits = positions_to_nchw(logits, config.dense_resolution);
+      std::vector<std::pair<std::string, Tensor>> grads;
+      for (const auto& nt : net->named_parameters())
+        grads.push_back({nt.name, to_file_layout(nt.tensor.grad().to(cpu()), nt.layout)});
+      expect_bf16_step_close(logits, f.at("logits"), grads, f, 1e-2);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, CudaMethodFixture,

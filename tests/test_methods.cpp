@@ -23,7 +23,8 @@ struct Case {
   DType dtype;
 };
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  return info.param.model + "_" + info.param.name + (info.param.dtype == DType::F64 ? "_float64" : "");
+  const DType t = info.param.dtype;
+  return info.param.model + "_" + info.param.name + (t == DType::F64 ? "_float64" : t == DType::BF16 ? "_bfloat16" : "");
 }
 
 class MethodFixture : public ::testing::TestWithParam<Case> {};
@@ -36,8 +37,12 @@ TEST_P(MethodFixture, StepMatchesPyTorch) {
   auto net = make_network(c.model, width, classes, 0), teacher = make_network(c.model, width, classes, 0);
   load_state_dict(*net, weights, "weights.");
   load_state_dict(*teacher, weights, "teacher.");
-  net->to(c.dtype);
-  teacher->to(c.dtype);
+  // bfloat16: float32 networks whose encoders compute in bfloat16 (tolerances: tests/fixtures.h)
+  const bool bf16 = c.dtype == DType::BF16;
+  const DType dtype = compute_dtype(c.dtype);
+  net->to(dtype);
+  teacher->to(dtype);
+  if (bf16) net->set_compute_dtype(DType::BF16), teacher->set_compute_dtype(DType::BF16);
   const bool f64 = c.dtype == DType::F64;
   const double value_tol = f64 ? kFloat64Tol : kValueTol, grad_tol = f64 ? kFloat64Tol : kGradTol;
 
@@ -50,10 +55,17 @@ TEST_P(MethodFixture, StepMatchesPyTorch) {
   const Draws d = read_draws(config.method, f);
 
   net->train(true);
-  StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(f.at("images")).to(c.dtype),
-                               nchw_to_nhwc(f.at("images2")).to(c.dtype), f.at("labels"), classes, config, d);
-  EXPECT_EQ(step.loss.dtype(), c.dtype);
+  StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(f.at("images")).to(dtype),
+                               nchw_to_nhwc(f.at("images2")).to(dtype), f.at("labels"), classes, config, d);
+  EXPECT_EQ(step.loss.dtype(), dtype);
   const Tensor logits = step.logits.ndim() == 3 ? positions_to_nchw(step.logits, config.dense_resolution) : step.logits;
+  if (bf16) {
+    EXPECT_NEAR(step.loss.item(), f.at("loss").item(), 0.03 * std::abs(f.at("loss").item()));
+    backward(step.loss);
+    std::vector<std::pair<std::string, Tensor>> grads;
+    for (const auto& nt : net->named_parameters()) grads.push_back({nt.name, to_file_layout(nt.tensor.grad(), nt.layout)});
+    return expect_bf16_step_close(logits, f.at("logits"), grads, f, kGradFloor);
+  }
   EXPECT_TRUE(close_relative(logits, f.at("logits"), value_tol)) << "logits";
   EXPECT_NEAR(step.loss.item(), f.at("loss").item(), value_tol * std::abs(f.at("loss").item()));
   backward(step.loss);
@@ -73,6 +85,10 @@ std::vector<Case> all_cases() {
     for (std::string name : {"mixup", "manifold", "cutmix", "multimix", "dense", "dense_cam_softmax", "multimix_distill",
                              "dense_distill"})
       for (DType dtype : {DType::F32, DType::F64}) out.push_back({model, name, dtype});
+  // --precision bf16: mixing after the encoder (MultiMix, dense with distillation) and inside it
+  // (manifold mixup: the hidden state leaves the encoder in float32 and enters it again)
+  for (std::string model : {"preactresnet18", "wrn16_8"})
+    for (std::string name : {"manifold", "multimix", "dense_distill"}) out.push_back({model, name, DType::BF16});
   return out;
 }
 INSTANTIATE_TEST_SUITE_P(Methods, MethodFixture, ::testing::ValuesIn(all_cases()), case_name);

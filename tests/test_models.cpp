@@ -71,6 +71,20 @@ TEST_P(ModelFixture, TrainingStepMatchesPyTorch) { check_training_step(*net, fix
 // In float64 no float32 rounding (nor a ReLU input within it of the kink) can hide or fake a difference.
 TEST_P(ModelFixture, TrainingStepMatchesPyTorchInFloat64) { check_training_step(*net, fixture, DType::F64, kFloat64); }
 
+// The same step with the encoder in bfloat16 (--precision bf16): tolerances in tests/fixtures.h.
+TEST_P(ModelFixture, BFloat16StepFollowsTheExactStep) {
+  net->train(true);
+  net->set_compute_dtype(DType::BF16);
+  Tensor logits = net->forward(nchw_to_nhwc(fixture.at("images")));
+  Tensor loss = cross_entropy(logits, fixture.at("labels"));
+  EXPECT_EQ(logits.dtype(), DType::F32);
+  EXPECT_NEAR(loss.item(), fixture.at("loss").item(), 0.03 * std::abs(fixture.at("loss").item()));
+  backward(loss);
+  std::vector<std::pair<std::string, Tensor>> grads;
+  for (const auto& nt : net->named_parameters()) grads.push_back({nt.name, to_file_layout(nt.tensor.grad(), nt.layout)});
+  expect_bf16_step_close(logits, fixture.at("logits"), grads, fixture, kGradFloor);
+}
+
 TEST_P(ModelFixture, EvaluationLogitsOfAPyTorchStateDict) {
   net->train(false);
   NoGrad no_grad;

@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <cfloat>
+#include <cmath>
+
 #include "engine/autograd.h"
 #include "engine/metrics.h"
 #include "engine/ops.h"
+#include "engine/rng.h"
 #include "layers/module.h"
 
 namespace mm {
@@ -43,6 +47,45 @@ TEST(Tensor, LayoutConversionsRoundTrip) {
   // element (n=1, c=2, h=3, w=4) of NCHW sits at (n=1, h=3, w=4, c=2) of NHWC
   EXPECT_EQ(nhwc.data<float>()[((1 * 4 + 3) * 5 + 4) * 3 + 2], nchw.data<float>()[((1 * 3 + 2) * 4 + 3) * 5 + 4]);
   EXPECT_EQ(nhwc_to_nchw(nhwc).to_doubles(), nchw.to_doubles());
+}
+
+TEST(BFloat16, RoundsToTheNearestEven) {
+  auto round = [](float v) { return float(bf16(v)); };
+  for (float exact : {0.0f, -0.0f, 1.0f, -3.5f, 0x1p-100f, 0x1p100f, 1.0f + 0x1p-7f}) EXPECT_EQ(round(exact), exact);
+  // 7 bits after the leading one: 1 + 2^-8 lies halfway between 1 and 1 + 2^-7 and goes to the
+  // even neighbour 1; 1 + 3 x 2^-8, halfway between 1 + 2^-7 (odd) and 1 + 2^-6, goes up
+  EXPECT_EQ(round(1.0f + 0x1p-8f), 1.0f);
+  EXPECT_EQ(round(1.0f + 3 * 0x1p-8f), 1.0f + 0x1p-6f);
+  EXPECT_EQ(round(1.0f + 0x1p-8f + 0x1p-20f), 1.0f + 0x1p-7f);  // past halfway: up
+  EXPECT_EQ(round(-(1.0f + 0x1p-8f + 0x1p-20f)), -(1.0f + 0x1p-7f));
+  EXPECT_TRUE(std::isnan(round(std::nanf(""))));
+  EXPECT_TRUE(std::isnan(round(-std::nanf(""))));
+  EXPECT_EQ(round(INFINITY), INFINITY);
+  EXPECT_EQ(round(-INFINITY), -INFINITY);
+  EXPECT_EQ(round(FLT_MAX), INFINITY);  // beyond bfloat16's largest value by more than half a step
+  // over many values: within half a step of bfloat16's grid in v's binade [2^e, 2^(e+1)), where
+  // 7 bits after the leading one make the step 2^(e-7): the nearest grid point (and so within
+  // 2^-8 of v itself)
+  Rng rng(1);
+  for (int i = 0; i < 100000; ++i) {
+    const float v = float((rng.uniform() - 0.5) * std::pow(2.0, double(rng.below(60)) - 30));
+    const float half_step = std::ldexp(1.0f, std::ilogb(v) - 8);
+    EXPECT_LE(std::abs(round(v) - v), half_step) << v;
+  }
+}
+
+TEST(BFloat16, CastRoundsForwardAndConvertsTheGradientBack) {
+  Tensor x = Tensor::from_vector<float>({1.0f + 0x1p-8f, -2.5f, 3.0f + 0x1p-6f}, {3}).set_requires_grad();
+  Tensor y = cast(x, DType::BF16);
+  EXPECT_EQ(y.dtype(), DType::BF16);
+  EXPECT_EQ(y.to_doubles(), (std::vector<double>{1.0, -2.5, 3.0 + 0x1p-6}));
+  EXPECT_TRUE(cast(x, DType::F32).same_storage(x));  // the same dtype: x itself
+  // d/dx sum(c * float(bf16(x))) = c, the gradient rounded to bfloat16 on its way through y
+  Tensor c = Tensor::from_vector<float>({1.0f + 0x1p-9f, 2.0f, -1.0f}, {3});
+  backward(sum(mul(cast(y, DType::F32), c)));
+  EXPECT_EQ(x.grad().dtype(), DType::F32);
+  EXPECT_EQ(x.grad().to_doubles(), (std::vector<double>{1.0, 2.0, -1.0}));
+  EXPECT_THROW(cast(Tensor::zeros({2}, DType::F64), DType::BF16), Error);
 }
 
 TEST(Autograd, NoGradRecordsNothing) {

@@ -280,6 +280,9 @@ TEST(TrainCifar, FlagsAreCheckedBeforeDataIsRead) {
   refused("--cpu-conv mkl", "--cpu-conv");
   refused("--augment-on gpu", "--augment-on");
   refused("--cuda-graph", "--cuda-graph");  // kTiny runs on the CPU
+  refused("--precision bf16", "--precision bf16 needs a GPU");
+  refused("--precision tf32", "--precision tf32 needs a GPU");
+  refused("--precision fp16", "--precision");
   refused("--init /nonexistent.safetensors", "/nonexistent.safetensors");
   std::ofstream(out + "_file") << "x";
   refused("--out " + out + "_file/run", out + "_file/run");

@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include "engine/bf16.h"
 #include "engine/cuda/runtime.h"
 #include "engine/error.h"
 
@@ -69,15 +70,16 @@ __global__ void column_partials(int64_t rows, int64_t C, F f, double* partial) {
   partial[s * C + c] = total;
 }
 
-template <class F>
-void column_reduce(int64_t rows, int64_t C, F f, float* out, float scale, bool accumulate) {
+// out (float or bf16) is assigned scale x the sum, or has it added (accumulate).
+template <class F, class Out>
+void column_reduce(int64_t rows, int64_t C, F f, Out* out, float scale, bool accumulate) {
   double* partial = static_cast<double*>(device_allocate(kSlices * C * sizeof(double)));
   column_partials<<<dim3(unsigned((C + 127) / 128), kSlices), 128, 0, stream()>>>(rows, C, f, partial);
   MM_LAUNCH_CHECK();
   map(C, [=] __device__(int64_t c) {
     double total = 0;
     for (int s = 0; s < kSlices; ++s) total += partial[s * C + c];
-    out[c] = float(accumulate ? out[c] + scale * total : scale * total);
+    out[c] = Out(float(accumulate ? double(float(out[c])) + scale * total : scale * total));
   });
   device_free(partial, kSlices * C * sizeof(double));
 }

@@ -32,6 +32,7 @@ ncclDataType_t nccl_type(DType dtype) {
     case DType::F64: return ncclFloat64;
     case DType::I64: return ncclInt64;
     case DType::U8: return ncclUint8;
+    case DType::BF16: return ncclBfloat16;
   }
   throw Error("NCCL: unknown dtype");
 }

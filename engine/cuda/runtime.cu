@@ -118,6 +118,14 @@ int device_count() {
   return n;
 }
 
+int compute_capability() {
+  int device = 0, major = 0, minor = 0;
+  MM_CUDA_CHECK(cudaGetDevice(&device));
+  MM_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  MM_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  return 10 * major + minor;
+}
+
 struct GraphPool {
   BlockCache free;
 };
@@ -256,6 +264,7 @@ void fill(void* ptr, DType dtype, int64_t n, double value) {
     case DType::F64: fill_kernel<<<blocks_for(n), 256, 0, stream()>>>(static_cast<double*>(ptr), n, value); break;
     case DType::I64: fill_kernel<<<blocks_for(n), 256, 0, stream()>>>(static_cast<int64_t*>(ptr), n, int64_t(value)); break;
     case DType::U8: fill_kernel<<<blocks_for(n), 256, 0, stream()>>>(static_cast<uint8_t*>(ptr), n, uint8_t(value)); break;
+    case DType::BF16: fill_kernel<<<blocks_for(n), 256, 0, stream()>>>(static_cast<bf16*>(ptr), n, bf16(float(value))); break;
   }
   MM_LAUNCH_CHECK();
 }

@@ -13,6 +13,7 @@
 namespace mm::cuda {
 
 int device_count();  // 0 when no usable GPU (or no driver)
+int compute_capability();  // of the GPU in use: 10 x major + minor (80: A100, 90: H100)
 // Caching allocator: freed blocks are kept by size and reused, so a training step does not call
 // cudaMalloc after the first one.
 void* device_allocate(size_t bytes);

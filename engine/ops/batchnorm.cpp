@@ -39,11 +39,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
   const Device device =
       common_device({&x, &gamma, &beta, &buffers.running_mean, &buffers.running_var}, "batch_norm");
   MM_CHECK(!training || M > 1, "batch_norm: training needs more than one value per channel, got {}", shape_str(x.shape()));
+  // x and y may be bfloat16; the statistics, the parameters and their gradients are float32 then
+  const DType stats = compute_dtype(x.dtype());
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&gamma, &beta, &buffers.running_mean, &buffers.running_var})
+    MM_CHECK(t->dtype() == stats, "batch_norm: a {} input needs {} parameters and statistics, got {}", dtype_name(x.dtype()),
+             dtype_name(stats), dtype_name(t->dtype()));
 
   Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
-  Tensor mean = Tensor::empty({C}, x.dtype(), device), invstd = Tensor::empty({C}, x.dtype(), device);
+  Tensor mean = Tensor::empty({C}, stats, device), invstd = Tensor::empty({C}, stats, device);
   if (training) {
-    Tensor var = Tensor::empty({C}, x.dtype(), device);
+    Tensor var = Tensor::empty({C}, stats, device);
     kernels::bn_statistics(x, mean, var);
     if (sync_ranks) combine_statistics(*sync_ranks, mean, var);
     kernels::bn_invstd(var, eps, invstd);
@@ -57,7 +62,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
   if (needs_grad({&x, &gamma, &beta})) {
     const Communicator* ranks = training ? sync_ranks : nullptr;
     record(relu ? "batch_norm_relu" : "batch_norm", y, [x, gamma, beta, y, mean, invstd, training, C, ranks, relu]() {
-      Tensor sum_dy = Tensor::empty({C}, x.dtype(), y.device()), sum_dy_xhat = Tensor::empty({C}, x.dtype(), y.device());
+      Tensor sum_dy = Tensor::empty({C}, mean.dtype(), y.device()), sum_dy_xhat = Tensor::empty({C}, mean.dtype(), y.device());
       const Tensor relu_out = relu ? y : Tensor();  // the ReLU's mask: y > 0
       kernels::bn_backward_sums(x, y.grad(), relu_out, mean, invstd, sum_dy, sum_dy_xhat);
       // each gradient assigned when new, else added to (Tensor::grad_to_write)

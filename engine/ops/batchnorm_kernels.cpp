@@ -24,7 +24,11 @@ void with_relu(bool relu, F&& f) {
 void bn_statistics(const Tensor& x, Tensor& mean, Tensor& var_biased) {
   const int64_t C = mean.numel(), M = x.numel() / C;
   if (x.device().is_cuda())
-    return MM_CUDA_CALL(cuda::bn_statistics(x.data<float>(), M, C, mean.data<float>(), var_biased.data<float>()));
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "batch_norm", [&](auto s) {
+      using S = decltype(s);
+      cuda::bn_statistics(x.data<S>(), M, C, mean.data<float>(), var_biased.data<float>());
+    }));
+  if (bf16_as_float32({&x}, {}, [&](auto& in, auto&) { bn_statistics(in[0], mean, var_biased); })) return;
   dispatch_floating(x.dtype(), "batch_norm", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
@@ -80,8 +84,13 @@ void bn_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const T
               bool relu, Tensor& y) {
   const int64_t C = mean.numel(), M = x.numel() / C;
   if (x.device().is_cuda())
-    return MM_CUDA_CALL(cuda::bn_apply(x.data<float>(), mean.data<float>(), invstd.data<float>(), gamma.data<float>(),
-                                       beta.data<float>(), relu, y.data<float>(), M, C));
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "batch_norm", [&](auto s) {
+      using S = decltype(s);
+      cuda::bn_apply(x.data<S>(), mean.data<float>(), invstd.data<float>(), gamma.data<float>(),
+                                  beta.data<float>(), relu, y.data<S>(), M, C);
+    }));
+  if (bf16_as_float32({&x}, {&y}, [&](auto& in, auto& out) { bn_apply(in[0], mean, invstd, gamma, beta, relu, out[0]); }))
+    return;
   dispatch_floating(x.dtype(), "batch_norm", [&](auto t) {
     with_relu(relu, [&](auto fused) {
       using T = decltype(t);
@@ -98,9 +107,16 @@ void bn_backward_sums(const Tensor& x, const Tensor& dy, const Tensor& relu_out,
                       Tensor& sum_dy, Tensor& sum_dy_xhat) {
   const int64_t C = mean.numel(), M = x.numel() / C;
   if (x.device().is_cuda())
-    return MM_CUDA_CALL(cuda::bn_backward_sums(x.data<float>(), dy.data<float>(),
-                                               relu_out.defined() ? relu_out.data<float>() : nullptr, mean.data<float>(),
-                                               invstd.data<float>(), M, C, sum_dy.data<float>(), sum_dy_xhat.data<float>()));
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "batch_norm backward", [&](auto s) {
+      using S = decltype(s);
+      cuda::bn_backward_sums(x.data<S>(), dy.data<S>(), relu_out.defined() ? relu_out.data<S>() : nullptr,
+                                          mean.data<float>(), invstd.data<float>(), M, C, sum_dy.data<float>(),
+                                          sum_dy_xhat.data<float>());
+    }));
+  if (bf16_as_float32({&x, &dy, &relu_out}, {}, [&](auto& in, auto&) {
+        bn_backward_sums(in[0], in[1], in[2], mean, invstd, sum_dy, sum_dy_xhat);
+      }))
+    return;
   dispatch_floating(x.dtype(), "batch_norm backward", [&](auto t) {
     with_relu(relu_out.defined(), [&](auto fused) {
       using T = decltype(t);
@@ -128,10 +144,17 @@ void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& relu_out
                        bool accumulate) {
   const int64_t C = mean.numel(), M = x.numel() / C;
   if (x.device().is_cuda())
-    return MM_CUDA_CALL(cuda::bn_backward_input(x.data<float>(), dy.data<float>(),
-                                                relu_out.defined() ? relu_out.data<float>() : nullptr, mean.data<float>(),
-                                                invstd.data<float>(), gamma.data<float>(), sum_dy.data<float>(),
-                                                sum_dy_xhat.data<float>(), training, M, C, dx.data<float>(), accumulate));
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "batch_norm backward", [&](auto s) {
+      using S = decltype(s);
+      cuda::bn_backward_input(x.data<S>(), dy.data<S>(), relu_out.defined() ? relu_out.data<S>() : nullptr,
+                                           mean.data<float>(), invstd.data<float>(), gamma.data<float>(),
+                                           sum_dy.data<float>(), sum_dy_xhat.data<float>(), training, M, C, dx.data<S>(),
+                                           accumulate);
+    }));
+  if (bf16_as_float32({&x, &dy, &relu_out}, {&dx}, [&](auto& in, auto& out) {
+        bn_backward_input(in[0], in[1], in[2], mean, invstd, gamma, sum_dy, sum_dy_xhat, training, out[0], accumulate);
+      }))
+    return;
   dispatch_floating(x.dtype(), "batch_norm backward", [&](auto t) {
     with_relu(relu_out.defined(), [&](auto fused) {
       using T = decltype(t);

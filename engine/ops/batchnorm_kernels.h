@@ -8,7 +8,9 @@
 
 namespace mm::kernels {
 
-// The batch's mean and biased variance per channel (two passes).
+// x, y, dy, dx (and relu_out) are float32, float64 or bfloat16; the per-channel tensors (mean, var,
+// invstd, gamma, beta, the sums) are in compute_dtype(x) (float32 for bfloat16 x).
+// The batch's mean and biased variance per channel (one pass, math::bn_moments).
 void bn_statistics(const Tensor& x, Tensor& mean, Tensor& var_biased);
 // running = (1 - momentum) running + momentum batch (the variance unbiased by M / (M - 1)), and
 // num_batches_tracked += 1 when it is there.
@@ -32,18 +34,23 @@ void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& relu_out
 }  // namespace mm::kernels
 
 namespace mm::cuda {
-void bn_statistics(const float* x, int64_t M, int64_t C, float* mean, float* var_biased);
+// x, y, dy, dx and relu_out in S (float or bf16: loaded as float, stored rounded once); the
+// per-channel values (mean, invstd, gamma, beta, the sums) in float.
+template <class S> void bn_statistics(const S* x, int64_t M, int64_t C, float* mean, float* var_biased);
 void bn_update_running(float* running_mean, float* running_var, const float* mean, const float* var_biased,
                        int64_t M, int64_t C, float momentum);
 void increment(int64_t* counter);  // counter[0] += 1 (num_batches_tracked)
 void bn_invstd(const float* var, int64_t C, float eps, float* invstd);
-void bn_apply(const float* x, const float* mean, const float* invstd, const float* gamma, const float* beta, bool relu,
-              float* y, int64_t M, int64_t C);
+template <class S>
+void bn_apply(const S* x, const float* mean, const float* invstd, const float* gamma, const float* beta, bool relu, S* y,
+              int64_t M, int64_t C);
 // Sums for the backward: sum_dy[c], sum_dy_xhat[c]. relu_out: nullptr, or the fused ReLU's output.
-void bn_backward_sums(const float* x, const float* dy, const float* relu_out, const float* mean, const float* invstd,
-                      int64_t M, int64_t C, float* sum_dy, float* sum_dy_xhat);
-void bn_backward_input(const float* x, const float* dy, const float* relu_out, const float* mean, const float* invstd,
+template <class S>
+void bn_backward_sums(const S* x, const S* dy, const S* relu_out, const float* mean, const float* invstd, int64_t M,
+                      int64_t C, float* sum_dy, float* sum_dy_xhat);
+template <class S>
+void bn_backward_input(const S* x, const S* dy, const S* relu_out, const float* mean, const float* invstd,
                        const float* gamma, const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M,
-                       int64_t C, float* dx, bool accumulate);
+                       int64_t C, S* dx, bool accumulate);
 
 }  // namespace mm::cuda

@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <type_traits>
 
 #include "engine/cuda/context.cuh"
 #include "engine/ops/conv_kernels.h"
@@ -24,12 +25,14 @@ struct ConvPlan {
   size_t workspace = 0;
 };
 
-ConvPlan& plan_for(const ConvGeometry& s) {
-  static std::map<std::tuple<int, int, int, int, int, int, int, int, int, bool>, ConvPlan> plans;
+// The plan of a shape in storage type `data` (float or bfloat16; the sums are float either way).
+ConvPlan& plan_for(const ConvGeometry& s, cudnnDataType_t data) {
+  static std::map<std::tuple<int, int, int, int, int, int, int, int, int, bool, int>, ConvPlan> plans;
   static std::mutex mutex;
   std::lock_guard<std::mutex> lock(mutex);
-  const bool tf32 = tf32_allowed();
-  auto key = std::make_tuple(s.N, s.H, s.W, s.Cin, s.Cout, s.kh, s.kw, s.stride, s.pad, tf32);
+  // bf16 always takes the tensor cores; float takes them (TF32) when allowed
+  const bool tensor_cores = data == CUDNN_DATA_BFLOAT16 || tf32_allowed();
+  auto key = std::make_tuple(s.N, s.H, s.W, s.Cin, s.Cout, s.kh, s.kw, s.stride, s.pad, tensor_cores, int(data));
   auto it = plans.find(key);
   if (it != plans.end()) return it->second;
   ConvPlan p;
@@ -37,13 +40,13 @@ ConvPlan& plan_for(const ConvGeometry& s) {
   MM_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p.y));
   MM_CUDNN_CHECK(cudnnCreateFilterDescriptor(&p.w));
   MM_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&p.conv));
-  MM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p.x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, s.N, s.Cin, s.H, s.W));
-  MM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p.y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, s.N, s.Cout, s.Ho, s.Wo));
+  MM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p.x, CUDNN_TENSOR_NHWC, data, s.N, s.Cin, s.H, s.W));
+  MM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p.y, CUDNN_TENSOR_NHWC, data, s.N, s.Cout, s.Ho, s.Wo));
   // NHWC filters are [Cout, kh, kw, Cin]: the engine's layout
-  MM_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, s.Cout, s.Cin, s.kh, s.kw));
+  MM_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p.w, data, CUDNN_TENSOR_NHWC, s.Cout, s.Cin, s.kh, s.kw));
   MM_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p.conv, s.pad, s.pad, s.stride, s.stride, 1, 1, CUDNN_CROSS_CORRELATION,
                                                  CUDNN_DATA_FLOAT));
-  MM_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+  MM_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, tensor_cores ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
   int found = 0;
   cudnnConvolutionFwdAlgoPerf_t fwd[8];
   MM_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(cudnn(), p.x, p.w, p.conv, p.y, 8, &found, fwd));
@@ -84,26 +87,41 @@ void* workspace(size_t bytes) {
 
 }  // namespace
 
-void conv2d(const ConvGeometry& s, const float* x, const float* w, float* y) {
-  ConvPlan& p = plan_for(s);
+template <class S> constexpr cudnnDataType_t cudnn_type() {
+  return std::is_same_v<S, bf16> ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+}
+
+template <class S>
+void conv2d(const ConvGeometry& s, const S* x, const S* w, S* y) {
+  ConvPlan& p = plan_for(s, cudnn_type<S>());
   const float one = 1, zero = 0;
   MM_CUDNN_CHECK(cudnnConvolutionForward(cudnn(), &one, p.x, x, p.w, w, p.conv, p.fwd, workspace(p.workspace),
                                          p.workspace, &zero, p.y, y));
 }
 
 // beta = 1 accumulates into the output, beta = 0 assigns it (cuDNN then does not read it)
-void conv2d_backward_input(const ConvGeometry& s, const float* w, const float* dy, float* dx, bool accumulate) {
-  ConvPlan& p = plan_for(s);
+template <class S>
+void conv2d_backward_input(const ConvGeometry& s, const S* w, const S* dy, S* dx, bool accumulate) {
+  ConvPlan& p = plan_for(s, cudnn_type<S>());
   const float one = 1, beta = accumulate ? 1.0f : 0.0f;
   MM_CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn(), &one, p.w, w, p.y, dy, p.conv, p.bwd_data, workspace(p.workspace),
                                               p.workspace, &beta, p.x, dx));
 }
 
-void conv2d_backward_weight(const ConvGeometry& s, const float* x, const float* dy, float* dw, bool accumulate) {
-  ConvPlan& p = plan_for(s);
+template <class S>
+void conv2d_backward_weight(const ConvGeometry& s, const S* x, const S* dy, S* dw, bool accumulate) {
+  ConvPlan& p = plan_for(s, cudnn_type<S>());
   const float one = 1, beta = accumulate ? 1.0f : 0.0f;
   MM_CUDNN_CHECK(cudnnConvolutionBackwardFilter(cudnn(), &one, p.x, x, p.y, dy, p.conv, p.bwd_filter,
                                                 workspace(p.workspace), p.workspace, &beta, p.w, dw));
 }
+
+#define MM_INSTANTIATE(S)                                                                        \
+  template void conv2d<S>(const ConvGeometry&, const S*, const S*, S*);                          \
+  template void conv2d_backward_input<S>(const ConvGeometry&, const S*, const S*, S*, bool);     \
+  template void conv2d_backward_weight<S>(const ConvGeometry&, const S*, const S*, S*, bool);
+MM_INSTANTIATE(float)
+MM_INSTANTIATE(bf16)
+#undef MM_INSTANTIATE
 
 }  // namespace mm::cuda

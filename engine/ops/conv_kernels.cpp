@@ -158,7 +158,12 @@ CpuConvolution parse_cpu_convolution(const std::string& name) {
 const char* cpu_convolution_name(CpuConvolution how) { return how == CpuConvolution::OneDnn ? "onednn" : "gemm"; }
 
 void conv2d(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) {
-  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::conv2d(g, x.data<float>(), w.data<float>(), y.data<float>()));
+  if (y.device().is_cuda())
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "conv2d", [&](auto s) {
+      using S = decltype(s);
+      cuda::conv2d(g, x.data<S>(), w.data<S>(), y.data<S>());
+    }));
+  if (bf16_as_float32({&x, &w}, {&y}, [&](auto& in, auto& out) { conv2d(g, in[0], in[1], out[0]); })) return;
   if (use_onednn(y)) return MM_ONEDNN_CALL(onednn::conv2d(g, x.data<float>(), w.data<float>(), y.data<float>()));
   dispatch_floating(x.dtype(), "conv2d", [&](auto t) {
     using T = decltype(t);
@@ -168,7 +173,14 @@ void conv2d(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) 
 
 void conv2d_backward_input(const ConvGeometry& g, const Tensor& w, const Tensor& dy, Tensor& dx, bool accumulate) {
   if (dy.device().is_cuda())
-    return MM_CUDA_CALL(cuda::conv2d_backward_input(g, w.data<float>(), dy.data<float>(), dx.data<float>(), accumulate));
+    return MM_CUDA_CALL(dispatch_storage(dy.dtype(), "conv2d backward", [&](auto s) {
+      using S = decltype(s);
+      cuda::conv2d_backward_input(g, w.data<S>(), dy.data<S>(), dx.data<S>(), accumulate);
+    }));
+  if (bf16_as_float32({&w, &dy}, {&dx}, [&](auto& in, auto& out) {
+        conv2d_backward_input(g, in[0], in[1], out[0], accumulate);
+      }))
+    return;
   if (use_onednn(dy))
     return MM_ONEDNN_CALL(assign_or_add(
         dx, accumulate, [&](float* out) { onednn::conv2d_backward_input(g, w.data<float>(), dy.data<float>(), out); }));
@@ -180,7 +192,14 @@ void conv2d_backward_input(const ConvGeometry& g, const Tensor& w, const Tensor&
 
 void conv2d_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor& dy, Tensor& dw, bool accumulate) {
   if (dy.device().is_cuda())
-    return MM_CUDA_CALL(cuda::conv2d_backward_weight(g, x.data<float>(), dy.data<float>(), dw.data<float>(), accumulate));
+    return MM_CUDA_CALL(dispatch_storage(dy.dtype(), "conv2d backward", [&](auto s) {
+      using S = decltype(s);
+      cuda::conv2d_backward_weight(g, x.data<S>(), dy.data<S>(), dw.data<S>(), accumulate);
+    }));
+  if (bf16_as_float32({&x, &dy}, {&dw}, [&](auto& in, auto& out) {
+        conv2d_backward_weight(g, in[0], in[1], out[0], accumulate);
+      }))
+    return;
   if (use_onednn(dy))
     return MM_ONEDNN_CALL(assign_or_add(
         dw, accumulate, [&](float* out) { onednn::conv2d_backward_weight(g, x.data<float>(), dy.data<float>(), out); }));

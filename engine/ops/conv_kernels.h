@@ -49,9 +49,10 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
 }  // namespace onednn
 
 namespace cuda {
-void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
-void conv2d_backward_input(const ConvGeometry& g, const float* w, const float* dy, float* dx, bool accumulate);
-void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* dy, float* dw, bool accumulate);
+// S = float (TF32 tensor cores when allowed) or bf16 (bf16 tensor cores); cuDNN accumulates in float.
+template <class S> void conv2d(const ConvGeometry& g, const S* x, const S* w, S* y);
+template <class S> void conv2d_backward_input(const ConvGeometry& g, const S* w, const S* dy, S* dx, bool accumulate);
+template <class S> void conv2d_backward_weight(const ConvGeometry& g, const S* x, const S* dy, S* dw, bool accumulate);
 }  // namespace cuda
 
 }  // namespace mm

@@ -86,6 +86,19 @@ Tensor scale(const Tensor& a, double s) {
   return y;
 }
 
+Tensor cast(const Tensor& x, DType dtype) {
+  if (x.dtype() == dtype) return x;
+  const Device device = common_device({&x}, "cast");
+  Tensor y = Tensor::empty(x.shape(), dtype, device);
+  kernels::convert(x, y, /*accumulate=*/false);
+  if (needs_grad({&x}))
+    record("cast", y, [x, y]() {
+      auto dx = x.grad_to_write();
+      kernels::convert(y.grad(), dx.tensor, dx.accumulate);
+    });
+  return y;
+}
+
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Tensor y = x.view(shape);
   if (needs_grad({&x}))

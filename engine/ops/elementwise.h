@@ -27,6 +27,12 @@ Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
 
+// x -> the same values in `dtype`, float32 <-> bfloat16 (rounded to nearest even, engine/bf16.h);
+// x itself when it has that dtype already.  dx (+)= dy converted to x's dtype.
+// How a network computes in bfloat16 (models/network.h): its input, its weights and its output
+// pass through cast, and the float32 weights get float32 gradients.
+Tensor cast(const Tensor& x, DType dtype);
+
 // Same data, new shape (same numel).  dx = dy viewed as x's shape
 Tensor reshape(const Tensor& x, const Shape& shape);
 

@@ -2,6 +2,8 @@
 // engine/ops/elementwise.cu). Contracts in engine/ops/elementwise_kernels.h.
 #include "engine/ops/elementwise_kernels.h"
 
+#include <type_traits>
+
 #include "engine/dispatch.h"
 
 namespace mm::kernels {
@@ -27,7 +29,12 @@ void map_rows_into(T* out, int64_t n, int64_t p, bool accumulate, F f) {
 }  // namespace
 
 void unary(UnaryOp op, const Tensor& x, Tensor& y) {
-  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::unary(op, x.data<float>(), y.data<float>(), y.numel()));
+  if (y.device().is_cuda())
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "unary", [&](auto s) {
+      using S = decltype(s);
+      cuda::unary(op, x.data<S>(), y.data<S>(), y.numel());
+    }));
+  if (bf16_as_float32({&x}, {&y}, [&](auto& in, auto& out) { unary(op, in[0], out[0]); })) return;
   dispatch_floating(x.dtype(), "unary", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
@@ -37,8 +44,14 @@ void unary(UnaryOp op, const Tensor& x, Tensor& y) {
 
 void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool accumulate) {
   if (dx.device().is_cuda())
-    return MM_CUDA_CALL(
-        cuda::unary_backward(op, x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(), dx.numel(), accumulate));
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "unary backward", [&](auto s) {
+      using S = decltype(s);
+      cuda::unary_backward(op, x.data<S>(), y.data<S>(), dy.data<S>(), dx.data<S>(), dx.numel(), accumulate);
+    }));
+  if (bf16_as_float32({&x, &y, &dy}, {&dx}, [&](auto& in, auto& out) {
+        unary_backward(op, in[0], in[1], in[2], out[0], accumulate);
+      }))
+    return;
   dispatch_floating(x.dtype(), "unary backward", [&](auto t) {
     using T = decltype(t);
     const T *px = x.data<T>(), *py = y.data<T>(), *pdy = dy.data<T>();
@@ -50,7 +63,12 @@ void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& 
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y) {
   const int64_t n = y.numel(), p = b.numel();
-  if (y.device().is_cuda()) return MM_CUDA_CALL(cuda::binary(op, a.data<float>(), b.data<float>(), y.data<float>(), n, p));
+  if (y.device().is_cuda())
+    return MM_CUDA_CALL(dispatch_storage(a.dtype(), "binary", [&](auto s) {
+      using S = decltype(s);
+      cuda::binary(op, a.data<S>(), b.data<S>(), y.data<S>(), n, p);
+    }));
+  if (bf16_as_float32({&a, &b}, {&y}, [&](auto& in, auto& out) { binary(op, in[0], in[1], out[0]); })) return;
   dispatch_floating(a.dtype(), "binary", [&](auto t) {
     using T = decltype(t);
     const T *pa = a.data<T>(), *pb = b.data<T>();
@@ -62,9 +80,18 @@ void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor
                      Tensor* db, bool accumulate_b) {
   const int64_t n = dy.numel(), p = b.numel();
   if (dy.device().is_cuda())
-    return MM_CUDA_CALL(cuda::binary_backward(op, a.data<float>(), b.data<float>(), dy.data<float>(),
-                                              da ? da->data<float>() : nullptr, accumulate_a,
-                                              db ? db->data<float>() : nullptr, accumulate_b, n, p));
+    return MM_CUDA_CALL(dispatch_storage(a.dtype(), "binary backward", [&](auto s) {
+      using S = decltype(s);
+      cuda::binary_backward(op, a.data<S>(), b.data<S>(), dy.data<S>(), da ? da->data<S>() : nullptr,
+                                         accumulate_a, db ? db->data<S>() : nullptr, accumulate_b, n, p);
+    }));
+  Tensor* db_alone = db == da ? nullptr : db;  // da and db may be one tensor (add(x, x)): widened once
+  if (bf16_as_float32({&a, &b, &dy}, {da, db_alone}, [&](auto& in, auto& out) {
+        Tensor* wide_db = db_alone ? &out[1] : &out[0];
+        binary_backward(op, in[0], in[1], in[2], da ? &out[0] : nullptr, accumulate_a, db ? wide_db : nullptr,
+                        accumulate_b);
+      }))
+    return;
   dispatch_floating(a.dtype(), "binary backward", [&](auto t) {
     using T = decltype(t);
     const T *pa = a.data<T>(), *pb = b.data<T>(), *pdy = dy.data<T>();
@@ -88,12 +115,34 @@ void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor
 
 void axpy(double alpha, const Tensor& x, Tensor& y, bool accumulate) {
   if (y.device().is_cuda())
-    return MM_CUDA_CALL(cuda::axpy(float(alpha), x.data<float>(), y.data<float>(), y.numel(), accumulate));
+    return MM_CUDA_CALL(dispatch_storage(y.dtype(), "axpy", [&](auto s) {
+      using S = decltype(s);
+      cuda::axpy(float(alpha), x.data<S>(), y.data<S>(), y.numel(), accumulate);
+    }));
+  if (bf16_as_float32({&x}, {&y}, [&](auto& in, auto& out) { axpy(alpha, in[0], out[0], accumulate); })) return;
   dispatch_floating(y.dtype(), "axpy", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
     map_into(y.data<T>(), y.numel(), accumulate, [=](int64_t i) { return T(alpha) * px[i]; });
   });
+}
+
+void convert(const Tensor& x, Tensor& y, bool accumulate) {
+  MM_CHECK(x.numel() == y.numel(), "convert: {} values into {}", x.numel(), y.numel());
+  const bool f32_to_bf16 = x.dtype() == DType::F32 && y.dtype() == DType::BF16;
+  const bool bf16_to_f32 = x.dtype() == DType::BF16 && y.dtype() == DType::F32;
+  MM_CHECK(f32_to_bf16 || bf16_to_f32, "convert: {} to {} (float32 <-> bfloat16 only)", dtype_name(x.dtype()),
+           dtype_name(y.dtype()));
+  if (y.device().is_cuda())
+    return MM_CUDA_CALL(f32_to_bf16 ? cuda::convert(x.data<float>(), y.data<bf16>(), y.numel(), accumulate)
+                                    : cuda::convert(x.data<bf16>(), y.data<float>(), y.numel(), accumulate));
+  auto loop = [&](const auto* px, auto* py) {
+    using Out = std::remove_pointer_t<decltype(py)>;
+#pragma omp parallel for schedule(static) if (y.numel() > 32768)
+    for (int64_t i = 0; i < y.numel(); ++i) py[i] = Out(accumulate ? float(py[i]) + float(px[i]) : float(px[i]));
+  };
+  if (f32_to_bf16) loop(x.data<float>(), y.data<bf16>());
+  else loop(x.data<bf16>(), y.data<float>());
 }
 
 void channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y) {

@@ -26,6 +26,10 @@ void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor
 // y += alpha x (same numel); with accumulate false, y = alpha x.
 void axpy(double alpha, const Tensor& x, Tensor& y, bool accumulate = true);
 
+// y (=|+=) x in y's dtype, float32 <-> bfloat16 (same numel): the sum taken in float32, then rounded
+// once to y's dtype (engine/bf16.h).
+void convert(const Tensor& x, Tensor& y, bool accumulate);
+
 // x [..., C], scale and shift [C]: y = math::affine(x, scale[c], shift[c]); dx += dy scale[c].
 void channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& y);
 void channel_affine_backward(const Tensor& dy, const Tensor& scale, Tensor& dx);
@@ -36,13 +40,18 @@ void projected_sign_step(const Tensor& x, const Tensor& x0, const Tensor& g, dou
 }  // namespace mm::kernels
 
 namespace mm::cuda {
-// The CUDA twins, on raw float32 device pointers (n elements; p as above).
-void unary(UnaryOp op, const float* x, float* y, int64_t n);
-void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy, float* dx, int64_t n, bool accumulate);
-void binary(BinaryOp op, const float* a, const float* b, float* y, int64_t n, int64_t p);
-void binary_backward(BinaryOp op, const float* a, const float* b, const float* dy, float* da, bool accumulate_a, float* db,
-                     bool accumulate_b, int64_t n, int64_t p);
-void axpy(float alpha, const float* x, float* y, int64_t n, bool accumulate);
+// The CUDA twins, on raw device pointers (n elements; p as above). S, the storage type, is float
+// or bf16: values are loaded as float, computed in float and rounded once when stored.
+template <class S> void unary(UnaryOp op, const S* x, S* y, int64_t n);
+template <class S>
+void unary_backward(UnaryOp op, const S* x, const S* y, const S* dy, S* dx, int64_t n, bool accumulate);
+template <class S> void binary(BinaryOp op, const S* a, const S* b, S* y, int64_t n, int64_t p);
+template <class S>
+void binary_backward(BinaryOp op, const S* a, const S* b, const S* dy, S* da, bool accumulate_a, S* db, bool accumulate_b,
+                     int64_t n, int64_t p);
+template <class S> void axpy(float alpha, const S* x, S* y, int64_t n, bool accumulate);
+void convert(const float* x, bf16* y, int64_t n, bool accumulate);
+void convert(const bf16* x, float* y, int64_t n, bool accumulate);
 void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t n, int64_t C);
 void channel_affine_backward(const float* dy, const float* scale, float* dx, int64_t n, int64_t C);
 void projected_sign_step(const float* x, const float* x0, const float* g, float step, float radius, float* y, int64_t n);

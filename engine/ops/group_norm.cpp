@@ -9,6 +9,7 @@ namespace mm {
 
 Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int groups, double eps) {
   MM_CHECK(x.ndim() >= 2, "group_norm: expected [N, ..., C], got {}", shape_str(x.shape()));
+  MM_CHECK(x.dtype() != DType::BF16, "group_norm has no bfloat16 kernels: --precision bf16 trains with batch norm");
   const int64_t N = x.dim(0), C = x.dim(-1);
   MM_CHECK(groups >= 1 && C % groups == 0, "group_norm: {} channels do not split into {} groups", C, groups);
   check_shape(gamma, {C}, "group_norm weight");

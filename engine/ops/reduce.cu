@@ -21,8 +21,11 @@ void reduce_sum_backward(const math::ReduceShape& shape, const float* dy, float 
   map(n, [=] __device__(int64_t i) { dx[i] += weight * dy[shape.out_index(i)]; });
 }
 
-void column_sums(const float* x, int64_t rows, int64_t C, float* out, bool accumulate) {
-  column_reduce(rows, C, [=] __device__(int64_t r, int64_t c) { return double(x[r * C + c]); }, out, 1.0f, accumulate);
+template <class S>
+void column_sums(const S* x, int64_t rows, int64_t C, S* out, bool accumulate) {
+  column_reduce(rows, C, [=] __device__(int64_t r, int64_t c) { return double(float(x[r * C + c])); }, out, 1.0f, accumulate);
 }
+template void column_sums<float>(const float*, int64_t, int64_t, float*, bool);
+template void column_sums<bf16>(const bf16*, int64_t, int64_t, bf16*, bool);
 
 }  // namespace mm::cuda

@@ -41,7 +41,12 @@ void reduce_sum_backward(const math::ReduceShape& shape, const Tensor& dy, doubl
 
 void column_sums(const Tensor& x, int64_t C, Tensor& out, bool accumulate) {
   const int64_t rows = x.numel() / C;
-  if (out.device().is_cuda()) return MM_CUDA_CALL(cuda::column_sums(x.data<float>(), rows, C, out.data<float>(), accumulate));
+  if (out.device().is_cuda())
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "column_sums", [&](auto s) {
+      using S = decltype(s);
+      cuda::column_sums(x.data<S>(), rows, C, out.data<S>(), accumulate);
+    }));
+  if (bf16_as_float32({&x}, {&out}, [&](auto& in, auto& wide) { column_sums(in[0], C, wide[0], accumulate); })) return;
   dispatch_floating(x.dtype(), "column_sums", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();

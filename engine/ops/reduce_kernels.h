@@ -22,5 +22,5 @@ void column_sums(const Tensor& x, int64_t C, Tensor& out, bool accumulate);
 namespace mm::cuda {
 void reduce_sum(const math::ReduceShape& shape, const float* x, int64_t n, int64_t outputs, float weight, float* y);
 void reduce_sum_backward(const math::ReduceShape& shape, const float* dy, float weight, float* dx, int64_t n);
-void column_sums(const float* x, int64_t rows, int64_t C, float* out, bool accumulate);
+template <class S> void column_sums(const S* x, int64_t rows, int64_t C, S* out, bool accumulate);  // S: float or bf16
 }  // namespace mm::cuda
