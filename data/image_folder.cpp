@@ -86,6 +86,24 @@ std::string jpeg_huffman_problem(const std::vector<uint8_t>& b) {
   return "";
 }
 
+// Debian 12's stb_image reserves a PNG chunk's declared length before reading it, so a 75-byte file
+// whose IDAT claims 1.6 GB had it allocate that much (found by fuzz/fuzz_image_folder). So a PNG's
+// chunks are checked first: each one's data must lie within the file. "" when they do, or when the
+// bytes are not a PNG.
+std::string png_chunk_problem(const std::vector<uint8_t>& b) {
+  static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (b.size() < 8 || !std::equal(signature, signature + 8, b.begin())) return "";
+  for (size_t p = 8; p + 8 <= b.size();) {  // length (4 bytes, big-endian), type (4), data, CRC (4)
+    const size_t length = (size_t(b[p]) << 24) | (size_t(b[p + 1]) << 16) | (size_t(b[p + 2]) << 8) | b[p + 3];
+    const std::string type(b.begin() + p + 4, b.begin() + p + 8);
+    if (length > b.size() - p - 8)
+      return fmt::format("a PNG chunk ({}) claims {} bytes, but the file has {} left", type, length, b.size() - p - 8);
+    if (type == "IEND") break;
+    p += 12 + length;
+  }
+  return "";
+}
+
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -102,6 +120,7 @@ constexpr int64_t kMaxImagePixels = int64_t(1) << 22;
 uint8_t* decode(const std::string& path, int& w, int& h, std::string& problem) {
   const std::vector<uint8_t> bytes = read_bytes(path);
   problem = jpeg_huffman_problem(bytes);
+  if (problem.empty()) problem = png_chunk_problem(bytes);
   int channels = 0;
   // stb's header reader: what it cannot read, its decoder is not given; and it reports a top-down
   // BMP's height as negative (found by fuzzing: -15 859 709 rows slipped past a signed bound)

@@ -182,6 +182,10 @@ TEST(ImageFolder, BadInputsFailClearly) {
   tga[16] = 24;
   write_bytes(root + "/train/ant/7.tga", tga);
   expect_error(root, "more than the");
+  // a PNG chunk that claims more bytes than the file has (stb 2.27 reserved all 1.6 GB of it; found by fuzzing)
+  root = write_folder("png_chunk");
+  fs::copy_file(std::string(MM_SOURCE_DIR) + "/fuzz/corpus/image_folder/timeout-png-chunk-past-the-end", root + "/train/ant/9.png");
+  expect_error(root, "PNG chunk (IDAT) claims 1660944402 bytes");
   // also when the height is negative (a top-down BMP: 4 x -15 859 709 pixels; found by fuzzing)
   root = write_folder("bmp_huge");
   fs::copy_file(std::string(MM_SOURCE_DIR) + "/fuzz/corpus/image_folder/timeout-bmp-negative-height", root + "/train/ant/8.bmp");
