@@ -5,25 +5,35 @@
 
 namespace mm::cuda {
 
+namespace {
+// One block per example i, all three steps of the attention in one kernel (no scratch memory, one
+// launch): the query u_i [d] (CAM: the classifier row of the label; GAP: the mean over positions)
+// and the scores q_ij = z_ij . u_i [r] in shared memory, then the normalisation over the r
+// positions (kind: 0 relu, 1 softmax, 2 uniform) by one thread: r is small (16 by default).
+__global__ void dense_attention_kernel(const float* z, const float* classifier_weight, const int64_t* labels, int r,
+                                       int d, int kind, float* a) {
+  extern __shared__ float shared[];
+  float *u = shared, *q = shared + d;
+  const int64_t i = blockIdx.x;
+  const float* z_i = z + i * r * d;
+  for (int e = threadIdx.x; e < d; e += blockDim.x)
+    u[e] = classifier_weight ? classifier_weight[labels[i] * d + e] : math::gap_query(z_i, r, d, e);
+  __syncthreads();
+  for (int j = threadIdx.x; j < r; j += blockDim.x) q[j] = math::attention_score(z_i + j * d, u, d);
+  __syncthreads();
+  if (threadIdx.x != 0) return;
+  if (kind == 0) math::normalise_relu(q, r, a + i * r);
+  else if (kind == 1) math::normalise_softmax(q, r, a + i * r);
+  else math::normalise_uniform(r, a + i * r);
+}
+}  // namespace
+
 void dense_attention(const float* z, const float* classifier_weight, const int64_t* labels, int64_t m, int64_t r,
                      int64_t d, int kind, float* a) {
-  // Three passes, each with enough threads to fill the GPU: the query u_i [m, d] (CAM: the
-  // classifier row of the label; GAP: the mean over positions), the scores q_ij = z_ij . u_i
-  // [m, r], and per example the normalisation (kind: 0 relu, 1 softmax, 2 uniform).
-  float* u = static_cast<float*>(device_allocate(m * d * sizeof(float)));
-  float* q = static_cast<float*>(device_allocate(m * r * sizeof(float)));
-  map(m * d, [=] __device__(int64_t p) {
-    const int64_t i = p / d, e = p % d;
-    u[p] = classifier_weight ? classifier_weight[labels[i] * d + e] : math::gap_query(z + i * r * d, int(r), int(d), int(e));
-  });
-  map(m * r, [=] __device__(int64_t p) { q[p] = math::attention_score(z + p * d, u + (p / r) * d, int(d)); });
-  map(m, [=] __device__(int64_t i) {
-    if (kind == 0) math::normalise_relu(q + i * r, int(r), a + i * r);
-    else if (kind == 1) math::normalise_softmax(q + i * r, int(r), a + i * r);
-    else math::normalise_uniform(int(r), a + i * r);
-  });
-  device_free(u, m * d * sizeof(float));  // reuse is ordered after these kernels (one stream)
-  device_free(q, m * r * sizeof(float));
+  if (m == 0) return;
+  dense_attention_kernel<<<unsigned(m), 128, (d + r) * sizeof(float), stream()>>>(z, classifier_weight, labels, int(r),
+                                                                                  int(d), kind, a);
+  MM_LAUNCH_CHECK();
 }
 
 void dense_weights(const float* attention, const float* lambda, int64_t r, int64_t m, int64_t n, float* mtilde, float* s) {

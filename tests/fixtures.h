@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <utility>
 #include <vector>
-#include <string>
 
 #include "engine/safetensors.h"
+#include "mixup/dense.h"
+#include "mixup/method.h"
 
 namespace mm::testing {
 
@@ -45,6 +47,17 @@ inline ::testing::AssertionResult close_relative(const Tensor& actual, const Ten
   if (worst <= tol * scale) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "max error " << worst << " at element " << at << " (" << a[at] << " vs "
                                        << e[at] << ") exceeds " << tol << " x max magnitude " << scale;
+}
+
+// The method of a method fixture (tests/reference/make_method_fixtures.py), from its metadata.
+inline MethodConfig fixture_method_config(const TensorFile& f) {
+  MethodConfig config;
+  config.method = parse_method(f.metadata.at("method"));
+  config.distill = f.metadata.at("distill") == "1";
+  config.gamma = std::stod(f.metadata.at("gamma"));
+  config.dense_resolution = std::stoi(f.metadata.at("dense_resolution"));
+  config.attention = parse_attention(f.metadata.at("attention"));
+  return config;
 }
 
 // The largest |actual - expected| over the largest |expected| (NaN when actual holds one).

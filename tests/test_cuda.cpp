@@ -390,11 +390,7 @@ TEST_P(CudaMethodFixture, StepMatchesPyTorch) {
     load_state_dict(*teacher, weights, "teacher.");
     net->to(cuda_device());
     teacher->to(cuda_device());
-    MethodConfig config;
-    config.method = parse_method(f.metadata.at("method"));
-    config.distill = f.metadata.at("distill") == "1";
-    config.dense_resolution = std::stoi(f.metadata.at("dense_resolution"));
-    config.attention = parse_attention(f.metadata.at("attention"));
+    const MethodConfig config = fixture_method_config(f);
     const Draws d = read_draws(config.method, f);
     StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(f.at("images")).to(cuda_device()),
                                  nchw_to_nhwc(f.at("images2")).to(cuda_device()), f.at("labels").to(cuda_device()), classes,
@@ -437,12 +433,7 @@ TEST(CudaBFloat16, StepsFollowTheExactSteps) {
       load_state_dict(*net, weights, "weights.");
       load_state_dict(*teacher, weights, "teacher.");
       for (Network* n : {net.get(), teacher.get()}) n->to(cuda_device()), n->set_compute_dtype(DType::BF16);
-      MethodConfig config;
-      config.method = parse_method(f.metadata.at("method"));
-      config.distill = f.metadata.at("distill") == "1";
-      config.gamma = std::stod(f.metadata.at("gamma"));
-      config.dense_resolution = std::stoi(f.metadata.at("dense_resolution"));
-      config.attention = parse_attention(f.metadata.at("attention"));
+      const MethodConfig config = fixture_method_config(f);
       net->train(true);
       StepResult step = mixed_loss(*net, teacher.get(), nchw_to_nhwc(f.at("images")).to(cuda_device()),
                                    nchw_to_nhwc(f.at("images2")).to(cuda_device()), f.at("labels").to(cuda_device()),

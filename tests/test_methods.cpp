@@ -46,12 +46,7 @@ TEST_P(MethodFixture, StepMatchesPyTorch) {
   const bool f64 = c.dtype == DType::F64;
   const double value_tol = f64 ? kFloat64Tol : kValueTol, grad_tol = f64 ? kFloat64Tol : kGradTol;
 
-  MethodConfig config;
-  config.method = parse_method(f.metadata.at("method"));
-  config.distill = f.metadata.at("distill") == "1";
-  config.gamma = std::stod(f.metadata.at("gamma"));
-  config.dense_resolution = std::stoi(f.metadata.at("dense_resolution"));
-  config.attention = parse_attention(f.metadata.at("attention"));
+  const MethodConfig config = fixture_method_config(f);
   const Draws d = read_draws(config.method, f);
 
   net->train(true);
