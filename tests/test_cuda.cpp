@@ -190,8 +190,9 @@ TEST(CudaParity, SgdAndEma) {
 // CUDA graphs (train/step_graph.h): a run whose steps are captured and replayed equals the same run
 // stepped eagerly. Dense MultiMix + distillation with mix_prob 0.5 takes both kinds of step (two
 // graphs), its draws must change at every replay (the step key), and a new learning rate captures anew.
-TEST(CudaGraph, ReplayedStepsEqualEagerSteps) {
-  REQUIRE_GPU();
+// In float32 and with the encoders in bfloat16 (--precision bf16, the GPU's training default).
+void check_graph_replays(DType compute) {
+  SCOPED_TRACE(dtype_name(compute));
   MethodConfig config;
   config.method = Method::DenseMultiMix;
   config.n = 50;
@@ -206,6 +207,8 @@ TEST(CudaGraph, ReplayedStepsEqualEagerSteps) {
   for (Run* r : {&eager, &graphs}) {
     r->student->to(cuda_device());
     r->teacher->to(cuda_device());
+    r->student->set_compute_dtype(compute);
+    r->teacher->set_compute_dtype(compute);
   }
   Trainer a(*eager.student, eager.teacher.get(), eager.sgd, config, 9, cuda_device());
   Trainer b(*graphs.student, graphs.teacher.get(), graphs.sgd, config, 9, cuda_device());
@@ -227,6 +230,12 @@ TEST(CudaGraph, ReplayedStepsEqualEagerSteps) {
   const auto expected_teacher = state_dict(*eager.teacher);
   for (const auto& [name, t] : state_dict(*graphs.teacher))
     EXPECT_TRUE(close_relative(t.to(cpu()), expected_teacher.at(name).to(cpu()), 1e-3)) << "teacher " << name;
+}
+
+TEST(CudaGraph, ReplayedStepsEqualEagerSteps) {
+  REQUIRE_GPU();
+  check_graph_replays(DType::F32);
+  check_graph_replays(DType::BF16);
 }
 
 // The NCCL path of data-parallel training (engine/distributed.h) on the one GPU a machine may have:
