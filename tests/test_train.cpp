@@ -523,6 +523,7 @@ TEST(Evaluate, ReportsAccuracyRobustnessOodAndEmbeddings) {
   EXPECT_FALSE(json::parse(read_file(out + "/teacher.json")).has("fgsm_error"));
   EXPECT_NEAR(v.at("top1").number, metrics(out)[0].at("top1").number, 1e-3);
   expect_clean_failure(evaluate(ckpt + " --attacks cw"), "cw");
+  expect_clean_failure(evaluate(ckpt + " --device cpu --precision bf16"), "--precision bf16 needs a GPU");
   expect_clean_failure(evaluate(" --checkpoint " + data + "/test_batch.bin"), "test_batch.bin");
   expect_clean_failure(evaluate(ckpt + " --ood-data /nonexistent"), "/nonexistent");
   expect_clean_failure(evaluate(""), "--checkpoint");
