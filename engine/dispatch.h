@@ -26,7 +26,7 @@ namespace mm {
 #endif
 
 // Throws unless every defined tensor lives on the device of the first; returns that device.
-// A CUDA device also requires float32 (the CUDA kernels' one dtype).
+// A CUDA device also refuses float64 (its kernels take float32, and some bfloat16: dispatch_storage).
 inline Device common_device(std::initializer_list<const Tensor*> tensors, const char* op) {
   const Device d = (*tensors.begin())->device();
   for (const Tensor* t : tensors)
