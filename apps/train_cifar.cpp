@@ -284,12 +284,7 @@ int run(int argc, char** argv) {
   MM_CHECK(dtype_flag == "float32" || dtype_flag == "float64", "--dtype must be float32 or float64, got '{}'", dtype_flag);
   const DType dtype = dtype_flag == "float64" ? DType::F64 : DType::F32;
   MM_CHECK(dtype == DType::F32 || device.is_cpu(), "--dtype float64 runs on the CPU only (add --device cpu)");
-  Precision precision = precision_flag(flags, device, /*training=*/true);
-  if (norm == NormKind::Group && precision == Precision::Bf16) {  // group norm has no bfloat16 kernels
-    MM_CHECK(flags.str("precision") == "auto", "--precision bf16 needs batch norm: group norm computes in float32 "
-             "(use --precision tf32 or fp32)");
-    precision = Precision::Tf32;
-  }
+  const Precision precision = precision_flag(flags, device, /*training=*/true);
   MM_CHECK(!flags.on("cuda-graph") || (device.is_cuda() && world().size() == 1),
            "--cuda-graph needs --device cuda and one process");
   const int64_t limit_train = flags.integer64("limit-train", 0, INT64_MAX), limit_test = flags.integer64("limit-test", 0, INT64_MAX);

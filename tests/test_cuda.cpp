@@ -147,6 +147,9 @@ TEST(CudaParity, BFloat16Kernels) {
         return back(batch_norm(bf(in[0]), in[1], in[2], buffers, training, 0.1, 1e-5, fused_relu));
       }, {leaf(random_float({4, 3, 3, 8}, rng, -2, 3)), leaf(random_float({8}, rng, 0.5, 1.5)), leaf(random_float({8}, rng)),
           random_float({8}, rng), random_float({8}, rng, 0.5, 2)}, tol);
+  check_parity([&](auto& in) { return back(group_norm(bf(in[0]), in[1], in[2], 2, 1e-5)); },
+               {leaf(random_float({3, 4, 4, 8}, rng, -2, 3)), leaf(random_float({8}, rng, 0.5, 1.5)),
+                leaf(random_float({8}, rng))}, tol);
 }
 
 TEST(CudaParity, DenseAttentionAndWeights) {

@@ -140,6 +140,12 @@ TEST(Models, GroupNormAndDropoutOptions) {
     group->train(false);
     NoGrad no_grad;
     EXPECT_EQ(group->forward(x).to_doubles(), group->forward(x).to_doubles());  // evaluation: no dropout
+    // group norm takes bfloat16 activations too (--precision bf16): logits within its rounding
+    const Tensor exact = group->forward(x);
+    group->set_compute_dtype(DType::BF16);
+    const double error = relative_error(group->forward(x), exact);
+    EXPECT_LT(error, 0.06) << name;
+    EXPECT_GT(error, 1e-5) << name;
   }
   EXPECT_THROW(parse_norm("layer"), Error);
 }

@@ -20,7 +20,11 @@ struct GroupShape {
 void gn_statistics(const Tensor& x, int groups, double eps, Tensor& mean, Tensor& invstd) {
   const GroupShape s(x, groups);
   if (x.device().is_cuda())
-    return MM_CUDA_CALL(cuda::gn_statistics(x.data<float>(), s.N, s.P, s.C, s.G, float(eps), mean.data<float>(), invstd.data<float>()));
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "group_norm", [&](auto storage) {
+      using S = decltype(storage);
+      cuda::gn_statistics(x.data<S>(), s.N, s.P, s.C, s.G, float(eps), mean.data<float>(), invstd.data<float>());
+    }));
+  if (bf16_as_float32({&x}, {}, [&](auto& in, auto&) { gn_statistics(in[0], groups, eps, mean, invstd); })) return;
   dispatch_floating(x.dtype(), "group_norm", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
@@ -44,8 +48,13 @@ void gn_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const T
               int groups, Tensor& y) {
   const GroupShape s(x, groups);
   if (x.device().is_cuda())
-    return MM_CUDA_CALL(cuda::gn_apply(x.data<float>(), mean.data<float>(), invstd.data<float>(), gamma.data<float>(),
-                                       beta.data<float>(), s.N, s.P, s.C, s.G, y.data<float>()));
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "group_norm", [&](auto storage) {
+      using S = decltype(storage);
+      cuda::gn_apply(x.data<S>(), mean.data<float>(), invstd.data<float>(), gamma.data<float>(), beta.data<float>(), s.N,
+                     s.P, s.C, s.G, y.data<S>());
+    }));
+  if (bf16_as_float32({&x}, {&y}, [&](auto& in, auto& out) { gn_apply(in[0], mean, invstd, gamma, beta, groups, out[0]); }))
+    return;
   dispatch_floating(x.dtype(), "group_norm", [&](auto t) {
     using T = decltype(t);
     const T *px = x.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>(), *gm = gamma.data<T>(), *bt = beta.data<T>();
@@ -63,9 +72,16 @@ void gn_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, const Te
                  int groups, Tensor* dx, Tensor* dgamma, Tensor* dbeta) {
   const GroupShape s(x, groups);
   if (x.device().is_cuda())
-    return MM_CUDA_CALL(cuda::gn_backward(x.data<float>(), dy.data<float>(), mean.data<float>(), invstd.data<float>(),
-                                          gamma.data<float>(), s.N, s.P, s.C, s.G, dx ? dx->data<float>() : nullptr,
-                                          dgamma ? dgamma->data<float>() : nullptr, dbeta ? dbeta->data<float>() : nullptr));
+    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "group_norm backward", [&](auto storage) {
+      using S = decltype(storage);
+      cuda::gn_backward(x.data<S>(), dy.data<S>(), mean.data<float>(), invstd.data<float>(), gamma.data<float>(), s.N, s.P,
+                        s.C, s.G, dx ? dx->data<S>() : nullptr, dgamma ? dgamma->data<float>() : nullptr,
+                        dbeta ? dbeta->data<float>() : nullptr);
+    }));
+  if (bf16_as_float32({&x, &dy}, {dx}, [&](auto& in, auto& out) {
+        gn_backward(in[0], in[1], mean, invstd, gamma, groups, dx ? &out[0] : nullptr, dgamma, dbeta);
+      }))
+    return;
   dispatch_floating(x.dtype(), "group_norm backward", [&](auto t) {
     using T = decltype(t);
     const T *px = x.data<T>(), *pdy = dy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>(), *gm = gamma.data<T>();

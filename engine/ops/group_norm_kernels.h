@@ -1,7 +1,8 @@
 #pragma once
 // The group-norm kernels behind one device-neutral interface (CPU: engine/ops/group_norm_kernels.cpp,
 // float32 or float64, sums in double; GPU: mm::cuda below, engine/ops/group_norm.cu). x is viewed as
-// [N, P, C] with G groups; mean and invstd are [N, G].
+// [N, P, C] with G groups; mean and invstd are [N, G]. x, y, dy and dx may be bfloat16; the other
+// tensors are in compute_dtype(x) then (float32).
 #include <cstdint>
 
 #include "engine/tensor.h"
@@ -18,9 +19,14 @@ void gn_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, const Te
 }  // namespace mm::kernels
 
 namespace mm::cuda {
-void gn_statistics(const float* x, int64_t N, int64_t P, int64_t C, int64_t G, float eps, float* mean, float* invstd);
-void gn_apply(const float* x, const float* mean, const float* invstd, const float* gamma, const float* beta, int64_t N,
-              int64_t P, int64_t C, int64_t G, float* y);
-void gn_backward(const float* x, const float* dy, const float* mean, const float* invstd, const float* gamma, int64_t N,
-                 int64_t P, int64_t C, int64_t G, float* dx, float* dgamma, float* dbeta);
+// x, y, dy and dx in S (float or bf16: loaded as float, stored rounded once); mean, invstd, gamma,
+// beta and their gradients in float.
+template <class S>
+void gn_statistics(const S* x, int64_t N, int64_t P, int64_t C, int64_t G, float eps, float* mean, float* invstd);
+template <class S>
+void gn_apply(const S* x, const float* mean, const float* invstd, const float* gamma, const float* beta, int64_t N, int64_t P,
+              int64_t C, int64_t G, S* y);
+template <class S>
+void gn_backward(const S* x, const S* dy, const float* mean, const float* invstd, const float* gamma, int64_t N, int64_t P,
+                 int64_t C, int64_t G, S* dx, float* dgamma, float* dbeta);
 }  // namespace mm::cuda
