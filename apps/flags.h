@@ -163,9 +163,7 @@ inline void add_precision_flag(Flags& f, bool training) {
 inline Precision precision_flag(const Flags& f, Device device, bool training) {
   const std::string name = f.str("precision");
   const Precision p = name == "auto" ? (training ? default_training_precision(device) : Precision::Fp32) : parse_precision(name);
-  MM_CHECK(p == Precision::Fp32 || has_bf16_tensor_cores(device),
-           "--precision {} needs a GPU of compute capability 8.0 or later; {} computes in fp32", name,
-           device.is_cuda() ? "this GPU" : "the CPU");
+  check_precision(p, device);
   return p;
 }
 

@@ -140,7 +140,7 @@ class ManifoldMixup : public PairMixing {
   }
   Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig&, const Mixed&) const override {
     Tensor h = mix_pairs(net.run_stages(x, 0, d.layer), d.perm, d.lam);
-    return net.classify(global_avg_pool(net.head(net.run_stages(h, d.layer, net.num_stages()))));
+    return net.classify(global_avg_pool(net.features(h, d.layer)));
   }
 };
 
@@ -184,7 +184,7 @@ class MultiMix : public MixingMethod {
     Shape shape = h.shape();
     Tensor mixed = interpolate(reshape(h, {shape[0], h.numel() / shape[0]}), d.lambda);
     shape[0] = d.lambda.dim(1);
-    return net.classify(global_avg_pool(net.head(net.run_stages(reshape(mixed, shape), layer, net.num_stages()))));
+    return net.classify(global_avg_pool(net.features(reshape(mixed, shape), layer)));
   }
   Tensor targets(const Tensor& labels, int classes, const Draws& d, const Mixed&, DType dtype) const override {
     // Ytilde = Lambda^T Y

@@ -3,7 +3,7 @@
 //
 // "Interpolation layer" k (docs/math.md §1): k = 0 is the input, k = 1..num_stages() the output of stage k
 // (stage 1 includes the stem). run_stages moves a hidden state from one layer to a later one, which
-// is what manifold mixup needs. After the last stage, head() gives the final feature map
+// is what manifold mixup needs. After the last stage, the head gives the final feature map
 // (WRN: BN + ReLU; PreAct-ResNet: identity), whose global average is the embedding.
 #include <memory>
 #include <string>
@@ -22,10 +22,9 @@ class Network : public Module {
   // h at interpolation layer `from` -> h at layer `to`, 0 <= from <= to <= num_stages().
   // x: [N, H, W, 3] NHWC at layer 0.
   Tensor run_stages(const Tensor& h, int from, int to) { return leave(stages(enter(h), from, to)); }
-  // Output of the last stage -> final feature map [N, h, w, d].
-  Tensor head(const Tensor& h) { return leave(final_map(enter(h))); }
-  // x [N, H, W, 3] -> final feature map [N, h, w, d]
-  Tensor features(const Tensor& x) { return leave(final_map(stages(enter(x), 0, num_stages()))); }
+  // h at layer `from` (default: the input x [N, H, W, 3]) -> final feature map [N, h, w, d]: the
+  // remaining stages and the head, in one pass of the compute dtype.
+  Tensor features(const Tensor& h, int from = 0) { return leave(final_map(stages(enter(h), from, num_stages()))); }
   // x [N, H, W, 3] -> embedding [N, d] (global average of the final map)
   Tensor embed(const Tensor& x) { return global_avg_pool(features(x)); }
   // z [N, d] -> logits [N, classes] (through dropout when set_dropout gave it a rate)

@@ -22,10 +22,14 @@ Precision default_training_precision(Device device) {
   return has_bf16_tensor_cores(device) ? Precision::Bf16 : Precision::Fp32;
 }
 
-void apply_precision(Precision precision, Device device, std::initializer_list<Network*> networks) {
+void check_precision(Precision precision, Device device) {
   MM_CHECK(precision == Precision::Fp32 || has_bf16_tensor_cores(device),
            "--precision {} needs a GPU of compute capability 8.0 or later; {} computes in fp32", precision_name(precision),
            device.is_cuda() ? "this GPU" : "the CPU");
+}
+
+void apply_precision(Precision precision, Device device, std::initializer_list<Network*> networks) {
+  check_precision(precision, device);
   // bf16 keeps what is not the encoder in exact float32: no TF32 for the classifier and the mixing
   allow_tf32(device, precision == Precision::Tf32);
   for (Network* net : networks)

@@ -21,6 +21,8 @@ Precision parse_precision(const std::string& name);  // "fp32", "tf32" or "bf16"
 const char* precision_name(Precision precision);
 // Training's default: bf16 on a GPU with bfloat16 tensor cores, fp32 elsewhere.
 Precision default_training_precision(Device device);
+// Throws, naming the device, unless it can compute in `precision`.
+void check_precision(Precision precision, Device device);
 // Sets the device's math mode and the compute dtype of each network (null ones skipped). Throws,
 // naming the device, when it cannot compute that way.
 void apply_precision(Precision precision, Device device, std::initializer_list<Network*> networks);
