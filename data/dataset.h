@@ -37,8 +37,12 @@ DataSplits load_cifar100(const std::string& dir, Splits splits = Splits::TrainAn
 // root/train/<class>/<image> and root/test/<class>/<image> (or root/val/...), decoded with
 // stb_image in parallel. Classes are the sorted folder names of train/. Files without an image
 // extension (.jpg, .png, ...) are skipped. All images must share one size (else the error names the
-// first file that differs); grey images become RGB.
-DataSplits load_image_folder(const std::string& root, Splits splits = Splits::TrainAndTest);
+// first file that differs); grey images become RGB. An image whose header claims more than
+// max_pixels is refused before it is decoded (a header may claim anything; stb decodes the pixels
+// a file lacks as zeros).
+constexpr int64_t kMaxImagePixels = int64_t(1) << 22;  // 2048 x 2048
+DataSplits load_image_folder(const std::string& root, Splits splits = Splits::TrainAndTest,
+                             int64_t max_pixels = kMaxImagePixels);
 // Fashion-MNIST gzipped IDX files in dir (train-images-idx3-ubyte.gz, ...): 28 x 28 grey images,
 // zero-padded to 32 x 32 and replicated to 3 channels.
 DataSplits load_fashion_mnist(const std::string& dir, Splits splits = Splits::TrainAndTest);

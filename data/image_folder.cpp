@@ -109,15 +109,13 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Images are refused beyond this many pixels (2048 x 2048), before stb allocates for them: a dataset
+// Images are refused beyond max_pixels (data/dataset.h), before stb allocates for them: a dataset
 // image is small (CIFAR 32 x 32, ImageNet copies a few hundred pixels a side), while a header may
-// claim anything, and stb decodes the pixels a file lacks as zeros. A 200-byte TGA that claimed
-// 65 496 x 224 kept the sanitizer build busy for 14 s, a GIF that claimed 60 000 x 60 000 for
-// minutes (both found by fuzz/fuzz_image_folder).
-constexpr int64_t kMaxImagePixels = int64_t(1) << 22;
+// claim anything. A 200-byte TGA that claimed 65 496 x 224 kept the sanitizer build busy for 14 s,
+// a GIF that claimed 60 000 x 60 000 for minutes (both found by fuzz/fuzz_image_folder).
 
 // The decoded RGB pixels of one file (stbi_image_free them), or nullptr with `problem` set.
-uint8_t* decode(const std::string& path, int& w, int& h, std::string& problem) {
+uint8_t* decode(const std::string& path, int64_t max_pixels, int& w, int& h, std::string& problem) {
   const std::vector<uint8_t> bytes = read_bytes(path);
   problem = jpeg_huffman_problem(bytes);
   if (problem.empty()) problem = png_chunk_problem(bytes);
@@ -126,8 +124,8 @@ uint8_t* decode(const std::string& path, int& w, int& h, std::string& problem) {
   // BMP's height as negative (found by fuzzing: -15 859 709 rows slipped past a signed bound)
   if (problem.empty() && !stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels))
     problem = stbi_failure_reason();
-  if (problem.empty() && std::abs(int64_t(w)) * std::abs(int64_t(h)) > kMaxImagePixels)
-    problem = fmt::format("{}x{} pixels, more than the {} an image may have here", std::abs(w), std::abs(h), kMaxImagePixels);
+  if (problem.empty() && std::abs(int64_t(w)) * std::abs(int64_t(h)) > max_pixels)
+    problem = fmt::format("{}x{} pixels, more than the {} an image may have here", std::abs(w), std::abs(h), max_pixels);
   uint8_t* pixels = problem.empty() ? stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 3)
                                     : nullptr;
   if (!pixels && problem.empty()) problem = stbi_failure_reason();
@@ -136,11 +134,11 @@ uint8_t* decode(const std::string& path, int& w, int& h, std::string& problem) {
 }
 
 // Decodes every file in parallel into one U8 [N, H, W, 3] tensor. The first image fixes H and W.
-Dataset decode_all(const std::vector<ImageFile>& files, int num_classes, const std::string& split_dir) {
+Dataset decode_all(const std::vector<ImageFile>& files, int num_classes, const std::string& split_dir, int64_t max_pixels) {
   MM_CHECK(!files.empty(), "'{}' holds no images", split_dir);
   int H = 0, W = 0;
   std::string error;
-  uint8_t* first = decode(files[0].path, W, H, error);
+  uint8_t* first = decode(files[0].path, max_pixels, W, H, error);
   MM_CHECK(first, "{}", error);
   const int64_t n = static_cast<int64_t>(files.size());
   Dataset d;
@@ -155,7 +153,7 @@ Dataset decode_all(const std::vector<ImageFile>& files, int num_classes, const s
   for (int64_t i = 1; i < n; ++i) {
     int w = 0, h = 0;
     std::string problem;
-    uint8_t* pixels = decode(files[i].path, w, h, problem);
+    uint8_t* pixels = decode(files[i].path, max_pixels, w, h, problem);
     if (pixels && (w != W || h != H))
       problem = fmt::format("'{}' is {}x{}, but '{}' is {}x{}: all images must have one size", files[i].path, w, h,
                             files[0].path, W, H);
@@ -174,7 +172,7 @@ Dataset decode_all(const std::vector<ImageFile>& files, int num_classes, const s
 
 }  // namespace
 
-DataSplits load_image_folder(const std::string& root, Splits splits) {
+DataSplits load_image_folder(const std::string& root, Splits splits, int64_t max_pixels) {
   const fs::path train_dir = fs::path(root) / "train";
   MM_CHECK(fs::is_directory(train_dir), "'{}' is not a directory (expected ROOT/train/<class>/<image>)", train_dir.string());
   fs::path test_dir = fs::path(root) / "test";
@@ -195,10 +193,10 @@ DataSplits load_image_folder(const std::string& root, Splits splits) {
     MM_CHECK(std::any_of(train_files.begin(), train_files.end(), [&](const ImageFile& f) { return f.label == int64_t(c); }),
              "class folder '{}' is empty", (train_dir / classes[c]).string());
   const int k = static_cast<int>(classes.size());
-  DataSplits s{{}, decode_all(list_split(test_dir, classes), k, test_dir.string()), "image folder " + root};
+  DataSplits s{{}, decode_all(list_split(test_dir, classes), k, test_dir.string(), max_pixels), "image folder " + root};
   s.train.num_classes = k;
   if (splits == Splits::TestOnly) return s;
-  s.train = decode_all(train_files, k, train_dir.string());
+  s.train = decode_all(train_files, k, train_dir.string(), max_pixels);
   MM_CHECK(s.train.images.shape() == Shape({s.train.size(), s.test.images.dim(1), s.test.images.dim(2), 3}),
            "train images are {}x{} but test images are {}x{}", s.train.images.dim(2), s.train.images.dim(1),
            s.test.images.dim(2), s.test.images.dim(1));
