@@ -23,6 +23,7 @@ struct ConvPlan {
   cudnnConvolutionBwdDataAlgo_t bwd_data;
   cudnnConvolutionBwdFilterAlgo_t bwd_filter;
   size_t workspace = 0;
+  const char* missing = nullptr;  // the direction cuDNN offers no algorithm for, if any
 };
 
 // The plan of a shape in storage type `data` (float or bfloat16; the sums are float either way).
@@ -56,21 +57,35 @@ ConvPlan& plan_for(const ConvGeometry& s, cudnnDataType_t data) {
   cudnnConvolutionBwdFilterAlgoPerf_t bf[8];
   int found_bf = 0;
   MM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnn(), p.x, p.y, p.conv, p.w, 8, &found_bf, bf));
-  // the first supported algorithm of each heuristic list
-  auto pick = [](auto* perf, int n, const char* what) {
+  // the first supported algorithm of each heuristic list; none marks the plan incomplete
+  auto pick = [&p](auto* perf, int n, auto& algo, const char* what) {
     for (int i = 0; i < n; ++i)
-      if (perf[i].status == CUDNN_STATUS_SUCCESS) return perf[i].algo;
-    throw Error(fmt::format("cuDNN offers no {} algorithm for this convolution", what));
+      if (perf[i].status == CUDNN_STATUS_SUCCESS) return void(algo = perf[i].algo);
+    if (!p.missing) p.missing = what;
   };
-  p.fwd = pick(fwd, found, "forward");
-  p.bwd_data = pick(bd, found_bd, "backward-data");
-  p.bwd_filter = pick(bf, found_bf, "backward-filter");
+  pick(fwd, found, p.fwd, "forward");
+  pick(bd, found_bd, p.bwd_data, "backward-data");
+  pick(bf, found_bf, p.bwd_filter, "backward-filter");
+  if (p.missing) {
+    if (data == CUDNN_DATA_BFLOAT16)  // kernels::conv2d then runs this shape in float32 (conv_kernels.cpp)
+      fmt::print(stderr, "note: cuDNN offers no bfloat16 {} algorithm for the convolution {}x{}x{}x{} -> {} ({}x{}, "
+                 "stride {}, pad {}); it runs in float32\n", p.missing, s.N, s.H, s.W, s.Cin, s.Cout, s.kh, s.kw,
+                 s.stride, s.pad);
+    return plans.emplace(key, p).first->second;
+  }
   size_t a = 0, b = 0, c = 0;
   MM_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(cudnn(), p.x, p.w, p.conv, p.y, p.fwd, &a));
   MM_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn(), p.w, p.y, p.conv, p.x, p.bwd_data, &b));
   MM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn(), p.x, p.y, p.conv, p.w, p.bwd_filter, &c));
   p.workspace = std::max({a, b, c});
   return plans.emplace(key, p).first->second;
+}
+
+// The plan of a shape with an algorithm for every direction.
+ConvPlan& complete_plan(const ConvGeometry& s, cudnnDataType_t data) {
+  ConvPlan& p = plan_for(s, data);
+  if (p.missing) throw Error(fmt::format("cuDNN offers no {} algorithm for this convolution", p.missing));
+  return p;
 }
 
 // One shared workspace, grown to the largest size any plan has asked for.
@@ -92,8 +107,13 @@ template <class S> constexpr cudnnDataType_t cudnn_type() {
 }
 
 template <class S>
+bool convolution_supported(const ConvGeometry& s) {
+  return plan_for(s, cudnn_type<S>()).missing == nullptr;
+}
+
+template <class S>
 void conv2d(const ConvGeometry& s, const S* x, const S* w, S* y) {
-  ConvPlan& p = plan_for(s, cudnn_type<S>());
+  ConvPlan& p = complete_plan(s, cudnn_type<S>());
   const float one = 1, zero = 0;
   MM_CUDNN_CHECK(cudnnConvolutionForward(cudnn(), &one, p.x, x, p.w, w, p.conv, p.fwd, workspace(p.workspace),
                                          p.workspace, &zero, p.y, y));
@@ -102,7 +122,7 @@ void conv2d(const ConvGeometry& s, const S* x, const S* w, S* y) {
 // beta = 1 accumulates into the output, beta = 0 assigns it (cuDNN then does not read it)
 template <class S>
 void conv2d_backward_input(const ConvGeometry& s, const S* w, const S* dy, S* dx, bool accumulate) {
-  ConvPlan& p = plan_for(s, cudnn_type<S>());
+  ConvPlan& p = complete_plan(s, cudnn_type<S>());
   const float one = 1, beta = accumulate ? 1.0f : 0.0f;
   MM_CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn(), &one, p.w, w, p.y, dy, p.conv, p.bwd_data, workspace(p.workspace),
                                               p.workspace, &beta, p.x, dx));
@@ -110,13 +130,14 @@ void conv2d_backward_input(const ConvGeometry& s, const S* w, const S* dy, S* dx
 
 template <class S>
 void conv2d_backward_weight(const ConvGeometry& s, const S* x, const S* dy, S* dw, bool accumulate) {
-  ConvPlan& p = plan_for(s, cudnn_type<S>());
+  ConvPlan& p = complete_plan(s, cudnn_type<S>());
   const float one = 1, beta = accumulate ? 1.0f : 0.0f;
   MM_CUDNN_CHECK(cudnnConvolutionBackwardFilter(cudnn(), &one, p.x, x, p.y, dy, p.conv, p.bwd_filter,
                                                 workspace(p.workspace), p.workspace, &beta, p.w, dw));
 }
 
 #define MM_INSTANTIATE(S)                                                                        \
+  template bool convolution_supported<S>(const ConvGeometry&);                                   \
   template void conv2d<S>(const ConvGeometry&, const S*, const S*, S*);                          \
   template void conv2d_backward_input<S>(const ConvGeometry&, const S*, const S*, S*, bool);     \
   template void conv2d_backward_weight<S>(const ConvGeometry&, const S*, const S*, S*, bool);

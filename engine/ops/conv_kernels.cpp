@@ -135,6 +135,31 @@ void assign_or_add(Tensor& out, bool accumulate, Assign assign) {
   axpy(1.0, scratch, out);
 }
 
+#ifdef MM_WITH_CUDA
+// A GPU convolution through run(a, b, out) with the pointers of its storage type. cuDNN may offer
+// no bfloat16 algorithm for some shape (a 3-channel stem is the likeliest; conv.cu says so once):
+// that convolution then runs in float32 on widened copies and is rounded to bfloat16 once, as the
+// CPU's bfloat16 path does. `out` is added to when accumulating, else assigned.
+template <class Run>
+void on_gpu(const ConvGeometry& g, const Tensor& a, const Tensor& b, Tensor& out, bool accumulate, Run run) {
+  if (out.dtype() == DType::BF16 && !cuda::convolution_supported<bf16>(g)) {
+    auto widened = [](const Tensor& t) {
+      Tensor f = Tensor::empty(t.shape(), DType::F32, t.device());
+      convert(t, f, /*accumulate=*/false);
+      return f;
+    };
+    const Tensor a32 = widened(a), b32 = widened(b);
+    Tensor out32 = accumulate ? widened(out) : Tensor::empty(out.shape(), DType::F32, out.device());
+    run(a32.data<float>(), b32.data<float>(), out32.data<float>());
+    return convert(out32, out, /*accumulate=*/false);
+  }
+  dispatch_storage(out.dtype(), "conv2d", [&](auto s) {
+    using S = decltype(s);
+    run(a.data<S>(), b.data<S>(), out.data<S>());
+  });
+}
+#endif
+
 }  // namespace
 
 bool onednn_built() {
@@ -159,10 +184,7 @@ const char* cpu_convolution_name(CpuConvolution how) { return how == CpuConvolut
 
 void conv2d(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) {
   if (y.device().is_cuda())
-    return MM_CUDA_CALL(dispatch_storage(x.dtype(), "conv2d", [&](auto s) {
-      using S = decltype(s);
-      cuda::conv2d(g, x.data<S>(), w.data<S>(), y.data<S>());
-    }));
+    return MM_CUDA_CALL(on_gpu(g, x, w, y, false, [&](auto* a, auto* b, auto* out) { cuda::conv2d(g, a, b, out); }));
   if (bf16_as_float32({&x, &w}, {&y}, [&](auto& in, auto& out) { conv2d(g, in[0], in[1], out[0]); })) return;
   if (use_onednn(y)) return MM_ONEDNN_CALL(onednn::conv2d(g, x.data<float>(), w.data<float>(), y.data<float>()));
   dispatch_floating(x.dtype(), "conv2d", [&](auto t) {
@@ -173,9 +195,8 @@ void conv2d(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y) 
 
 void conv2d_backward_input(const ConvGeometry& g, const Tensor& w, const Tensor& dy, Tensor& dx, bool accumulate) {
   if (dy.device().is_cuda())
-    return MM_CUDA_CALL(dispatch_storage(dy.dtype(), "conv2d backward", [&](auto s) {
-      using S = decltype(s);
-      cuda::conv2d_backward_input(g, w.data<S>(), dy.data<S>(), dx.data<S>(), accumulate);
+    return MM_CUDA_CALL(on_gpu(g, w, dy, dx, accumulate, [&](auto* a, auto* b, auto* out) {
+      cuda::conv2d_backward_input(g, a, b, out, accumulate);
     }));
   if (bf16_as_float32({&w, &dy}, {&dx}, [&](auto& in, auto& out) {
         conv2d_backward_input(g, in[0], in[1], out[0], accumulate);
@@ -192,9 +213,8 @@ void conv2d_backward_input(const ConvGeometry& g, const Tensor& w, const Tensor&
 
 void conv2d_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor& dy, Tensor& dw, bool accumulate) {
   if (dy.device().is_cuda())
-    return MM_CUDA_CALL(dispatch_storage(dy.dtype(), "conv2d backward", [&](auto s) {
-      using S = decltype(s);
-      cuda::conv2d_backward_weight(g, x.data<S>(), dy.data<S>(), dw.data<S>(), accumulate);
+    return MM_CUDA_CALL(on_gpu(g, x, dy, dw, accumulate, [&](auto* a, auto* b, auto* out) {
+      cuda::conv2d_backward_weight(g, a, b, out, accumulate);
     }));
   if (bf16_as_float32({&x, &dy}, {&dw}, [&](auto& in, auto& out) {
         conv2d_backward_weight(g, in[0], in[1], out[0], accumulate);

@@ -50,6 +50,9 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
 
 namespace cuda {
 // S = float (TF32 tensor cores when allowed) or bf16 (bf16 tensor cores); cuDNN accumulates in float.
+// Whether cuDNN offers an algorithm in storage S for every direction of this shape (when not,
+// kernels:: runs a bf16 convolution in float32; the three below throw).
+template <class S> bool convolution_supported(const ConvGeometry& g);
 template <class S> void conv2d(const ConvGeometry& g, const S* x, const S* w, S* y);
 template <class S> void conv2d_backward_input(const ConvGeometry& g, const S* w, const S* dy, S* dx, bool accumulate);
 template <class S> void conv2d_backward_weight(const ConvGeometry& g, const S* x, const S* dy, S* dw, bool accumulate);
