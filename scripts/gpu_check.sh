@@ -32,6 +32,30 @@ note "tests: $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
 grep -E "^\s*[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess)" "$out/ctest.log" | tee -a "$summary"
 note "cuda tests skipped: $(grep -c 'CUDA test skipped' "$out/ctest.log")"
 
+# bench (docs: BENCHMARKS.md), right after the tests so that a call cut short by its time limit
+# still brings back the figures: every method in the training default (bf16 on compute capability
+# 8.0+), eagerly and as replayed CUDA graphs (train/step_graph.h; parity: CudaGraph.* in test_cuda);
+# erm alone in tf32 and exact fp32. Each line of the summary says which.
+bench() { build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 "$@"; }
+bench --json "$out/bench.json" > "$out/bench.txt" 2>&1
+note "bench (GPU, preactresnet18 full width, batch 128): $(grep -m1 '^preactresnet18' "$out/bench.txt")"
+sed -n '/^method/,/^\[/p' "$out/bench.txt" | grep -v '^\[' | tee -a "$summary"
+bench --cuda-graph --json "$out/bench_graph.json" > "$out/bench_graph.txt" 2>&1
+note "bench with --cuda-graph: $(grep -m1 '^preactresnet18' "$out/bench_graph.txt"); $(grep -m1 'CUDA graphs' "$out/bench_graph.txt" || echo 'no capture failed')"
+sed -n '/^method/,/^\[/p' "$out/bench_graph.txt" | grep -v '^\[' | tee -a "$summary"
+for precision in tf32 fp32; do
+  bench --erm-only --precision $precision --json "$out/bench_$precision.json" > "$out/bench_$precision.txt" 2>&1
+  note "bench erm --precision $precision: $(grep '^erm' "$out/bench_$precision.txt")"
+done
+if python3 -c "import torch" 2>/dev/null; then
+  # PyTorch eager float32, eager AMP + channels_last, torch.compile: each with our erm over it
+  for mode in fp32 amp compile; do
+    python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 --mode $mode --ours "$out/bench.json" 2>&1 | tail -1 | tee -a "$summary"
+  done
+  [ -f "$out/bench_graph.json" ] && python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 --mode amp \
+    --ours "$out/bench_graph.json" 2>&1 | tail -1 | sed 's/^/with --cuda-graph: /' | tee -a "$summary"
+fi
+
 # compute-sanitizer (CUDA toolkit): memcheck (out-of-bounds and misaligned accesses, leaks of
 # device memory) and racecheck (shared-memory hazards) over the CPU-vs-GPU parity tests of the ops
 # and samplers (the whole-model steps run the same kernels and would take minutes under it)
@@ -56,29 +80,6 @@ if python3 -c "import torch" 2>/dev/null; then
       note "probe on GPU vs PyTorch float64 ($model, full width, 100 classes, seed $seed): $(grep -v ^FAIL "$out/probe_${model}_s$seed.log" | tr '\n' ' ')"
     done
   done
-fi
-
-# bench (docs: BENCHMARKS.md): every method in the training default (bf16 on compute capability
-# 8.0+), eagerly and as replayed CUDA graphs (train/step_graph.h; parity: CudaGraph.* in test_cuda);
-# erm alone in tf32 and exact fp32. Each line of the summary says which.
-bench() { build-gpu/bench --device cuda --model preactresnet18 --batch-size 128 --steps 20 --warmup 3 "$@"; }
-bench --json "$out/bench.json" > "$out/bench.txt" 2>&1
-note "bench (GPU, preactresnet18 full width, batch 128): $(grep -m1 '^preactresnet18' "$out/bench.txt")"
-sed -n '/^method/,/^\[/p' "$out/bench.txt" | grep -v '^\[' | tee -a "$summary"
-bench --cuda-graph --json "$out/bench_graph.json" > "$out/bench_graph.txt" 2>&1
-note "bench with --cuda-graph: $(grep -m1 '^preactresnet18' "$out/bench_graph.txt"); $(grep -m1 'CUDA graphs' "$out/bench_graph.txt" || echo 'no capture failed')"
-sed -n '/^method/,/^\[/p' "$out/bench_graph.txt" | grep -v '^\[' | tee -a "$summary"
-for precision in tf32 fp32; do
-  bench --erm-only --precision $precision --json "$out/bench_$precision.json" > "$out/bench_$precision.txt" 2>&1
-  note "bench erm --precision $precision: $(grep '^erm' "$out/bench_$precision.txt")"
-done
-if python3 -c "import torch" 2>/dev/null; then
-  # PyTorch eager float32, eager AMP + channels_last, torch.compile: each with our erm over it
-  for mode in fp32 amp compile; do
-    python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 --mode $mode --ours "$out/bench.json" 2>&1 | tail -1 | tee -a "$summary"
-  done
-  [ -f "$out/bench_graph.json" ] && python3 scripts/bench_torch.py --device cuda --steps 20 --warmup 3 --mode amp \
-    --ours "$out/bench_graph.json" 2>&1 | tail -1 | sed 's/^/with --cuda-graph: /' | tee -a "$summary"
 fi
 
 # The bf16 accuracy check (issue: within 0.5 points of fp32): 30 epochs of erm on the CIFAR-10 JPEG
