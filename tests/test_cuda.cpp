@@ -113,6 +113,16 @@ TEST(CudaParity, LargerShapes) {
     check_parity([training](auto& in) { return batch_norm_case(in, training); },
                  {leaf(random_float({4, 3, 3, 8}, rng, -2, 3)), leaf(random_float({8}, rng, 0.5, 1.5)),
                   leaf(random_float({8}, rng)), random_float({8}, rng), random_float({8}, rng, 0.5, 2)});
+  // the column reductions' launch shape (engine/cuda/context.cuh) at the size of a stage: 16 384 rows
+  // in 64 slices, and 40 columns, whose second tile of 32 lanes is mostly empty; a bias gradient
+  // (column sums) of that size; one column (a mean) over many rows
+  for (bool relu : {false, true})
+    check_parity([relu](auto& in) { return batch_norm_case(in, true, relu); },
+                 {leaf(random_float({64, 16, 16, 40}, rng, -2, 3)), leaf(random_float({40}, rng, 0.5, 1.5)),
+                  leaf(random_float({40}, rng)), random_float({40}, rng), random_float({40}, rng, 0.5, 2)}, 1e-4);
+  check_parity([](auto& in) { return channel_add(in[0], in[1]); },
+               {leaf(random_float({64, 16, 16, 40}, rng)), leaf(random_float({40}, rng))}, 1e-4);
+  check_parity([](auto& in) { return mean(in[0]); }, {leaf(random_float({1 << 20}, rng))}, 1e-4);
   // a label outside [0, C) poisons its row on the GPU (the CPU throws)
   const std::vector<double> poisoned = one_hot(Tensor::from_vector<int64_t>({1, 7}, {2}).to(cuda_device()), 4).to_doubles();
   EXPECT_EQ(std::vector<double>(poisoned.begin(), poisoned.begin() + 4), (std::vector<double>{0, 1, 0, 0}));

@@ -1,5 +1,7 @@
 #pragma once
 // Shared by the .cu files: the stream, the cuBLAS and cuDNN handles, error checks, launch sizes.
+#include <algorithm>
+
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
@@ -57,61 +59,106 @@ struct Scratch {
   ~Scratch() { device_free(p, bytes); }
 };
 
-// Deterministic per-column sums of f(r, c) over rows (double accumulation): slice s of the rows
-// goes to partial[s, c]; then each column adds its slices in order.
-// The number of row slices of a column reduction.
-constexpr int kSlices = 128;
-template <class F>
-__global__ void column_partials(int64_t rows, int64_t C, F f, double* partial) {
-  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, s = blockIdx.y;
-  if (c >= C) return;
-  double total = 0;
-  for (int64_t r = rows * s / kSlices; r < rows * (s + 1) / kSlices; ++r) total += f(r, c);
-  partial[s * C + c] = total;
+// Deterministic per-column sums over the rows of a [rows, C] layout (NHWC activations: C
+// contiguous), accumulated in double. column_reduce2's f(r, c) returns two terms at once (a double2:
+// batch norm's statistics, its backward's two sums) and finish(c, sum0, sum1), a device lambda,
+// consumes each column's totals; column_reduce assigns or adds one sum per column.
+//
+// The launch shape, and why: a block is lanes x groups = 256 threads. A warp's lanes take adjacent
+// columns of one row (coalesced loads), the groups take interleaved rows, and `slices` blocks share
+// the rows, about 32 rows per thread, so that enough loads are in flight to keep the memory busy.
+// (The shape before, one thread per column over 1/128 of the rows, gave a stage-1 batch norm at full
+// width 2 busy warps per SM: by Little's law too few loads in flight for the memory's bandwidth.)
+// Each block adds its groups' sums in a fixed
+// tree and writes one partial per column; a second kernel adds the slices the same way. The shape
+// depends on (rows, C) alone, so the same tensor gives the same bits, run after run.
+struct ReduceShape {
+  unsigned lanes;   // blockDim.x: 32 columns, or the power of two >= C when C < 32
+  unsigned groups;  // blockDim.y = 256 / lanes
+  unsigned slices;  // gridDim.y of the first kernel: blocks along the rows
+  unsigned tiles;   // gridDim.x: blocks along the columns
+};
+inline ReduceShape reduce_shape(int64_t rows, int64_t C) {
+  unsigned lanes = 1;
+  while (lanes < 32 && lanes < C) lanes *= 2;
+  const unsigned groups = 256 / lanes;
+  const int64_t rows_per_slice = int64_t(groups) * 32;
+  const int64_t slices = std::min<int64_t>(std::max<int64_t>((rows + rows_per_slice - 1) / rows_per_slice, 1), 512);
+  return {lanes, groups, unsigned(slices), unsigned((C + lanes - 1) / lanes)};
 }
 
-// out (float or bf16) is assigned scale x the sum, or has it added (accumulate).
-template <class F, class Out>
-void column_reduce(int64_t rows, int64_t C, F f, Out* out, float scale, bool accumulate) {
-  double* partial = static_cast<double*>(device_allocate(kSlices * C * sizeof(double)));
-  column_partials<<<dim3(unsigned((C + 127) / 128), kSlices), 128, 0, stream()>>>(rows, C, f, partial);
-  MM_LAUNCH_CHECK();
-  map(C, [=] __device__(int64_t c) {
-    double total = 0;
-    for (int s = 0; s < kSlices; ++s) total += partial[s * C + c];
-    out[c] = Out(float(accumulate ? double(float(out[c])) + scale * total : scale * total));
-  });
-  device_free(partial, kSlices * C * sizeof(double));
-}
-
-// Two column sums in one pass over the rows: f(r, c) returns a double2 (two terms), and
-// finish(c, sum0, sum1) (a device lambda) consumes each column's totals, summed in the same
-// deterministic order as column_reduce's.
-template <class F>
-__global__ void column_partials2(int64_t rows, int64_t C, F f, double2* partial) {
-  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, s = blockIdx.y;
-  if (c >= C) return;
-  double2 total = make_double2(0, 0);
-  for (int64_t r = rows * s / kSlices; r < rows * (s + 1) / kSlices; ++r) {
-    const double2 term = f(r, c);
-    total.x += term.x;
-    total.y += term.y;
+// The sum over the block's groups of each lane's v, by halving (a fixed order); valid in group 0.
+// Every thread of the block must call it.
+__device__ inline double2 sum_over_groups(double2 v) {
+  __shared__ double2 shared[256];
+  const unsigned lane = threadIdx.x, lanes = blockDim.x;
+  shared[threadIdx.y * lanes + lane] = v;
+  __syncthreads();
+  for (unsigned half = blockDim.y / 2; half > 0; half /= 2) {
+    if (threadIdx.y < half) {
+      const double2 other = shared[(threadIdx.y + half) * lanes + lane];
+      shared[threadIdx.y * lanes + lane].x += other.x;
+      shared[threadIdx.y * lanes + lane].y += other.y;
+    }
+    __syncthreads();
   }
-  partial[s * C + c] = total;
+  return shared[lane];
+}
+
+// partial[slice, c] = the sum of f(r, c) over the slice's rows.
+template <class F>
+__global__ void column_partials(int64_t rows, int64_t C, F f, double2* partial) {
+  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  const int64_t begin = rows * blockIdx.y / gridDim.y, end = rows * (blockIdx.y + 1) / gridDim.y;
+  double2 total = make_double2(0, 0);
+  if (c < C) {
+#pragma unroll 4
+    for (int64_t r = begin + threadIdx.y; r < end; r += blockDim.y) {
+      const double2 term = f(r, c);
+      total.x += term.x;
+      total.y += term.y;
+    }
+  }
+  const double2 sum = sum_over_groups(total);
+  if (threadIdx.y == 0 && c < C) partial[blockIdx.y * C + c] = sum;
+}
+
+// finish(c, the sums of partial[:, c]).
+template <class Finish>
+__global__ void column_totals(int64_t slices, int64_t C, const double2* partial, Finish finish) {
+  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  double2 total = make_double2(0, 0);
+  if (c < C)
+    for (int64_t s = threadIdx.y; s < slices; s += blockDim.y) {
+      total.x += partial[s * C + c].x;
+      total.y += partial[s * C + c].y;
+    }
+  const double2 sum = sum_over_groups(total);
+  if (threadIdx.y == 0 && c < C) finish(c, sum.x, sum.y);
 }
 
 template <class F, class Finish>
 void column_reduce2(int64_t rows, int64_t C, F f, Finish finish) {
-  double2* partial = static_cast<double2*>(device_allocate(kSlices * C * sizeof(double2)));
-  column_partials2<<<dim3(unsigned((C + 127) / 128), kSlices), 128, 0, stream()>>>(rows, C, f, partial);
+  if (C == 0) return;
+  const ReduceShape shape = reduce_shape(rows, C);
+  const size_t bytes = size_t(shape.slices) * C * sizeof(double2);
+  double2* partial = static_cast<double2*>(device_allocate(bytes));
+  const dim3 block(shape.lanes, shape.groups);
+  column_partials<<<dim3(shape.tiles, shape.slices), block, 0, stream()>>>(rows, C, f, partial);
   MM_LAUNCH_CHECK();
-  map(C, [=] __device__(int64_t c) {
-    double sum0 = 0, sum1 = 0;
-    for (int s = 0; s < kSlices; ++s) sum0 += partial[s * C + c].x, sum1 += partial[s * C + c].y;
-    finish(c, sum0, sum1);
-  });
-  device_free(partial, kSlices * C * sizeof(double2));
+  column_totals<<<shape.tiles, block, 0, stream()>>>(shape.slices, C, partial, finish);
+  MM_LAUNCH_CHECK();
+  device_free(partial, bytes);  // reuse is ordered after these kernels (one stream)
 }
 
+// out (float or bf16) is assigned scale x the sum of f(r, c) over the rows, or has it added (accumulate).
+template <class F, class Out>
+void column_reduce(int64_t rows, int64_t C, F f, Out* out, float scale, bool accumulate) {
+  column_reduce2(
+      rows, C, [=] __device__(int64_t r, int64_t c) { return make_double2(f(r, c), 0.0); },
+      [=] __device__(int64_t c, double total, double) {
+        out[c] = Out(float(accumulate ? double(float(out[c])) + scale * total : scale * total));
+      });
+}
 
 }  // namespace mm::cuda
