@@ -2,10 +2,14 @@
 // when built with it) against im2col + OpenBLAS (engine/ops/conv_kernels.cpp, the reference that the
 // finite-difference checks of test_gradcheck verify in float64), forward and accumulated gradients,
 // over the shapes of both models and the odd ones (strides that leave a remainder, non-square
-// images, 1x1 shortcuts, one channel).
+// images, 1x1 shortcuts, one channel). And the float32 GEMM under the im2col path, the linear layers
+// and the mixing products (engine/blas.h: oneDNN's sgemm when built with it) against the double one.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "engine/autograd.h"
+#include "engine/blas.h"
 #include "engine/ops.h"
 #include "engine/ops/conv_kernels.h"
 #include "tests/fixtures.h"
@@ -88,6 +92,38 @@ TEST(CpuConvolution, OneDnnMatchesTheGemmReference) {
       if (prior) EXPECT_FALSE(close_relative(got.dw, dw_prior, 1e-3)) << "weight gradient not accumulated";
     }
   }
+}
+
+// C = alpha op(A) op(B) + beta C in float against double, every transpose, padded leading
+// dimensions, beta 0 over a C of NaNs (C must not be read) and beta 1.5 (C must be), the products
+// of dense MultiMix's mixing ([1000 x 128] by [128 x 100]) and an empty inner dimension.
+TEST(CpuGemm, FloatMatchesDoubleInEveryLayout) {
+  struct Dims { int M, N, K; };
+  Rng rng(5);
+  for (Dims d : {Dims{1, 1, 1}, Dims{7, 5, 3}, Dims{64, 100, 128}, Dims{1000, 100, 128}, Dims{3, 4, 0}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (double beta : {0.0, 1.5}) {
+          SCOPED_TRACE(fmt::format("{}x{}x{}, trans {} {}, beta {}", d.M, d.N, d.K, ta, tb, beta));
+          // op(A) [M, K] stored as [M, K] or [K, M], each row padded by 3; likewise B and C
+          const int a_rows = ta ? d.K : d.M, a_cols = ta ? d.M : d.K, lda = a_cols + 3;
+          const int b_rows = tb ? d.N : d.K, b_cols = tb ? d.K : d.N, ldb = b_cols + 3, ldc = d.N + 3;
+          std::vector<double> A(size_t(a_rows) * lda), B(size_t(b_rows) * ldb), C(size_t(d.M) * ldc);
+          for (double& v : A) v = rng.uniform(-1, 1);
+          for (double& v : B) v = rng.uniform(-1, 1);
+          for (double& v : C) v = rng.uniform(-1, 1);
+          std::vector<float> Af(A.begin(), A.end()), Bf(B.begin(), B.end()), Cf(C.begin(), C.end());
+          if (beta == 0) std::fill(Cf.begin(), Cf.end(), NAN);
+          blas::gemm(ta, tb, d.M, d.N, d.K, 0.75, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+          blas::gemm(ta, tb, d.M, d.N, d.K, 0.75f, Af.data(), lda, Bf.data(), ldb, float(beta), Cf.data(), ldc);
+          double worst = 0;
+          for (int i = 0; i < d.M; ++i)
+            for (int j = 0; j < d.N; ++j) {
+              const double diff = std::fabs(Cf[i * ldc + j] - C[i * ldc + j]);
+              if (!(diff <= worst)) worst = diff;  // a NaN sticks
+            }
+          EXPECT_LT(worst, 1e-4) << "float sums of up to 128 products of values in [-1, 1]";
+        }
 }
 
 TEST(CpuConvolution, ChoosingIt) {
