@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <mutex>
 
 #include "data/dataset.h"
@@ -48,11 +49,17 @@ std::vector<ImageFile> list_split(const fs::path& split_dir, const std::vector<s
   return files;
 }
 
-// Debian 12's stb_image (2.27) writes past its 257-entry code-size list when a JPEG's DHT segment
-// declares more than 256 codes in one Huffman table (found by fuzz/fuzz_image_folder; upstream 2.28
-// refuses such tables). So a JPEG's tables are checked here before stb reads the file. Walks the
-// marker segments (and the entropy-coded data between them); "" when every table is possible.
+// Two ways a JPEG's Huffman tables lead Debian 12's stb_image (2.27) astray, both found by
+// fuzz/fuzz_image_folder, so a JPEG's tables are checked here before stb reads the file:
+// - a DHT segment that declares more than 256 codes in one table: stb wrote past its 257-entry
+//   code-size list (upstream 2.28 refuses such tables);
+// - a scan that uses a table no DHT segment defined: stb decodes with the uninitialised table, and
+//   the symbol index it computes can point anywhere (UBSan caught a shift by -66 in its consistency
+//   check; upstream 2.28 bounds the index).
+// Walks the marker segments (and the entropy-coded data between them); "" when every table is possible.
 std::string jpeg_huffman_problem(const std::vector<uint8_t>& b) {
+  bool defined[2][4] = {};   // [DC 0 / AC 1][table id 0..3], by the DHT segments read so far
+  bool progressive = false;  // SOF2: a DC refinement scan uses no table, a DC scan no AC table
   // stb takes any number of 0xFF fill bytes before a marker, the first one (SOI, 0xD8) included
   size_t p = 0;
   while (p < b.size() && b[p] == 0xFF) ++p;
@@ -74,13 +81,30 @@ std::string jpeg_huffman_problem(const std::vector<uint8_t>& b) {
     }
     if (marker == 0xD9) break;  // end of image
     const size_t length = (size_t(b[p + 2]) << 8) | b[p + 3];
+    if (marker == 0xC0 || marker == 0xC1 || marker == 0xC2) progressive = marker == 0xC2;  // the frames stb reads
     if (marker == 0xC4)  // DHT: tables of (class/id, 16 code counts, the codes' values)
       for (size_t q = p + 4; q < p + 2 + length;) {  // as stb reads it: a table while the length lasts,
         size_t codes = 0;                            // and zeros past the end of the file
         for (size_t i = q + 1; i <= q + 16 && i < b.size(); ++i) codes += b[i];
         if (codes > 256) return fmt::format("a JPEG Huffman table declares {} codes (at most 256 exist)", codes);
+        const int table_class = q < b.size() ? b[q] >> 4 : 0, id = q < b.size() ? b[q] & 15 : 0;
+        if (table_class <= 1 && id <= 3) defined[table_class][id] = true;  // stb refuses the others
         q += 17 + codes;
       }
+    if (marker == 0xDA && p + 5 <= b.size()) {  // SOS: Ns, then (component, DC table << 4 | AC table) each, Ss, Se, Ah|Al
+      const size_t ns = b[p + 4], tail = p + 5 + 2 * ns;
+      if (tail + 3 <= b.size()) {  // a truncated header stb refuses itself
+        const bool dc_scan = b[tail] == 0, refinement = (b[tail + 2] >> 4) != 0;
+        const bool uses_dc = !progressive || (dc_scan && !refinement), uses_ac = !progressive || !dc_scan;
+        for (size_t i = 0; i < ns; ++i) {
+          const int dc = b[p + 6 + 2 * i] >> 4, ac = b[p + 6 + 2 * i] & 15;
+          if (uses_dc && dc <= 3 && !defined[0][dc])
+            return fmt::format("a JPEG scan uses Huffman table DC {}, which no DHT segment before it defines", dc);
+          if (uses_ac && ac <= 3 && !defined[1][ac])
+            return fmt::format("a JPEG scan uses Huffman table AC {}, which no DHT segment before it defines", ac);
+        }
+      }
+    }
     p += 2 + std::max<size_t>(length, 2);
   }
   return "";
@@ -104,6 +128,29 @@ std::string png_chunk_problem(const std::vector<uint8_t>& b) {
   return "";
 }
 
+// Debian 12's stb_image (2.27) reads a PNM header's numbers (width, height, largest value) into an
+// int with no check for overflow, which is undefined behaviour (found by fuzz/fuzz_image_folder: a
+// width of 44 threes; upstream 2.28 refuses such numbers). So they are read here first, the way stb
+// reads them. "" when they fit, or when the bytes are not a binary PGM or PPM (P5, P6: what stb reads).
+std::string pnm_header_problem(const std::vector<uint8_t>& b) {
+  if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return "";
+  auto is_space = [](uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  size_t p = 2;
+  for (const char* what : {"width", "height", "largest value"}) {
+    for (;;) {  // white space, and comments from '#' to the end of the line
+      while (p < b.size() && is_space(b[p])) ++p;
+      if (p >= b.size() || b[p] != '#') break;
+      while (p < b.size() && b[p] != '\n' && b[p] != '\r') ++p;
+    }
+    for (int64_t value = 0; p < b.size() && b[p] >= '0' && b[p] <= '9'; ++p) {
+      value = value * 10 + (b[p] - '0');
+      if (value > std::numeric_limits<int>::max())
+        return fmt::format("a PNM header's {} has more digits than an int holds", what);
+    }
+  }
+  return "";
+}
+
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -119,6 +166,7 @@ uint8_t* decode(const std::string& path, int64_t max_pixels, int& w, int& h, std
   const std::vector<uint8_t> bytes = read_bytes(path);
   problem = jpeg_huffman_problem(bytes);
   if (problem.empty()) problem = png_chunk_problem(bytes);
+  if (problem.empty()) problem = pnm_header_problem(bytes);
   int channels = 0;
   // stb's header reader: what it cannot read, its decoder is not given; and it reports a top-down
   // BMP's height as negative (found by fuzzing: -15 859 709 rows slipped past a signed bound)

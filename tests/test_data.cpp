@@ -172,6 +172,21 @@ TEST(ImageFolder, BadInputsFailClearly) {
   jpeg.insert(jpeg.begin(), {0xFF, 0xFF});
   write_bytes(root + "/train/ant/6.jpg", jpeg);
   expect_error(root, "Huffman");
+  // a scan that uses a Huffman table no DHT segment defined (AC 1: stb 2.27 decoded with the
+  // uninitialised table, and UBSan caught a shift by -66 in its consistency check; found by fuzzing)
+  root = write_folder("jpeg_undefined_table");
+  fs::copy_file(std::string(MM_SOURCE_DIR) + "/fuzz/corpus/image_folder/ubsan-jpeg-corrupt-huffman-assert",
+                root + "/train/ant/6.jpg");
+  expect_error(root, "a JPEG scan uses Huffman table AC 1, which no DHT segment before it defines");
+  // a PPM whose width has 44 digits (stb 2.27 read it into an int, overflowing; found by fuzzing),
+  // and one whose height overflows after a comment, as stb skips it
+  root = write_folder("pnm_overflow");
+  fs::copy_file(std::string(MM_SOURCE_DIR) + "/fuzz/corpus/image_folder/ubsan-pnm-width-overflow", root + "/train/ant/6.ppm");
+  expect_error(root, "a PNM header's width has more digits than an int holds");
+  root = write_folder("pnm_overflow_comment");
+  const std::string ppm = "P6 4 # a comment\n 2147483648 255\n";
+  write_bytes(root + "/train/ant/6.ppm", std::vector<uint8_t>(ppm.begin(), ppm.end()));
+  expect_error(root, "a PNM header's height has more digits than an int holds");
   // a header that claims more pixels than a dataset image has is refused before stb decodes (a
   // 200-byte TGA claiming 65 496 x 224 kept the sanitizer build busy for 14 s; found by fuzzing)
   root = write_folder("tga_huge");
@@ -190,14 +205,18 @@ TEST(ImageFolder, BadInputsFailClearly) {
   root = write_folder("bmp_huge");
   fs::copy_file(std::string(MM_SOURCE_DIR) + "/fuzz/corpus/image_folder/timeout-bmp-negative-height", root + "/train/ant/8.bmp");
   expect_error(root, "more than the");
-  // while a real JPEG (4 x 3, written by PIL; stb's own JPEG writer is undefined behaviour under
-  // UBSan) decodes
-  root = fresh_dir("jpeg_ok");
-  for (const char* split : {"train", "test"}) {
-    fs::create_directories(root + "/" + split + "/a");
-    fs::copy_file(std::string(MM_SOURCE_DIR) + "/fuzz/corpus/image_folder/rgb_4x3.jpg", root + "/" + split + "/a/x.jpg");
+  // while real JPEGs (4 x 3, written by PIL; stb's own JPEG writer is undefined behaviour under
+  // UBSan) decode: a baseline one, and a progressive one, whose first scan (DC) names AC table 0
+  // before any DHT segment defines it, and whose DC refinement scan uses no table at all
+  for (const char* name : {"rgb_4x3.jpg", "rgb_4x3_progressive.jpg"}) {
+    SCOPED_TRACE(name);
+    root = fresh_dir(std::string("jpeg_ok_") + name);
+    for (const char* split : {"train", "test"}) {
+      fs::create_directories(root + "/" + split + "/a");
+      fs::copy_file(std::string(MM_SOURCE_DIR) + "/fuzz/corpus/image_folder/" + name, root + "/" + split + "/a/x.jpg");
+    }
+    EXPECT_EQ(load_image_folder(root).train.images.shape(), (Shape{1, 3, 4, 3}));
   }
-  EXPECT_EQ(load_image_folder(root).train.images.shape(), (Shape{1, 3, 4, 3}));
   root = write_folder("empty_class");
   fs::create_directories(root + "/train/bee");
   expect_error(root, "bee");
