@@ -47,6 +47,8 @@ for precision in tf32 fp32; do
   bench --erm-only --precision $precision --json "$out/bench_$precision.json" > "$out/bench_$precision.txt" 2>&1
   note "bench erm --precision $precision: $(grep '^erm' "$out/bench_$precision.txt")"
 done
+# shapes for which cuDNN offered no bf16 algorithm run in float32 (engine/ops/conv.cu says which)
+note "bf16 convolutions run in float32: $(cat "$out"/bench*.txt | grep -c 'no bfloat16') ($(cat "$out"/bench*.txt | grep -m1 'no bfloat16'))"
 if python3 -c "import torch" 2>/dev/null; then
   # PyTorch eager float32, eager AMP + channels_last, torch.compile: each with our erm over it
   for mode in fp32 amp compile; do
