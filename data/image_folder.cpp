@@ -128,26 +128,34 @@ std::string png_chunk_problem(const std::vector<uint8_t>& b) {
   return "";
 }
 
-// Debian 12's stb_image (2.27) reads a PNM header's numbers (width, height, largest value) into an
-// int with no check for overflow, which is undefined behaviour (found by fuzz/fuzz_image_folder: a
-// width of 44 threes; upstream 2.28 refuses such numbers). So they are read here first, the way stb
-// reads them. "" when they fit, or when the bytes are not a binary PGM or PPM (P5, P6: what stb reads).
+// Debian 12's stb_image (2.27) mishandles two kinds of PNM header, both found by fuzz/fuzz_image_folder:
+// - it reads the numbers (width, height, largest value) into an int with no check for overflow,
+//   which is undefined behaviour (a width of 44 threes; upstream 2.28 refuses such numbers);
+// - 16-bit images (largest value above 255): a PGM asked for as RGB goes through its 8-bit channel
+//   conversion, and the 16-bit step after it reads past the converted pixels (AddressSanitizer: a
+//   heap-buffer-overflow); and it takes the big-endian samples of both PGM and PPM as little-endian,
+//   so their 8-bit pixels would be the low bytes: silently wrong.
+// So the header is read here first, the way stb reads it. "" when it is fine, or when the bytes are
+// not a binary PGM or PPM (P5, P6: what stb reads).
 std::string pnm_header_problem(const std::vector<uint8_t>& b) {
   if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return "";
   auto is_space = [](uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
   size_t p = 2;
+  int64_t value = 0;  // the last number read: the largest value
   for (const char* what : {"width", "height", "largest value"}) {
     for (;;) {  // white space, and comments from '#' to the end of the line
       while (p < b.size() && is_space(b[p])) ++p;
       if (p >= b.size() || b[p] != '#') break;
       while (p < b.size() && b[p] != '\n' && b[p] != '\r') ++p;
     }
-    for (int64_t value = 0; p < b.size() && b[p] >= '0' && b[p] <= '9'; ++p) {
+    for (value = 0; p < b.size() && b[p] >= '0' && b[p] <= '9'; ++p) {
       value = value * 10 + (b[p] - '0');
       if (value > std::numeric_limits<int>::max())
         return fmt::format("a PNM header's {} has more digits than an int holds", what);
     }
   }
+  if (value > 255)
+    return fmt::format("16-bit PGM and PPM images (largest value {}) are not supported: stb_image 2.27 misreads them", value);
   return "";
 }
 

@@ -187,6 +187,17 @@ TEST(ImageFolder, BadInputsFailClearly) {
   const std::string ppm = "P6 4 # a comment\n 2147483648 255\n";
   write_bytes(root + "/train/ant/6.ppm", std::vector<uint8_t>(ppm.begin(), ppm.end()));
   expect_error(root, "a PNM header's height has more digits than an int holds");
+  // a 16-bit PGM (stb 2.27 converts it to RGB as if it had 8 bits, then reads past the result;
+  // AddressSanitizer, found by fuzzing), and a 16-bit PPM, whose big-endian samples stb 2.27 takes
+  // as little-endian (it loaded, with every pixel the low byte of its sample)
+  root = write_folder("pgm_16_bit");
+  fs::copy_file(std::string(MM_SOURCE_DIR) + "/fuzz/corpus/image_folder/asan-pgm-16-bit-as-rgb", root + "/train/ant/6.pgm");
+  expect_error(root, "16-bit PGM and PPM images (largest value 550) are not supported");
+  root = write_folder("ppm_16_bit");
+  std::string ppm16 = "P6\n4 3\n65535\n";
+  for (int i = 0; i < 4 * 3 * 3; ++i) ppm16 += {char(i * 7), char(0)};
+  write_bytes(root + "/train/ant/6.ppm", std::vector<uint8_t>(ppm16.begin(), ppm16.end()));
+  expect_error(root, "(largest value 65535) are not supported");
   // a header that claims more pixels than a dataset image has is refused before stb decodes (a
   // 200-byte TGA claiming 65 496 x 224 kept the sanitizer build busy for 14 s; found by fuzzing)
   root = write_folder("tga_huge");
@@ -217,6 +228,17 @@ TEST(ImageFolder, BadInputsFailClearly) {
     }
     EXPECT_EQ(load_image_folder(root).train.images.shape(), (Shape{1, 3, 4, 3}));
   }
+  // and so does an 8-bit PPM, with a comment in its header, pixel for pixel
+  root = fresh_dir("ppm_8_bit");
+  std::string ppm8 = "P6\n# written by hand\n4 3\n255\n";
+  for (int i = 0; i < 4 * 3 * 3; ++i) ppm8 += char(i * 7);
+  for (const char* split : {"train", "test"}) {
+    fs::create_directories(root + "/" + split + "/a");
+    write_bytes(root + "/" + split + "/a/x.ppm", std::vector<uint8_t>(ppm8.begin(), ppm8.end()));
+  }
+  const Tensor ppm_pixels = load_image_folder(root).train.images;
+  ASSERT_EQ(ppm_pixels.shape(), (Shape{1, 3, 4, 3}));
+  for (int i = 0; i < 4 * 3 * 3; ++i) EXPECT_EQ(ppm_pixels.data<uint8_t>()[i], uint8_t(i * 7));
   root = write_folder("empty_class");
   fs::create_directories(root + "/train/bee");
   expect_error(root, "bee");
