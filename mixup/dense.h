@@ -23,6 +23,10 @@ struct DenseWeights {
 };
 // attention: [m, r], lambda: [r, m, n] -> the weights of every position (math::dense_column).
 DenseWeights dense_weights(const Tensor& attention, const Tensor& lambda);
+// dense_weights(dense_attention(z, labels, classifier_weight, kind), lambda), the training step's
+// path: on the GPU one kernel computes both (the attention stays in scratch memory).
+DenseWeights dense_mixing_weights(const Tensor& z, const Tensor& labels, const Tensor& classifier_weight, Attention kind,
+                                  const Tensor& lambda);
 
 // Dense logits [r, n, c] with r = R x R positions (row-major) -> [n, c, R, R], the layout of a
 // PyTorch 1x1-convolution output (probe's file and the fixtures). A CPU copy; no gradient.

@@ -53,4 +53,16 @@ void dense_weights(const Tensor& attention, const Tensor& lambda, Tensor& mtilde
   });
 }
 
+void dense_mixing_weights(const Tensor& z, const Tensor& classifier_weight, const Tensor& labels, AttentionNorm norm,
+                          const Tensor& lambda, Tensor& attention, Tensor& mtilde, Tensor& s) {
+  if (z.device().is_cuda())
+    return MM_CUDA_CALL(cuda::dense_mixing_weights(
+        z.data<float>(), classifier_weight.defined() ? classifier_weight.data<float>() : nullptr,
+        classifier_weight.defined() ? labels.data<int64_t>() : nullptr,
+        lambda.data<float>(), z.dim(0), z.dim(1), z.dim(2), lambda.dim(2), int(norm), attention.data<float>(),
+        mtilde.data<float>(), s.data<float>()));
+  dense_attention(z, classifier_weight, labels, norm, attention);
+  dense_weights(attention, lambda, mtilde, s);
+}
+
 }  // namespace mm::kernels

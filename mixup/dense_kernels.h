@@ -17,6 +17,10 @@ namespace kernels {
 void dense_attention(const Tensor& z, const Tensor& classifier_weight, const Tensor& labels, AttentionNorm norm, Tensor& a);
 // attention [m, r], lambda [r, m, n] -> mtilde [r, m, n], s [r, n] (math::dense_column).
 void dense_weights(const Tensor& attention, const Tensor& lambda, Tensor& mtilde, Tensor& s);
+// Both in one call (the step's path): attention [m, r] (scratch), mtilde, s. The GPU computes them
+// in one kernel; the numbers are those of the two calls above.
+void dense_mixing_weights(const Tensor& z, const Tensor& classifier_weight, const Tensor& labels, AttentionNorm norm,
+                          const Tensor& lambda, Tensor& attention, Tensor& mtilde, Tensor& s);
 }  // namespace kernels
 
 namespace cuda {
@@ -24,6 +28,11 @@ namespace cuda {
 void dense_attention(const float* z, const float* classifier_weight, const int64_t* labels, int64_t m, int64_t r,
                      int64_t d, int norm, float* a);
 void dense_weights(const float* attention, const float* lambda, int64_t r, int64_t m, int64_t n, float* mtilde, float* s);
+// Both in one cooperative launch (grid-wide synchronisation between them), or the two kernels above
+// on a GPU without cooperative launches.
+void dense_mixing_weights(const float* z, const float* classifier_weight, const int64_t* labels, const float* lambda,
+                          int64_t m, int64_t r, int64_t d, int64_t n, int kind, float* attention, float* mtilde,
+                          float* s);
 }  // namespace cuda
 
 }  // namespace mm

@@ -206,14 +206,13 @@ class DenseMultiMix : public MixingMethod {
   Mixed student(Network& net, const Tensor& x, const Tensor& labels, const Draws& d,
                 const MethodConfig& config) const override {
     Tensor z = dense_embedding(net, x, config.dense_resolution);
-    Tensor attention;
-    {
-      NoGrad no_grad;  // attention is a constant for the gradient (project choice)
-      attention = dense_attention(z, labels, net.classifier().weight, config.attention);
-    }
     MM_CHECK(d.lambda.ndim() == 3 && d.lambda.dim(0) == z.dim(1), "dense-multimix: Lambda must be [r = {}, m, n], got {}",
              z.dim(1), shape_str(d.lambda.shape()));
-    DenseWeights w = dense_weights(attention, d.lambda);
+    DenseWeights w;
+    {
+      NoGrad no_grad;  // the attention, and so the weights, are constants for the gradient (project choice)
+      w = dense_mixing_weights(z, labels, net.classifier().weight, config.attention, d.lambda);
+    }
     return {interpolate_positions(position_logits(net, z), w.mtilde), w.mtilde, w.s};
   }
   Tensor logits_of(Network& net, const Tensor& x, const Draws&, const MethodConfig& config,

@@ -174,7 +174,21 @@ TEST(CudaParity, DenseAttentionAndWeights) {
     DenseWeights w_cpu = dense_weights(a_cpu, weights), w_gpu = dense_weights(a_gpu, weights.to(cuda_device()));
     EXPECT_TRUE(close_relative(w_gpu.mtilde, w_cpu.mtilde, 1e-5));
     EXPECT_TRUE(close_relative(w_gpu.s, w_cpu.s, 1e-5));
+    // the step's path: one cooperative kernel for both, the same numbers as the two kernels
+    DenseWeights fused = dense_mixing_weights(z.to(cuda_device()), y.to(cuda_device()), W.to(cuda_device()), kind,
+                                              weights.to(cuda_device()));
+    EXPECT_EQ(fused.mtilde.to(cpu()).to_doubles(), w_gpu.mtilde.to(cpu()).to_doubles());
+    EXPECT_EQ(fused.s.to(cpu()).to_doubles(), w_gpu.s.to(cpu()).to_doubles());
   }
+  // more examples than the GPU holds blocks at once (the blocks take the examples in turn), and
+  // more columns r n than threads
+  Tensor many_z = random_float({5000, 3, 4}, rng), many_lambda = random_float({3, 5000, 40}, rng, 0, 1);
+  Tensor many_y = Tensor::zeros({5000}, DType::I64), many_W = random_float({2, 4}, rng);
+  DenseWeights cpu_side = dense_mixing_weights(many_z, many_y, many_W, Attention::GapSoftmax, many_lambda);
+  DenseWeights gpu_side = dense_mixing_weights(many_z.to(cuda_device()), many_y.to(cuda_device()),
+                                               many_W.to(cuda_device()), Attention::GapSoftmax, many_lambda.to(cuda_device()));
+  EXPECT_TRUE(close_relative(gpu_side.mtilde, cpu_side.mtilde, 1e-5));
+  EXPECT_TRUE(close_relative(gpu_side.s, cpu_side.s, 1e-5));
 }
 
 TEST(CudaParity, SgdAndEma) {

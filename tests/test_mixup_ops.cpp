@@ -85,6 +85,17 @@ TEST(MixupProperties, AttentionVariants) {
       EXPECT_NEAR(total, 1.0, 1e-6);
     }
   }
+  // the step's one call gives the numbers of the two (every attention, the CAM arguments in place)
+  const Tensor lambda = sample_dirichlet_lambda_per_position(8, 4, 3, 7, 0.5, 2.0);
+  for (Attention kind : {Attention::GapRelu, Attention::GapSoftmax, Attention::CamRelu, Attention::CamSoftmax, Attention::Uniform}) {
+    const DenseWeights apart = dense_weights(dense_attention(z, labels, W, kind), lambda);
+    const DenseWeights together = dense_mixing_weights(z, labels, W, kind, lambda);
+    EXPECT_EQ(together.mtilde.to_doubles(), apart.mtilde.to_doubles());
+    EXPECT_EQ(together.s.to_doubles(), apart.s.to_doubles());
+  }
+  EXPECT_THROW(dense_mixing_weights(z, labels, W, Attention::GapRelu, Tensor::zeros({4, 2, 7})), Error);  // m = 2, not 3
+  EXPECT_THROW(dense_mixing_weights(z, labels, W, Attention::GapRelu, Tensor::zeros({3, 3, 7})), Error);  // r = 3, not 4
+  EXPECT_THROW(dense_mixing_weights(z, labels, W, Attention::GapRelu, lambda.to(DType::F64)), Error);
   // all scores non-positive -> uniform (project choice)
   Tensor zero = Tensor::zeros({1, 4, 5});
   EXPECT_EQ(dense_attention(zero, labels, W, Attention::GapRelu).to_doubles(), (std::vector<double>{0.25, 0.25, 0.25, 0.25}));
