@@ -123,6 +123,18 @@ TEST(CudaParity, LargerShapes) {
   check_parity([](auto& in) { return channel_add(in[0], in[1]); },
                {leaf(random_float({64, 16, 16, 40}, rng)), leaf(random_float({40}, rng))}, 1e-4);
   check_parity([](auto& in) { return mean(in[0]); }, {leaf(random_float({1 << 20}, rng))}, 1e-4);
+  // the losses at the size of dense MultiMix (a warp per row: 100 logits, 4 per lane, the last
+  // pass of the warp a third full), and rows of a class count below the warp's 32 lanes
+  for (int64_t classes : {100, 10}) {
+    std::vector<int64_t> labels(3000);
+    for (size_t q = 0; q < labels.size(); ++q) labels[q] = int64_t(q * 7 % classes);
+    const Tensor ids = Tensor::from_vector<int64_t>(labels, {3000});
+    check_parity([ids](auto& in) { return cross_entropy(in[0], ids.to(in[0].device())); },
+                 {leaf(random_float({3000, classes}, rng, -8, 8))}, 1e-5);
+    check_parity([](auto& in) { return soft_cross_entropy(in[0], in[1]); },
+                 {leaf(random_float({3000, classes}, rng, -8, 8)), random_float({3000, classes}, rng, 0, 1)}, 1e-5);
+    check_parity([](auto& in) { return softmax(in[0]); }, {leaf(random_float({3000, classes}, rng, -8, 8))}, 1e-5);
+  }
   // a label outside [0, C) poisons its row on the GPU (the CPU throws)
   const std::vector<double> poisoned = one_hot(Tensor::from_vector<int64_t>({1, 7}, {2}).to(cuda_device()), 4).to_doubles();
   EXPECT_EQ(std::vector<double>(poisoned.begin(), poisoned.begin() + 4), (std::vector<double>{0, 1, 0, 0}));

@@ -20,8 +20,20 @@ template <class T> MM_HD T one_hot_entry(long long label, long long c, long long
 // distribution (soft targets; a hard label is a one-hot row):
 //   loss = -sum_c t_c log softmax(z)_c = log(sum_c exp(z_c - zmax)) sum_c t_c + sum_c t_c (zmax - z_c)
 // (two terms >= 0 for targets >= 0: nothing cancels, even in float with logits of 1000).
-// Writes d loss / d z_c = softmax(z)_c * sum_c t_c - t_c into grad (when grad != nullptr); grad
-// first holds exp(z_c - max z), so each logit costs one exponential.
+// d loss / d z_c = softmax(z)_c * sum_c t_c - t_c.
+// The row functions below take the row's sums in order; the GPU takes them with a warp per row
+// (engine/ops/loss.cu). Both end in these formulas:
+//   xent_from_sums: the loss from sum_exp = sum_c exp(z_c - zmax), sum_t = sum_c t_c and
+//   gap = sum_c t_c (zmax - z_c); xent_gradient: the gradient at one logit from
+//   e = exp(z_c - zmax) and scale = sum_t / sum_exp; for a hard label, sum_t = 1, gap = zmax - z_label
+//   and xent_label_gradient.
+template <class T> MM_HD T xent_from_sums(T sum_exp, T sum_t, T gap) { return log(sum_exp) * sum_t + gap; }
+template <class T> MM_HD T xent_gradient(T e, T scale, T target) { return e * scale - target; }
+template <class T> MM_HD T xent_label_gradient(T e, T sum_exp, bool is_label) { return e / sum_exp - (is_label ? T(1) : T(0)); }
+template <class T> MM_HD T softmax_entry(T e, T sum_exp) { return e / sum_exp; }
+
+// The loss of one row; writes its gradient into grad when grad != nullptr (grad first holds
+// exp(z_c - zmax), so each logit costs one exponential).
 template <class T>
 MM_HD T softmax_xent_row(const T* z, const T* target, int classes, T* grad) {
   T zmax = z[0];
@@ -36,9 +48,9 @@ MM_HD T softmax_xent_row(const T* z, const T* target, int classes, T* grad) {
   }
   if (grad) {
     const T scale = sum_t / sum_exp;
-    for (int c = 0; c < classes; ++c) grad[c] = grad[c] * scale - target[c];
+    for (int c = 0; c < classes; ++c) grad[c] = xent_gradient(grad[c], scale, target[c]);
   }
-  return log(sum_exp) * sum_t + gap;
+  return xent_from_sums(sum_exp, sum_t, gap);
 }
 // The same with a hard label: the target is onehot(label).
 template <class T>
@@ -52,8 +64,8 @@ MM_HD T softmax_xent_label_row(const T* z, long long label, int classes, T* grad
     sum_exp += e;
   }
   if (grad)
-    for (int c = 0; c < classes; ++c) grad[c] = grad[c] / sum_exp - (c == label ? T(1) : T(0));
-  return log(sum_exp) + (zmax - z[label]);
+    for (int c = 0; c < classes; ++c) grad[c] = xent_label_gradient(grad[c], sum_exp, c == label);
+  return xent_from_sums(sum_exp, T(1), zmax - z[label]);
 }
 
 // Numerically stable softmax of one row: p_c = exp(z_c - max z) / sum.
@@ -63,7 +75,7 @@ MM_HD void softmax_row(const T* z, int classes, T* p) {
   for (int c = 1; c < classes; ++c) zmax = z[c] > zmax ? z[c] : zmax;
   T total = 0;
   for (int c = 0; c < classes; ++c) total += p[c] = exp(z[c] - zmax);
-  for (int c = 0; c < classes; ++c) p[c] /= total;
+  for (int c = 0; c < classes; ++c) p[c] = softmax_entry(p[c], total);
 }
 
 }  // namespace mm::math
