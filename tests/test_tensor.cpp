@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/autograd.h"
+#include "engine/dispatch.h"
 #include "engine/metrics.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
@@ -137,6 +138,34 @@ TEST(Autograd, GraphsReleasedByBackwardCannotBeReused) {
 TEST(Autograd, BackwardWithoutRecordedOpsIsAnError) {
   Tensor x = Tensor::full({2}, 1.0);
   EXPECT_THROW(backward(sum(x)), Error);
+}
+
+// The column sums of the kernels (batch norm's statistics and backward, bias gradients) take each
+// thread's rows one tile of columns at a time; they must still add the same numbers in the same
+// order as a row-by-row loop: the same bits for every width (tiles of 16, 8 and single columns) and
+// thread count.
+TEST(ParallelSums, ColumnTilesAddInTheOrderOfRows) {
+  Rng rng(11);
+  const int saved_threads = omp_get_max_threads();
+  for (int64_t C : {1, 3, 8, 13, 16, 24, 40}) {
+    const int64_t rows = 301;
+    std::vector<float> x(rows * C);
+    for (float& v : x) v = float(rng.uniform() * 2e3 - 1e3);
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      const std::vector<double> by_rows = parallel_sums(rows, 2 * C, [&](int64_t r, double* slot) {
+        for (int64_t c = 0; c < C; ++c) {
+          slot[c] += x[r * C + c];
+          slot[C + c] += double(x[r * C + c]) * x[r * C + c];
+        }
+      });
+      const std::vector<double> by_tiles = parallel_column_sums<2>(rows, C, [&](int64_t r, int64_t c) {
+        return std::array<double, 2>{double(x[r * C + c]), double(x[r * C + c]) * x[r * C + c]};
+      });
+      EXPECT_EQ(by_tiles, by_rows) << C << " columns, " << threads << " threads";
+    }
+  }
+  omp_set_num_threads(saved_threads);
 }
 
 TEST(Metrics, TopKCountsLabelsAmongTheHighestLogits) {

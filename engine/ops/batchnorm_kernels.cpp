@@ -2,6 +2,7 @@
 #include "engine/ops/batchnorm_kernels.h"
 
 #include <algorithm>
+#include <array>
 #include <type_traits>
 #include <vector>
 
@@ -34,12 +35,9 @@ void bn_statistics(const Tensor& x, Tensor& mean, Tensor& var_biased) {
     const T* px = x.data<T>();
     // one pass: the shifted sums of math::bn_moments, the shift being row 0
     const T* shift = px;
-    const std::vector<double> sums = parallel_sums(M, 2 * C, [&](int64_t r, double* slot) {
-      for (int64_t c = 0; c < C; ++c) {
-        const double d = double(px[r * C + c]) - double(shift[c]);
-        slot[c] += d;
-        slot[C + c] += d * d;
-      }
+    const std::vector<double> sums = parallel_column_sums<2>(M, C, [&](int64_t r, int64_t c) {
+      const double d = double(px[r * C + c]) - double(shift[c]);
+      return std::array<double, 2>{d, d * d};
     });
     for (int64_t c = 0; c < C; ++c) {
       double mean_c, var_c;
@@ -122,14 +120,11 @@ void bn_backward_sums(const Tensor& x, const Tensor& dy, const Tensor& relu_out,
       using T = decltype(t);
       const T *px = x.data<T>(), *pdy = dy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>();
       const T* relu = fused.value ? relu_out.data<T>() : nullptr;
-      const std::vector<double> both = parallel_sums(M, 2 * C, [&](int64_t r, double* slot) {
-        for (int64_t c = 0; c < C; ++c) {
-          const int64_t i = r * C + c;
-          T d = pdy[i];
-          if constexpr (decltype(fused)::value) d = math::relu_gradient(relu[i], d);
-          slot[c] += double(d);
-          slot[C + c] += double(d) * math::bn_xhat(px[i], pm[c], pi[c]);
-        }
+      const std::vector<double> both = parallel_column_sums<2>(M, C, [&](int64_t r, int64_t c) {
+        const int64_t i = r * C + c;
+        T d = pdy[i];
+        if constexpr (decltype(fused)::value) d = math::relu_gradient(relu[i], d);
+        return std::array<double, 2>{double(d), double(d) * math::bn_xhat(px[i], pm[c], pi[c])};
       });
       for (int64_t c = 0; c < C; ++c) {
         sum_dy.data<T>()[c] = T(both[c]);

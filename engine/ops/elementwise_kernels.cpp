@@ -2,6 +2,7 @@
 // engine/ops/elementwise.cu). Contracts in engine/ops/elementwise_kernels.h.
 #include "engine/ops/elementwise_kernels.h"
 
+#include <array>
 #include <type_traits>
 
 #include "engine/dispatch.h"
@@ -104,8 +105,8 @@ void binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor
         return;
       }
       // broadcast b: each of its p values sums over the n / p rows, deterministically
-      const std::vector<double> sums = parallel_sums(n / p, p, [&](int64_t r, double* slot) {
-        for (int64_t k = 0; k < p; ++k) slot[k] += f.db(pa[r * p + k], pb[k], pdy[r * p + k]);
+      const std::vector<double> sums = parallel_column_sums<1>(n / p, p, [&](int64_t r, int64_t k) {
+        return std::array<double, 1>{double(f.db(pa[r * p + k], pb[k], pdy[r * p + k]))};
       });
       T* pdb = db->data<T>();
       for (int64_t k = 0; k < p; ++k) pdb[k] = accumulate_b ? pdb[k] + T(sums[k]) : T(sums[k]);

@@ -1,6 +1,7 @@
 // The group-norm kernels: the dispatch to the device and the CPU loops (GPU: engine/ops/group_norm.cu).
 #include "engine/ops/group_norm_kernels.h"
 
+#include <array>
 #include <vector>
 
 #include "engine/dispatch.h"
@@ -105,12 +106,9 @@ void gn_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, const Te
     }
     if (!dgamma && !dbeta) return;
     // per channel, over every example and position
-    const std::vector<double> sums = parallel_sums(s.N * s.P, 2 * s.C, [&](int64_t r, double* slot) {
-      for (int64_t c = 0; c < s.C; ++c) {
-        const int64_t i = r * s.C + c, q = (r / s.P) * s.G + c / s.Cg;
-        slot[c] += double(pdy[i]) * xhat(i, q);
-        slot[s.C + c] += pdy[i];
-      }
+    const std::vector<double> sums = parallel_column_sums<2>(s.N * s.P, s.C, [&](int64_t r, int64_t c) {
+      const int64_t i = r * s.C + c, q = (r / s.P) * s.G + c / s.Cg;
+      return std::array<double, 2>{double(pdy[i]) * xhat(i, q), double(pdy[i])};
     });
     for (int64_t c = 0; c < s.C; ++c) {
       if (dgamma) dgamma->data<T>()[c] += T(sums[c]);

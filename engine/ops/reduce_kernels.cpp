@@ -1,6 +1,8 @@
 // The reduction kernels: the dispatch to the device and the CPU loops (CUDA: engine/ops/reduce.cu).
 #include "engine/ops/reduce_kernels.h"
 
+#include <array>
+
 #include "engine/dispatch.h"
 
 namespace mm::kernels {
@@ -50,9 +52,8 @@ void column_sums(const Tensor& x, int64_t C, Tensor& out, bool accumulate) {
   dispatch_floating(x.dtype(), "column_sums", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
-    const std::vector<double> sums = parallel_sums(rows, C, [&](int64_t r, double* slot) {
-      for (int64_t c = 0; c < C; ++c) slot[c] += px[r * C + c];
-    });
+    const std::vector<double> sums =
+        parallel_column_sums<1>(rows, C, [&](int64_t r, int64_t c) { return std::array<double, 1>{double(px[r * C + c])}; });
     T* po = out.data<T>();
     for (int64_t c = 0; c < C; ++c) po[c] = T(accumulate ? po[c] + sums[c] : sums[c]);
   });
