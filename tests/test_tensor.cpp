@@ -5,6 +5,7 @@
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
+#include "engine/divmod.h"
 #include "engine/metrics.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
@@ -166,6 +167,35 @@ TEST(ParallelSums, ColumnTilesAddInTheOrderOfRows) {
     }
   }
   omp_set_num_threads(saved_threads);
+}
+
+// The GPU kernels' channel of an element, i % C, through a multiplication (engine/divmod.h): the
+// host runs the same arithmetic as the GPU's __umulhi, so this checks the GPU's results too.
+TEST(Divisor, MatchesIntegerDivision) {
+  Rng rng(12);
+  std::vector<int64_t> divisors;
+  for (int64_t d = 1; d <= 3000; ++d) divisors.push_back(d);
+  for (int64_t k = 11; k <= 31; ++k)
+    for (int64_t offset : {-3, -1, 0, 1, 3})
+      if ((int64_t(1) << k) + offset < (int64_t(1) << 31)) divisors.push_back((int64_t(1) << k) + offset);
+  for (int i = 0; i < 2000; ++i) divisors.push_back(1 + int64_t(rng.uniform() * ((int64_t(1) << 31) - 1)));
+  const uint32_t largest = (uint32_t(1) << 31) - 1;
+  for (int64_t d : divisors) {
+    const Divisor divisor(d);
+    std::vector<uint32_t> numerators = {0, 1, uint32_t(d - 1), largest, largest - 1};
+    for (uint32_t multiple : {uint32_t(1), uint32_t(2), uint32_t(1000)})
+      if (uint64_t(d) * multiple <= largest) {
+        numerators.push_back(uint32_t(d * multiple));
+        numerators.push_back(uint32_t(d * multiple - 1));
+      }
+    for (int i = 0; i < 50; ++i) numerators.push_back(uint32_t(rng.uniform() * largest));
+    for (uint32_t n : numerators) {
+      ASSERT_EQ(divisor.quotient(n), n / uint32_t(d)) << n << " / " << d;
+      ASSERT_EQ(divisor.remainder(n), n % uint32_t(d)) << n << " % " << d;
+    }
+  }
+  EXPECT_THROW(Divisor(0), Error);
+  EXPECT_THROW(Divisor(int64_t(1) << 31), Error);
 }
 
 TEST(Metrics, TopKCountsLabelsAmongTheHighestLogits) {

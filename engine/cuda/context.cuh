@@ -8,6 +8,7 @@
 
 #include "engine/bf16.h"
 #include "engine/cuda/runtime.h"
+#include "engine/divmod.h"
 #include "engine/error.h"
 
 namespace mm::cuda {
@@ -49,6 +50,21 @@ void map(int64_t n, F f) {
   if (n == 0) return;
   map_kernel<<<blocks_for(n), 256, 0, stream()>>>(n, f);
   MM_LAUNCH_CHECK();
+}
+
+// Runs f(i, c) for i in [0, n), the elements of an [n / C, C] matrix, with c = i % C: the channel
+// of an element in the engine's [N, H, W, C] layout, or the column of a broadcast operand. Where
+// n < 2^31, c comes from a multiplication (mm::Divisor, engine/divmod.h) instead of a 64-bit
+// division, which would cost more instructions than the kernel's memory traffic allows.
+template <class F>
+void map_columns(int64_t n, int64_t C, F f) {
+  if (n == 0) return;
+  if (n < (int64_t(1) << 31)) {
+    const Divisor columns(C);
+    map(n, [=] __device__(int64_t i) { f(i, int64_t(columns.remainder(uint32_t(i)))); });
+  } else {
+    map(n, [=] __device__(int64_t i) { f(i, i % C); });
+  }
 }
 
 // A device scratch buffer that returns to the caching allocator when it goes out of scope.

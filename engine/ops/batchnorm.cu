@@ -40,8 +40,7 @@ void bn_invstd(const float* var, int64_t C, float eps, float* invstd) {
 template <class S>
 void bn_apply(const S* x, const float* mean, const float* invstd, const float* gamma, const float* beta, bool relu, S* y,
               int64_t M, int64_t C) {
-  map(M * C, [=] __device__(int64_t i) {
-    const int64_t c = i % C;
+  map_columns(M * C, C, [=] __device__(int64_t i, int64_t c) {
     y[i] = S(math::bn_apply(float(x[i]), mean[c], invstd[c], gamma[c], beta[c], relu));
   });
 }
@@ -64,8 +63,7 @@ template <class S>
 void bn_backward_input(const S* x, const S* dy, const S* relu_out, const float* mean, const float* invstd,
                        const float* gamma, const float* sum_dy, const float* sum_dy_xhat, bool training, int64_t M,
                        int64_t C, S* dx, bool accumulate) {
-  map(M * C, [=] __device__(int64_t i) {
-    const int64_t c = i % C;
+  map_columns(M * C, C, [=] __device__(int64_t i, int64_t c) {
     const float xhat = math::bn_xhat(float(x[i]), mean[c], invstd[c]);
     const float d = relu_out ? math::relu_gradient(float(relu_out[i]), float(dy[i])) : float(dy[i]);
     const float v = training ? math::bn_backward_train(d, xhat, gamma[c], invstd[c], sum_dy[c], sum_dy_xhat[c], float(M))

@@ -20,15 +20,15 @@ void unary_backward_map(F f, const S* x, const S* y, const S* dy, S* dx, int64_t
 }
 template <class F, class S>
 void binary_map(F f, const S* a, const S* b, S* y, int64_t n, int64_t p) {
-  map(n, [=] __device__(int64_t i) { y[i] = S(f(float(a[i]), float(b[i % p]))); });
+  map_columns(n, p, [=] __device__(int64_t i, int64_t k) { y[i] = S(f(float(a[i]), float(b[k]))); });
 }
 template <class F, class S>
 void binary_backward_map(F f, const S* a, const S* b, const S* dy, S* da, bool accumulate_a, S* db, bool accumulate_b,
                          int64_t n, int64_t p) {
   // a new gradient (accumulate false) is assigned, not read
   if (da)
-    map(n, [=] __device__(int64_t i) {
-      const float v = f.da(float(a[i]), float(b[i % p]), float(dy[i]));
+    map_columns(n, p, [=] __device__(int64_t i, int64_t k) {
+      const float v = f.da(float(a[i]), float(b[k]), float(dy[i]));
       da[i] = S(accumulate_a ? float(da[i]) + v : v);
     });
   if (!db) return;
@@ -85,10 +85,10 @@ void convert(const bf16* x, float* y, int64_t n, bool accumulate) {
 }
 
 void channel_affine(const float* x, const float* scale, const float* shift, float* y, int64_t n, int64_t C) {
-  map(n, [=] __device__(int64_t i) { y[i] = math::affine(x[i], scale[i % C], shift[i % C]); });
+  map_columns(n, C, [=] __device__(int64_t i, int64_t c) { y[i] = math::affine(x[i], scale[c], shift[c]); });
 }
 void channel_affine_backward(const float* dy, const float* scale, float* dx, int64_t n, int64_t C) {
-  map(n, [=] __device__(int64_t i) { dx[i] += math::affine_backward(dy[i], scale[i % C]); });
+  map_columns(n, C, [=] __device__(int64_t i, int64_t c) { dx[i] += math::affine_backward(dy[i], scale[c]); });
 }
 void projected_sign_step(const float* x, const float* x0, const float* g, float step, float radius, float* y, int64_t n) {
   map(n, [=] __device__(int64_t i) { y[i] = math::projected_sign_step(x[i], x0[i], g[i], step, radius); });
