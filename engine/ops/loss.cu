@@ -38,27 +38,34 @@ void for_each_row(int64_t R, F row_work) {
   MM_LAUNCH_CHECK();
 }
 
-// The sums of one row q (math::xent_from_sums), each lane holding the same values.
+// The largest logit of row zq [C] and sum_c exp(z_c - zmax), on every lane.
+struct RowExp {
+  float zmax, sum_exp;
+};
+__device__ RowExp row_exp(const float* zq, int64_t C, int lane) {
+  float zmax = -INFINITY;
+  for (int64_t c = lane; c < C; c += kWarp) zmax = fmaxf(zmax, zq[c]);
+  zmax = warp_max(zmax);
+  float sum_exp = 0;
+  for (int64_t c = lane; c < C; c += kWarp) sum_exp += expf(zq[c] - zmax);
+  return {zmax, warp_sum(sum_exp)};
+}
+
+// The sums of row q that math::xent_from_sums takes, on every lane.
 struct RowSums {
   float zmax, sum_exp, sum_t, gap;
 };
 __device__ RowSums row_sums(const float* z, const int64_t* labels, const float* targets, int64_t q, int64_t C, int lane) {
   const float* zq = z + q * C;
-  float zmax = -INFINITY;
-  for (int64_t c = lane; c < C; c += kWarp) zmax = fmaxf(zmax, zq[c]);
-  zmax = warp_max(zmax);
-  float sum_exp = 0, sum_t = 0, gap = 0;
+  const RowExp e = row_exp(zq, C, lane);
+  if (labels) return {e.zmax, e.sum_exp, 1.0f, e.zmax - zq[labels[q]]};
+  float sum_t = 0, gap = 0;
   for (int64_t c = lane; c < C; c += kWarp) {
-    sum_exp += expf(zq[c] - zmax);
-    if (!labels) {
-      const float t = targets[q * C + c];
-      sum_t += t;
-      gap += t * (zmax - zq[c]);
-    }
+    const float t = targets[q * C + c];
+    sum_t += t;
+    gap += t * (e.zmax - zq[c]);
   }
-  sum_exp = warp_sum(sum_exp);
-  if (labels) return {zmax, sum_exp, 1.0f, zmax - zq[labels[q]]};
-  return {zmax, sum_exp, warp_sum(sum_t), warp_sum(gap)};
+  return {e.zmax, e.sum_exp, warp_sum(sum_t), warp_sum(gap)};
 }
 }  // namespace
 
@@ -101,13 +108,8 @@ void softmax_xent_backward(const float* z, const int64_t* labels, const float* t
 void softmax(const float* z, int64_t R, int64_t C, float* p) {
   for_each_row(R, [=] __device__(int64_t q, int lane) {
     const float* zq = z + q * C;
-    float zmax = -INFINITY;
-    for (int64_t c = lane; c < C; c += kWarp) zmax = fmaxf(zmax, zq[c]);
-    zmax = warp_max(zmax);
-    float total = 0;
-    for (int64_t c = lane; c < C; c += kWarp) total += expf(zq[c] - zmax);
-    total = warp_sum(total);
-    for (int64_t c = lane; c < C; c += kWarp) p[q * C + c] = math::softmax_entry(expf(zq[c] - zmax), total);
+    const RowExp e = row_exp(zq, C, lane);
+    for (int64_t c = lane; c < C; c += kWarp) p[q * C + c] = math::softmax_entry(expf(zq[c] - e.zmax), e.sum_exp);
   });
 }
 
