@@ -12,16 +12,28 @@
 
 namespace mm::math {
 
+// The constants of Gamma(alpha) draws, computed once for the many draws of one alpha (a Dirichlet
+// column's m draws): the same values, and so the same draws, as computing them for each draw.
+struct GammaShape {
+  double d, c;         // d = alpha' - 1/3, c = 1 / sqrt(9 d), alpha' = alpha (+ 1 when boosted)
+  bool boosted;        // alpha < 1: the draw of alpha + 1, times U^(1/alpha)
+  float inverse_alpha; // 1 / alpha, for the boost
+  MM_HD explicit GammaShape(double alpha)
+      : d((alpha < 1.0 ? alpha + 1.0 : alpha) - 1.0 / 3.0),
+        c(1.0 / sqrt(9.0 * d)),
+        boosted(alpha < 1.0),
+        inverse_alpha(float(1.0 / alpha)) {}
+};
+
 template <class G>
-MM_HD double sample_gamma(G& g, double alpha) {
+MM_HD double sample_gamma(G& g, const GammaShape& s) {
   double boost = 1.0;
-  if (alpha < 1.0) {
+  if (s.boosted) {
     // in float: half the time of a double pow (the largest cost of a Dirichlet draw with alpha < 1
     // on the CPU), and as precise as the float32 draws it goes into
-    boost = double(powf(float(1.0 - g.uniform()), float(1.0 / alpha)));
-    alpha += 1.0;
+    boost = double(powf(float(1.0 - g.uniform()), s.inverse_alpha));
   }
-  const double d = alpha - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+  const double d = s.d, c = s.c;
   while (true) {
     const double x = g.normal(), t = 1.0 + c * x;
     if (t <= 0) continue;
@@ -30,15 +42,19 @@ MM_HD double sample_gamma(G& g, double alpha) {
     if (log(u) < 0.5 * x2 + d - d * v + d * log(v)) return d * v * boost;
   }
 }
+template <class G>
+MM_HD double sample_gamma(G& g, double alpha) {
+  return sample_gamma(g, GammaShape(alpha));
+}
 
 // One Dirichlet(alpha 1_m) column with alpha ~ U[lo, hi] (docs/math.md §3): m Gamma draws, normalised.
 // Writes col[i * stride], i < m.
 template <class G, class T>
 MM_HD void sample_dirichlet_column(G& g, int m, double lo, double hi, T* col, long long stride) {
-  const double alpha = lo + (hi - lo) * g.uniform();
+  const GammaShape shape(lo + (hi - lo) * g.uniform());
   double total = 0;
   for (int i = 0; i < m; ++i) {
-    const double x = sample_gamma(g, alpha);
+    const double x = sample_gamma(g, shape);
     col[i * stride] = T(x);
     total += x;
   }
