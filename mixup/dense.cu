@@ -2,6 +2,9 @@
 #include <cooperative_groups.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "engine/cuda/context.cuh"
 #include "mixup/dense_kernels.h"
@@ -64,16 +67,24 @@ __global__ void dense_mixing_weights_kernel(const float* z, const float* classif
 constexpr int kDenseThreads = 128;
 size_t attention_shared_bytes(int64_t r, int64_t d) { return size_t(d + r) * sizeof(float); }
 
-// How many blocks of the fused kernel fit on the GPU at once (0: no cooperative launch there).
+// How many blocks of the fused kernel fit on the GPU at once (0: no cooperative launch there),
+// asked of the driver once per device and shared-memory size, not at every step.
 int cooperative_blocks(size_t shared_bytes) {
-  int device = 0, cooperative = 0, sms = 0, per_sm = 0;
+  static std::map<std::pair<int, size_t>, int> known;
+  static std::mutex mutex;
+  int device = 0;
   MM_CUDA_CHECK(cudaGetDevice(&device));
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = known.find({device, shared_bytes});
+  if (it != known.end()) return it->second;
+  int cooperative = 0, sms = 0, per_sm = 0;
   MM_CUDA_CHECK(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device));
-  if (!cooperative) return 0;
-  MM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  MM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, dense_mixing_weights_kernel, kDenseThreads,
-                                                              shared_bytes));
-  return sms * per_sm;
+  if (cooperative) {
+    MM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    MM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, dense_mixing_weights_kernel, kDenseThreads,
+                                                                shared_bytes));
+  }
+  return known[{device, shared_bytes}] = sms * per_sm;
 }
 }  // namespace
 
