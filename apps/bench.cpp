@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 
 #include "apps/flags.h"
 #include "engine/atomic_file.h"
+#include "engine/ops/batchnorm_kernels.h"
+#include "mixup/samplers.h"
 #include "report/plot.h"
 #include "train/trainer.h"
 
@@ -55,6 +58,41 @@ double time_steps(Device device, int steps, int batch, Step step) {
   return double(steps) * batch / seconds;
 }
 
+// bench --kernels: the CPU kernels that the per-channel passes and the draws of a step spend their
+// time in, each on its own, so a change to one of them can be measured without the step's noise.
+// Batch norm's four passes on [M, C] float32 tensors of 2^21 values (8 MB, a width-16 stage-1
+// activation) for several C, and one dense MultiMix step's Dirichlet draws (16 x 128 x 1000).
+// Each figure is the median over `calls` calls, in ms.
+void time_kernels(int calls) {
+  auto median_ms = [calls](const std::function<void()>& f) {
+    std::vector<double> ms;
+    for (int i = 0; i < calls; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      f();
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+  };
+  std::printf("C      bn_statistics  bn_backward_sums  bn_apply  bn_backward_input   (ms, fused ReLU, %d calls)\n", calls);
+  for (int64_t C : {8, 16, 32, 64, 128, 512}) {
+    const int64_t M = (int64_t(1) << 21) / C;
+    Tensor x = Tensor::full({M, C}, 1.5), dy = Tensor::full({M, C}, 0.5), y = Tensor::empty({M, C}), dx = Tensor::empty({M, C});
+    Tensor mean = Tensor::full({C}, 0.1), invstd = Tensor::full({C}, 1.1), gamma = Tensor::full({C}, 0.9);
+    Tensor beta = Tensor::full({C}, 0.2), sum_dy = Tensor::empty({C}), sum_dy_xhat = Tensor::empty({C});
+    const double statistics = median_ms([&] { kernels::bn_statistics(x, sum_dy, sum_dy_xhat); });
+    const double apply = median_ms([&] { kernels::bn_apply(x, mean, invstd, gamma, beta, true, y); });
+    const double sums = median_ms([&] { kernels::bn_backward_sums(x, dy, y, mean, invstd, sum_dy, sum_dy_xhat); });
+    const double input = median_ms([&] {
+      kernels::bn_backward_input(x, dy, y, mean, invstd, gamma, sum_dy, sum_dy_xhat, true, dx, false);
+    });
+    std::printf("%-6lld %13.3f  %16.3f  %8.3f  %17.3f\n", static_cast<long long>(C), statistics, sums, apply, input);
+  }
+  uint64_t seed = 7;
+  const double draws = median_ms([&] { sample_dirichlet_lambda_per_position(seed++, 16, 128, 1000, 0.5, 2.0); });
+  std::printf("Dirichlet draws, 16 x 128 x 1000: %.3f ms\n", draws);
+}
+
 int run(int argc, char** argv) {
   Flags flags("bench", "Training images/s of each method, and its ratio to erm in the same run.");
   flags.add("model", "preactresnet18", "preactresnet18 or wrn16_8");
@@ -73,7 +111,13 @@ int run(int argc, char** argv) {
   add_cpu_conv_flag(flags);
   flags.add("methods", "erm,multimix,dense-multimix,dense+distill", "the steps to time (erm always, the baseline)");
   flags.add_switch("erm-only", "time the erm step alone (the baseline against PyTorch: scripts/bench_vs_torch.py)");
+  flags.add_switch("kernels", "time the CPU's batch-norm passes and Dirichlet draws on their own instead (median of 21 "
+                              "calls each)");
   if (!flags.parse(argc, argv)) return 0;
+  if (flags.on("kernels")) {
+    time_kernels(21);
+    return 0;
+  }
 
   const Device device = parse_device(flags.str("device"));
   const Precision precision = precision_flag(flags, device, /*training=*/true);
