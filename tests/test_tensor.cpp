@@ -2,11 +2,13 @@
 
 #include <cfloat>
 #include <cmath>
+#include <vector>
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/divmod.h"
 #include "engine/metrics.h"
+#include "engine/ops/loss_math.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "layers/module.h"
@@ -196,6 +198,62 @@ TEST(Divisor, MatchesIntegerDivision) {
   }
   EXPECT_THROW(Divisor(0), Error);
   EXPECT_THROW(Divisor(int64_t(1) << 31), Error);
+}
+
+TEST(LossRows, FloatExponentialIsWithinAnUlpOfExp) {
+  // every argument a row can pass, x = z - max z <= 0, on a fine grid and at random
+  double worst = 0;
+  Rng rng(5);
+  for (int i = 0; i <= 1000000; ++i) {
+    const float x = i % 2 ? float(-87.3 * i / 1000000) : float(-87.3 * rng.uniform());
+    worst = std::max(worst, std::fabs(double(math::row_exp(x)) / std::exp(double(x)) - 1));
+  }
+  EXPECT_LT(worst, 1.2e-7);  // FLT_EPSILON: about one ulp
+  EXPECT_EQ(math::row_exp(0.0f), 1.0f);
+  EXPECT_GT(math::row_exp(-1000.0f), 0.0f);  // far below: exp(-87.3), not 0 or garbage
+  EXPECT_LT(math::row_exp(-1000.0f), 1.3e-38f);
+  EXPECT_TRUE(std::isnan(math::row_exp(NAN)));
+}
+
+TEST(LossRows, PartialSumsAndMaximaReachTheTail) {
+  // row lengths around the lane count; the largest entry and a marked entry sit in every position
+  for (int n = 1; n <= 3 * math::kRowLanes + 1; ++n)
+    for (int at = 0; at < n; ++at) {
+      std::vector<float> z(n);
+      for (int c = 0; c < n; ++c) z[c] = float(c % 5);
+      z[at] = 100;
+      EXPECT_EQ(math::row_max(z.data(), n), 100.0f) << "n " << n << " at " << at;
+      const float sum = math::row_sum<float>(n, [&](int c) { return z[c]; });
+      float expected = 0;
+      for (int c = 0; c < n; ++c) expected += z[c];  // small integers: exact in any order
+      EXPECT_EQ(sum, expected) << "n " << n << " at " << at;
+    }
+}
+
+TEST(LossRows, FloatRowsAgreeWithDoubleRows) {
+  // the float rows (row_exp, partial sums) against the same rows in double (exp, exact to ~1e-16)
+  Rng rng(9);
+  for (int classes : {1, 7, 8, 9, 10, 100, 1000}) {
+    std::vector<float> z(classes), t(classes), grad(classes), p(classes);
+    std::vector<double> zd(classes), td(classes), gradd(classes), pd(classes);
+    double t_total = 0;
+    for (int c = 0; c < classes; ++c) {
+      zd[c] = z[c] = float(20 * rng.uniform() - 10);
+      td[c] = t[c] = float(rng.uniform());
+      t_total += t[c];
+    }
+    const long long label = classes / 2;
+    const double loss = math::softmax_xent_row(zd.data(), td.data(), classes, gradd.data());
+    EXPECT_NEAR(math::softmax_xent_row(z.data(), t.data(), classes, grad.data()), loss, 1e-6 * (1 + std::fabs(loss)));
+    EXPECT_NEAR(math::softmax_xent_row<float>(z.data(), t.data(), classes, nullptr), loss, 1e-6 * (1 + std::fabs(loss)));
+    for (int c = 0; c < classes; ++c) EXPECT_NEAR(grad[c], gradd[c], 1e-6 * (1 + t_total)) << classes << " " << c;
+    const double label_loss = math::softmax_xent_label_row(zd.data(), label, classes, gradd.data());
+    EXPECT_NEAR(math::softmax_xent_label_row(z.data(), label, classes, grad.data()), label_loss, 1e-6 * (1 + label_loss));
+    for (int c = 0; c < classes; ++c) EXPECT_NEAR(grad[c], gradd[c], 1e-6) << classes << " " << c;
+    math::softmax_row(zd.data(), classes, pd.data());
+    math::softmax_row(z.data(), classes, p.data());
+    for (int c = 0; c < classes; ++c) EXPECT_NEAR(p[c], pd[c], 1e-6 * pd[c] + 1e-9) << classes << " " << c;
+  }
 }
 
 TEST(Metrics, TopKCountsLabelsAmongTheHighestLogits) {
