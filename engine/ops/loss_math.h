@@ -77,12 +77,19 @@ T row_max(const T* z, int n) {
 // -87.3 give exp(-87.3) ~ 1e-38 instead of a subnormal or 0: a row's sum is at least 1. NaN stays NaN.
 inline float row_exp(float x) {
   x = x < -87.3f ? -87.3f : x;
-  const float round_shift = 12582912.0f;  // 1.5 * 2^23: adding it and taking it away rounds to an integer
-  const float k = (x * 1.44269504f + round_shift) - round_shift;  // round(x / ln 2)
+  // 1.5 * 2^23, whose float spacing is 1: adding it rounds x / ln 2 to the integer k, which then sits
+  // in the sum's low mantissa bits; taking it away again gives k as a float
+  const float round_shift = 12582912.0f;
+  const uint32_t round_shift_bits = 0x4B400000u;
+  const float shifted = x * 1.44269504f + round_shift, k = shifted - round_shift;
   const float r = (x - k * 0.693359375f) - k * -2.12194440e-4f;
   float series = 1.0f / 5040;
   for (float coefficient : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) series = series * r + coefficient;
-  const int32_t exponent_bits = (static_cast<int32_t>(k) + 127) << 23;  // 2^k as a float, -126 <= k <= 0
+  // 2^k as a float, -126 <= k <= 0: exponent field k + 127, k read from the bits (converting the float
+  // k to an integer would be undefined for a NaN x; unsigned arithmetic is defined for any bits)
+  uint32_t shifted_bits;
+  std::memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
+  const uint32_t exponent_bits = (shifted_bits - round_shift_bits + 127u) << 23;
   float two_to_k;
   std::memcpy(&two_to_k, &exponent_bits, sizeof two_to_k);
   return series * two_to_k;
