@@ -110,6 +110,8 @@ int run(int argc, char** argv) {
                                  "eager, one captured)");
   add_cpu_conv_flag(flags);
   flags.add("methods", "erm,multimix,dense-multimix,dense+distill", "the steps to time (erm always, the baseline)");
+  flags.add_switch("phases", "also time each step's phases (draws, student, teacher, loss, backward, update), "
+                             "waiting for the device at each phase's end; not with --cuda-graph");
   flags.add_switch("erm-only", "time the erm step alone (the baseline against PyTorch: scripts/bench_vs_torch.py)");
   flags.add_switch("kernels", "time the CPU's batch-norm passes and Dirichlet draws on their own instead (median of 21 "
                               "calls each)");
@@ -140,6 +142,8 @@ int run(int argc, char** argv) {
   apply_cpu_conv_flag(flags);
   const bool graphs = flags.on("cuda-graph");
   MM_CHECK(!graphs || (device.is_cuda() && world().size() == 1), "--cuda-graph needs --device cuda and one process");
+  const bool phases = flags.on("phases");
+  MM_CHECK(!(phases && graphs), "--phases times eager steps: leave out --cuda-graph");
 
   // The paper's Figure 5: erm, MultiMix over n, dense MultiMix, dense + distillation (n = 1000).
   if (flags.given("json") && world().is_root())  // a bad path fails now, not after the measurements
@@ -179,6 +183,7 @@ int run(int argc, char** argv) {
   const Communicator& ranks = world();
   const int images_per_step = batch * ranks.size();
   std::vector<std::vector<double>> samples(runs.size()), averaging(runs.size());
+  std::vector<PhaseSeconds> phase_seconds(runs.size(), PhaseSeconds{});  // --phases, over the timed steps
   // a whole training step (draws, forward, backward, SGD, EMA teacher) as train_cifar runs it
   std::vector<std::unique_ptr<Trainer>> trainers;
   for (const auto& run : runs) {
@@ -195,7 +200,9 @@ int run(int argc, char** argv) {
       };
       for (int i = 0; i < (round == 0 ? warmup : 0); ++i) step();
       const double averaging_before = trainer.seconds_averaging();
+      if (phases) trainer.time_phases(&phase_seconds[k]);
       samples[k].push_back(time_steps(device, steps, images_per_step, step));
+      trainer.time_phases(nullptr);
       averaging[k].push_back(1e3 * (trainer.seconds_averaging() - averaging_before) / steps);
       if (ranks.is_root()) std::fprintf(stderr, "round %d %s: %.1f images/s\n", round + 1, runs[k].first.c_str(), samples[k].back());
     }
@@ -226,6 +233,23 @@ int run(int argc, char** argv) {
   }
   json += "]";
   std::printf("%s\n", json.c_str());
+  if (phases) {
+    // where each method's step goes, in ms per step: the mixing methods' extra cost by phase
+    std::printf("ms per step by phase (mean of %d timed steps; each phase's end waits for the device)\n%-24s",
+                rounds * steps, "method");
+    for (int p = 0; p < kPhases; ++p) std::printf(" %9s", phase_name(static_cast<Phase>(p)));
+    std::printf(" %9s\n", "total");
+    for (size_t k = 0; k < runs.size(); ++k) {
+      std::printf("%-24s", runs[k].first.c_str());
+      double total = 0;
+      for (double seconds : phase_seconds[k]) {
+        const double ms = 1e3 * seconds / (rounds * steps);
+        std::printf(" %9.2f", ms);
+        total += ms;
+      }
+      std::printf(" %9.2f\n", total);
+    }
+  }
   if (flags.given("json")) {
     const std::string path = flags.str("json");
     write_text_atomically(path, json + "\n");

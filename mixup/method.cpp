@@ -293,7 +293,8 @@ Draws sample_draws(const MethodConfig& config, const Network& net, int64_t m, in
 }
 
 StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, const Tensor& images2,
-                      const Tensor& labels, int num_classes, const MethodConfig& config, const Draws& sampled) {
+                      const Tensor& labels, int num_classes, const MethodConfig& config, const Draws& sampled,
+                      PhaseClock& clock) {
   MM_CHECK(!config.distill || (teacher && images2.defined()), "distillation needs a teacher and a second view");
   // sampled draws are on the step's device already; read ones (probe, fixtures) move, their
   // floating values converted on the host to the images' dtype (float64 in probe --dtype float64).
@@ -301,6 +302,7 @@ StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, 
   const MixingMethod& method = mixing_method(draws.method);
   const Mixed mixed = method.student(student, images, labels, draws, config);
   Tensor targets = method.targets(labels, num_classes, draws, mixed, mixed.logits.dtype());
+  clock.end(Phase::Student);
   if (config.distill) {
     // gamma H(Y, P) + (1 - gamma) H(P', P) with the teacher's predictions P' on view v', mixed
     // alike. H is linear in its target, so this is H(gamma Y + (1 - gamma) P', P): one loss pass.
@@ -310,8 +312,10 @@ StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, 
     Tensor t = method.logits_of(*teacher, images2, draws, config, mixed);
     Tensor teacher_probs = softmax(reshape(t, {t.numel() / t.dim(-1), t.dim(-1)})).view(t.shape());
     targets = add(scale(targets, config.gamma), scale(teacher_probs, 1.0 - config.gamma));
+    clock.end(Phase::Teacher);
   }
   Tensor loss = method.loss(mixed, targets);
+  clock.end(Phase::Loss);
   return {loss, mixed.logits};
 }
 

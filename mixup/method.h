@@ -10,6 +10,7 @@
 #include "engine/rng.h"
 #include "engine/safetensors.h"
 #include "mixup/dense.h"
+#include "mixup/step_phases.h"
 #include "models/network.h"
 
 namespace mm {
@@ -83,8 +84,10 @@ struct StepResult {
 };
 
 // images: [m, H, W, 3] (view v), images2: the teacher's view v' (distillation), labels: I64 [m].
-// teacher: required when config.distill (forward with batch statistics, no gradient).
+// teacher: required when config.distill (forward with batch statistics, no gradient). clock: marks
+// the ends of the student's, the teacher's and the loss's phases (bench --phases).
 StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, const Tensor& images2,
-                      const Tensor& labels, int num_classes, const MethodConfig& config, const Draws& draws);
+                      const Tensor& labels, int num_classes, const MethodConfig& config, const Draws& draws,
+                      PhaseClock& clock = PhaseClock::none());
 
 }  // namespace mm

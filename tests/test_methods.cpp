@@ -1,11 +1,13 @@
 // Every method of docs/math.md §3 against the PyTorch reference (tests/reference/make_method_fixtures.py),
 // for both models, with and without distillation; and the probe binary on the same files.
+#include <chrono>
 #include <filesystem>
 
 #include "engine/autograd.h"
 #include "layers/state_dict.h"
 #include "mixup/method.h"
 #include "models/network.h"
+#include "train/trainer.h"
 #include "tests/fixtures.h"
 
 namespace mm::testing {
@@ -112,6 +114,49 @@ void check_probe_dense_distillation(const std::string& dtype, double value_tol, 
     if (name.rfind("grad.", 0) == 0)
       EXPECT_TRUE(close_relative(out.at(name), t, grad_tol, kGradFloor)) << name;
   EXPECT_TRUE(close_relative(out.at("state.encoder.layer4.1.bn2.running_var"), f.at("state.encoder.layer4.1.bn2.running_var"), value_tol));
+}
+
+// Trainer::time_phases (bench --phases): a dense + distillation step spends time in each of its six
+// phases, the phases lie within the step, an erm step never reaches the teacher's, and a trainer
+// that stopped timing adds nothing.
+TEST(StepPhases, EveryPhaseOfADistillationStepIsTimed) {
+  auto student = make_network("preactresnet18", 2, 10, 3), teacher = make_network("preactresnet18", 2, 10, 4);
+  Sgd sgd(student->parameters(), SgdOptions{});
+  MethodConfig dense;
+  dense.method = Method::DenseMultiMix;
+  dense.n = 20;
+  dense.mix_prob = 1;
+  dense.distill = true;
+  Trainer trainer(*student, teacher.get(), sgd, dense, 1, cpu()), erm(*student, nullptr, sgd, MethodConfig{}, 1, cpu());
+  Rng rng(3);
+  auto batch = [&rng](const Shape& shape) {
+    Tensor t = Tensor::empty(shape);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = float(rng.uniform() - 0.5);
+    return t;
+  };
+  const Tensor x = batch({4, 32, 32, 3}), x2 = batch({4, 32, 32, 3}), y = Tensor::from_vector<int64_t>({0, 3, 3, 9}, {4});
+
+  PhaseSeconds seconds{}, erm_seconds{};
+  trainer.time_phases(&seconds);
+  const auto start = std::chrono::steady_clock::now();
+  for (int step = 0; step < 2; ++step) trainer.step(x, x2, y, 10, 0, step, 0.1);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double sum = 0;
+  for (int p = 0; p < kPhases; ++p) {
+    EXPECT_GT(seconds[p], 0.0) << phase_name(static_cast<Phase>(p));
+    sum += seconds[p];
+  }
+  EXPECT_LE(sum, wall);
+
+  trainer.time_phases(nullptr);
+  const PhaseSeconds before = seconds;
+  trainer.step(x, x2, y, 10, 0, 2, 0.1);
+  EXPECT_EQ(seconds, before);
+
+  erm.time_phases(&erm_seconds);
+  erm.step(x, Tensor(), y, 10, 0, 0, 0.1);
+  EXPECT_EQ(erm_seconds[static_cast<int>(Phase::Teacher)], 0.0);
+  EXPECT_GT(erm_seconds[static_cast<int>(Phase::Backward)], 0.0);
 }
 
 TEST(Probe, DenseDistillationThroughTheFileInterface) { check_probe_dense_distillation("float32", kValueTol, kGradTol); }

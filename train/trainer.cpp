@@ -28,6 +28,7 @@ void Trainer::use_cuda_graphs() {
   MM_CHECK(device_.is_cuda(), "CUDA graphs need --device cuda");
   MM_CHECK(!ranks_, "CUDA graphs: one process only (a data-parallel step averages gradients through the host)");
   MM_CHECK(dtype() == DType::F32, "CUDA graphs: float32 networks only");
+  MM_CHECK(!phase_sink_, "CUDA graphs: a step whose phases are timed runs eagerly");
   graphs_ = std::make_unique<StepGraphs>();
 }
 
@@ -53,6 +54,7 @@ Tensor Trainer::step(const Tensor& images, const Tensor& images2, const Tensor& 
 
 Tensor Trainer::run_step(const StepInputs& in, Draws draws, double lr) {
   Tensor loss;
+  PhaseClock clock(phase_sink_, device_);
   try {
     const uint64_t rank = draws_rank();
     Rng salts = rank ? seeded_rng({seed_, 0x73616C74ull, rank}) : seeded_rng({seed_, 0x73616C74ull});
@@ -63,8 +65,9 @@ Tensor Trainer::run_step(const StepInputs& in, Draws draws, double lr) {
     const DType type = dtype();
     auto prepare = [&](const Tensor& t) { return t.defined() ? t.to(device_).to(type) : t; };
     if (type != DType::F32) draws = draws.to(type);
+    clock.end(Phase::Draws);
     loss = mixed_loss(student_, teacher_, prepare(in.images), prepare(in.images2), in.labels.to(device_), in.num_classes,
-                      method_, draws)
+                      method_, draws, clock)
                .loss;
     if (averager_) {
       backward(loss, [&](const Tensor& parameter) { averager_->gradient_ready(parameter); });
@@ -72,6 +75,7 @@ Tensor Trainer::run_step(const StepInputs& in, Draws draws, double lr) {
     } else {
       backward(loss);
     }
+    clock.end(Phase::Backward);
   } catch (...) {
     clear_tape();  // a failed step leaves no half-recorded graph behind
     throw;
@@ -79,7 +83,13 @@ Tensor Trainer::run_step(const StepInputs& in, Draws draws, double lr) {
   sgd_.step(lr);
   sgd_.zero_grad();
   if (method_.distill) ema_update(*teacher_, student_, method_.ema_decay);
+  clock.end(Phase::Update);
   return loss;
+}
+
+void Trainer::time_phases(PhaseSeconds* sink) {
+  MM_CHECK(!sink || !graphs_, "timing a step's phases needs eager steps (not CUDA graphs)");
+  phase_sink_ = sink;
 }
 
 void Trainer::share_root_buffers() {

@@ -66,6 +66,9 @@ class Trainer {
   // Seconds spent averaging gradients so far (the CPU waits for MPI; the GPU's averages overlap
   // backward and are not counted).
   double seconds_averaging() const { return averager_ ? averager_->seconds_waiting() : 0.0; }
+  // From now on, each step adds the seconds of its phases (mixup/step_phases.h) to *sink, waiting for
+  // the device at every phase's end; nullptr stops it. Eager steps only (not with CUDA graphs).
+  void time_phases(PhaseSeconds* sink);
 
  private:
   friend class StepGraphs;
@@ -86,6 +89,7 @@ class Trainer {
   std::unique_ptr<GradientAverager> averager_;
   Tensor step_key_;  // I64 [1] where the step runs: this step's key of the draws (mm::Seed)
   std::unique_ptr<StepGraphs> graphs_;
+  PhaseSeconds* phase_sink_ = nullptr;  // time_phases
 };
 
 // How an epoch reports: a progress line every `log_every` steps (and twice a second, rewritten
