@@ -21,15 +21,28 @@ class Rng {
       s = z ^ (z >> 31);
     }
   }
-  uint64_t next_u64() {
-    const uint64_t result = rotl(state_[1] * 5, 7) * 9, t = state_[1] << 17;
-    state_[2] ^= state_[0];
-    state_[3] ^= state_[1];
-    state_[1] ^= state_[2];
-    state_[0] ^= state_[3];
-    state_[2] ^= t;
-    state_[3] = rotl(state_[3], 45);
+  uint64_t next_u64() { return step(state_[0], state_[1], state_[2], state_[3]); }
+  // One xoshiro256** step on the four state words: the output, and the words advanced. A template,
+  // so that code running several generators in SIMD lanes (Word a vector of uint64_t,
+  // mixup/samplers_kernels.cpp) runs the very same step.
+  template <class Word>
+  static Word step(Word& s0, Word& s1, Word& s2, Word& s3) {
+    const Word times_5 = (s1 << 2) + s1, rotated = rotl(times_5, 7);  // x * 5 and x * 9 as shifts and
+    const Word result = (rotated << 3) + rotated, t = s1 << 17;        // adds: AVX2 has no 64-bit multiply
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 45);
     return result;
+  }
+  using State = std::array<uint64_t, 4>;
+  const State& state() const { return state_; }
+  static Rng from_state(const State& state) {
+    Rng rng;
+    rng.state_ = state;
+    return rng;
   }
   // Uniform in [0, 1) with 53 random bits.
   double uniform() { return (next_u64() >> 11) * 0x1.0p-53; }
@@ -47,7 +60,7 @@ class Rng {
     while (true) {
       const uint64_t bits = next_u64();
       const int layer = static_cast<int>(bits & 127);
-      const double u = 2.0 * ((bits >> 11) * 0x1.0p-53) - 1.0, x = u * z.x[layer];
+      const double x = ziggurat_x((bits >> 11) * 0x1.0p-53, z.x[layer]);
       if (std::fabs(x) < z.x[layer + 1]) return x;  // inside the layer's rectangle under the curve
       if (layer == 0) {                               // the tail |x| > r (Marsaglia 1964)
         double a, b;
@@ -55,12 +68,22 @@ class Rng {
           a = -std::log(1.0 - uniform()) / ZigguratTables::r;
           b = -std::log(1.0 - uniform());
         } while (2.0 * b < a * a);
-        return u < 0 ? -(ZigguratTables::r + a) : ZigguratTables::r + a;
+        return x < 0 ? -(ZigguratTables::r + a) : ZigguratTables::r + a;
       }
       // the wedge: a height uniform over the layer's span, accepted under the density
       if (z.f[layer + 1] + uniform() * (z.f[layer] - z.f[layer + 1]) < std::exp(-0.5 * x * x)) return x;
     }
   }
+
+  // The first try of normal(), also for several lanes at once (D a vector of doubles): from the draw
+  // `bits`, its layer bits & 127 and the uniform (bits >> 11) 2^-53, the candidate x at that uniform
+  // across the layer of half-width `width`; normal() returns it when |x| < the next layer's width.
+  template <class D>
+  static D ziggurat_x(D uniform, D width) {
+    return (2.0 * uniform - 1.0) * width;
+  }
+  // The layers' half-widths x[0..128].
+  static const double* ziggurat_widths() { return ziggurat().x; }
 
  private:
   // The 128-layer ziggurat of N(0, 1)'s unnormalised density f(x) = exp(-x^2 / 2): x[i] is the
@@ -82,7 +105,10 @@ class Rng {
     return tables;
   }
 
-  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  template <class Word>
+  static Word rotl(Word x, int k) {
+    return (x << k) | (x >> (64 - k));
+  }
   std::array<uint64_t, 4> state_{};
 };
 

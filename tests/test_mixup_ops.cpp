@@ -1,12 +1,15 @@
 // The mixing ops: the properties docs/math.md §3 implies, and sampler statistics.
 #include <cmath>
+#include <cstring>
 #include <set>
 #include <vector>
 
 #include "engine/ops/random_math.h"
+#include "engine/rng.h"
 #include "mixup/dense.h"
 #include "mixup/method.h"
 #include "mixup/ops.h"
+#include "mixup/sampler_math.h"
 #include "mixup/samplers.h"
 #include "tests/fixtures.h"
 #include "tests/gradcheck.h"
@@ -285,6 +288,63 @@ TEST(Samplers, DirichletColumnMoments) {
   EXPECT_NEAR(s2 / l.numel() - 1.0 / (m * m), expected, 0.03 * expected);
   // the same seed gives the same draws
   EXPECT_EQ(sample_dirichlet_lambda(5, 4, 7, 0.5, 2).to_doubles(), sample_dirichlet_lambda(5, 4, 7, 0.5, 2).to_doubles());
+}
+
+TEST(Samplers, GammaSqueezesAcceptOnlyWhatTheExactTestAccepts) {
+  // math::gamma_accepts_without_log against Marsaglia-Tsang's test with logarithms, on the
+  // candidates the sampler makes (x normal, u uniform) and on x spread over the whole range t > 0
+  Rng rng(12);
+  for (double alpha : {0.05, 0.5, 1.0, 1.5, 2.0, 3.0, 50.0}) {
+    const math::GammaShape shape(alpha);
+    const double d = shape.d, c = shape.c;
+    int64_t accepted = 0, candidates = 0;
+    for (int i = 0; i < 400000; ++i) {
+      const double x = i % 4 ? rng.normal() : (2 * rng.uniform() - 1) / c * 1.5, t = 1.0 + c * x;
+      if (t <= 0) continue;
+      const double v = t * t * t, u = 1.0 - rng.uniform();
+      const bool exact = std::log(u) < 0.5 * (x * x) + d - d * v + d * std::log(v);
+      const bool squeezed = math::gamma_accepts_without_log(x, t, u, c, d);
+      ASSERT_FALSE(squeezed && !exact) << "alpha " << alpha << " x " << x << " u " << u;
+      candidates += 1, accepted += squeezed;
+    }
+    EXPECT_GT(accepted, candidates / 2) << alpha;  // and they do take most candidates
+  }
+}
+
+TEST(Samplers, DirichletLanesDrawWhatTheScalarSamplerDraws) {
+  // The CPU draws a Dirichlet column in four SIMD lanes (mixup/samplers_kernels.cpp): the column's
+  // generator (seed, j, k) draws alpha, then seeds four lane generators; entry i is
+  // math::sample_gamma on lane i % 4. A lane whose first try fails falls back to that scalar code.
+  // The entries must be bit for bit those of the scalar definition below: for alpha ranges with
+  // boosts (alpha < 1), without, with many fallbacks (tiny alpha), and m not a multiple of 4.
+  struct Case {
+    int64_t r, m, n;
+    double lo, hi;
+  };
+  for (const Case& c : {Case{2, 128, 500, 0.5, 2.0}, Case{3, 7, 13, 0.05, 0.3}, Case{2, 9, 6, 3.0, 50.0},
+                        Case{1, 1, 5, 0.5, 2.0}, Case{1, 41, 3, 0.5, 2.0}}) {
+    const uint64_t seed = 41;
+    const Tensor lambda = sample_dirichlet_lambda_per_position(seed, c.r, c.m, c.n, c.lo, c.hi);
+    std::vector<float> expected(c.r * c.m * c.n);
+    for (int64_t j = 0; j < c.r; ++j)
+      for (int64_t k = 0; k < c.n; ++k) {
+        Rng column = seeded_rng({seed, uint64_t(j), uint64_t(k)});
+        const math::GammaShape shape = math::dirichlet_column_shape(column, c.lo, c.hi);
+        Rng lanes[4] = {Rng(column.next_u64()), Rng(column.next_u64()), Rng(column.next_u64()), Rng(column.next_u64())};
+        float* col = expected.data() + j * c.m * c.n + k;
+        double total = 0;
+        for (int64_t i = 0; i < c.m; ++i) {
+          const double x = math::sample_gamma(lanes[i % 4], shape);
+          col[i * c.n] = float(x);
+          total += x;
+        }
+        for (int64_t i = 0; i < c.m; ++i) col[i * c.n] = float(double(col[i * c.n]) / total);
+      }
+    const float* got = lambda.data<float>();
+    int64_t differing = 0;
+    for (size_t i = 0; i < expected.size(); ++i) differing += std::memcmp(&got[i], &expected[i], sizeof(float)) != 0;
+    EXPECT_EQ(differing, 0) << "r " << c.r << " m " << c.m << " n " << c.n << " alpha in [" << c.lo << ", " << c.hi << "]";
+  }
 }
 
 TEST(Samplers, BetaPermutationsAndBoxes) {
