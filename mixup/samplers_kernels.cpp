@@ -16,9 +16,10 @@ namespace {
 // Marsaglia-Tsang's squeezes, together ~95 % of the tries) as vector instructions (GCC's vector
 // types); a lane whose try fails redraws that entry with math::sample_gamma from the state it had
 // before the try. So every entry is exactly math::sample_gamma on its lane's generator
-// (Samplers.DirichletLanesDrawWhatTheScalarSamplerDraws), in about 60 % of the scalar loop's time (bench
-// --kernels; the boost of alpha < 1 stays a scalar powf per draw). The GPU draws
-// a column on one generator (math::sample_dirichlet_column); the distribution is the same.
+// (Samplers.DirichletLanesDrawWhatTheScalarSamplerDraws), in about 0.8 of the scalar loop's time
+// (bench --kernels; the boost of alpha < 1 stays a scalar powf per draw, and the fallbacks take a
+// quarter). The GPU draws a column on one generator (math::sample_dirichlet_column); the
+// distribution is the same.
 constexpr int kLanes = 4;
 using LaneWords = uint64_t __attribute__((vector_size(8 * kLanes)));  // one state word of each lane
 using LaneDoubles = double __attribute__((vector_size(8 * kLanes)));
