@@ -28,6 +28,7 @@ void ema_update(Tensor& teacher, const Tensor& student, double beta) {
     using T = decltype(tag);
     T* pt = teacher.data<T>();
     const T* ps = student.data<T>();
+#pragma omp parallel for schedule(static) if (teacher.numel() > 32768)  // as sgd_update: big tensors only
     for (int64_t i = 0; i < teacher.numel(); ++i) pt[i] = math::ema(pt[i], ps[i], T(beta));
   });
 }
