@@ -61,7 +61,8 @@ double time_steps(Device device, int steps, int batch, Step step) {
 // bench --kernels: the CPU kernels that the per-channel passes and the draws of a step spend their
 // time in, each on its own, so a change to one of them can be measured without the step's noise.
 // Batch norm's four passes on [M, C] float32 tensors of 2^21 values (8 MB, a width-16 stage-1
-// activation) for several C, and one dense MultiMix step's Dirichlet draws (16 x 128 x 1000).
+// activation) for several C, one dense MultiMix step's Dirichlet draws (16 x 128 x 1000), and the
+// softmax of its head's logits (16 000 rows of 100 classes: the teacher's, and the loss's rows).
 // Each figure is the median over `calls` calls, in ms.
 void time_kernels(int calls) {
   auto median_ms = [calls](const std::function<void()>& f) {
@@ -91,6 +92,9 @@ void time_kernels(int calls) {
   uint64_t seed = 7;
   const double draws = median_ms([&] { sample_dirichlet_lambda_per_position(seed++, 16, 128, 1000, 0.5, 2.0); });
   std::printf("Dirichlet draws, 16 x 128 x 1000: %.3f ms\n", draws);
+  const Tensor logits = scale(random_uniform({16000, 100}, Seed(3)), 30.0);  // in [0, 30)
+  const double rows = median_ms([&] { softmax(logits); });
+  std::printf("softmax, 16 000 x 100: %.3f ms\n", rows);
 }
 
 int run(int argc, char** argv) {
@@ -113,8 +117,8 @@ int run(int argc, char** argv) {
   flags.add_switch("phases", "also time each step's phases (draws, student, teacher, loss, backward, update), "
                              "waiting for the device at each phase's end; not with --cuda-graph");
   flags.add_switch("erm-only", "time the erm step alone (the baseline against PyTorch: scripts/bench_vs_torch.py)");
-  flags.add_switch("kernels", "time the CPU's batch-norm passes and Dirichlet draws on their own instead (median of 21 "
-                              "calls each)");
+  flags.add_switch("kernels", "time the CPU's batch-norm passes, Dirichlet draws and dense softmax on their own instead "
+                              "(median of 21 calls each)");
   if (!flags.parse(argc, argv)) return 0;
   if (flags.on("kernels")) {
     time_kernels(21);
