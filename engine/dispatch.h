@@ -118,10 +118,24 @@ std::vector<double> parallel_sums(int64_t n, int64_t width, F&& body) {
 namespace detail {
 // Sums values(r, c) [K] over the rows [begin, end) of the W columns c0..c0 + W into slot[k C + c],
 // the running sums held in registers: one store per column at the end instead of K per element.
+// A tile narrower than 16 columns computes the values of 16 / W rows first, then adds them row by
+// row: the same additions in the same order, but 16 values at a time, which GCC vectorises (an
+// 8-column tile of one row at a time it left scalar, 4x slower: C = 8 is width 8's first stage).
 template <int W, int K, class F>
 void sum_column_tile(int64_t begin, int64_t end, int64_t c0, int64_t C, F& values, double* slot) {
   double acc[K][W] = {};
-  for (int64_t r = begin; r < end; ++r)
+  constexpr int R = W < 16 ? 16 / W : 1;  // rows whose values are computed together
+  int64_t r = begin;
+  if constexpr (R > 1)
+    for (; r + R <= end; r += R) {
+      std::array<double, K> v[R][W];
+      for (int i = 0; i < R; ++i)
+        for (int c = 0; c < W; ++c) v[i][c] = values(r + i, c0 + c);
+      for (int i = 0; i < R; ++i)
+        for (int c = 0; c < W; ++c)
+          for (int k = 0; k < K; ++k) acc[k][c] += v[i][c][k];
+    }
+  for (; r < end; ++r)  // (with R = 1 the loop GCC vectorises as it stands; in the R form it did not)
     for (int c = 0; c < W; ++c) {
       const std::array<double, K> v = values(r, c0 + c);
       for (int k = 0; k < K; ++k) acc[k][c] += v[k];

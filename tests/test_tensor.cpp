@@ -8,6 +8,8 @@
 #include "engine/dispatch.h"
 #include "engine/divmod.h"
 #include "engine/metrics.h"
+#include "engine/ops/batchnorm_kernels.h"
+#include "engine/ops/batchnorm_math.h"
 #include "engine/ops/loss_math.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
@@ -169,6 +171,55 @@ TEST(ParallelSums, ColumnTilesAddInTheOrderOfRows) {
     }
   }
   omp_set_num_threads(saved_threads);
+}
+
+// Batch norm's element-wise passes run over spans of whole rows with the channel values repeated
+// (engine/ops/batchnorm_kernels.cpp); each element must still get the bits of a row-by-row loop
+// over the shared math: for channel counts below, at and above the span, spans that do not divide
+// the tensor, both modes, with and without the fused ReLU, assigning and accumulating.
+TEST(BatchNormKernels, SpansComputeWhatARowByRowLoopComputes) {
+  Rng rng(13);
+  auto random_floats = [&](int64_t n, double lo, double hi) {
+    std::vector<float> v(n);
+    for (float& e : v) e = float(lo + (hi - lo) * rng.uniform());
+    return Tensor::from_vector<float>(v, {n});
+  };
+  for (int64_t C : {1, 3, 8, 13, 64, 100})
+    for (int64_t M : {1, 7, 301}) {
+      const Tensor x = random_floats(M * C, -2, 2).view({M, C}), dy = random_floats(M * C, -1, 1).view({M, C});
+      const Tensor mean = random_floats(C, -0.5, 0.5), invstd = random_floats(C, 0.5, 2), gamma = random_floats(C, 0.5, 1.5);
+      const Tensor beta = random_floats(C, -0.2, 0.2), sum_dy = random_floats(C, -3, 3), sum_dy_xhat = random_floats(C, -3, 3);
+      const float *px = x.data<float>(), *pdy = dy.data<float>(), *pm = mean.data<float>(), *pi = invstd.data<float>();
+      const float *g = gamma.data<float>(), *b = beta.data<float>(), *sdy = sum_dy.data<float>(), *sdx = sum_dy_xhat.data<float>();
+      for (bool relu : {false, true}) {
+        Tensor y = Tensor::empty({M, C});
+        kernels::bn_apply(x, mean, invstd, gamma, beta, relu, y);
+        int64_t differing = 0;
+        for (int64_t r = 0; r < M; ++r)
+          for (int64_t c = 0; c < C; ++c)
+            differing += y.data<float>()[r * C + c] != math::bn_apply(px[r * C + c], pm[c], pi[c], g[c], b[c], relu);
+        EXPECT_EQ(differing, 0) << "apply, C " << C << " M " << M << " relu " << relu;
+        const Tensor relu_out = relu ? y : Tensor();
+        for (bool training : {false, true})
+          for (bool accumulate : {false, true}) {
+            const Tensor before = random_floats(M * C, -1, 1).view({M, C});
+            Tensor dx = before.clone();
+            kernels::bn_backward_input(x, dy, relu_out, mean, invstd, gamma, sum_dy, sum_dy_xhat, training, dx, accumulate);
+            differing = 0;
+            for (int64_t r = 0; r < M; ++r)
+              for (int64_t c = 0; c < C; ++c) {
+                const int64_t i = r * C + c;
+                const float d = relu ? math::relu_gradient(y.data<float>()[i], pdy[i]) : pdy[i];
+                const float v = training ? math::bn_backward_train(d, math::bn_xhat(px[i], pm[c], pi[c]), g[c], pi[c], sdy[c],
+                                                                   sdx[c], float(M))
+                                         : math::bn_backward_eval(d, g[c], pi[c]);
+                differing += dx.data<float>()[i] != (accumulate ? before.data<float>()[i] + v : v);
+              }
+            EXPECT_EQ(differing, 0) << "backward, C " << C << " M " << M << " relu " << relu << " training " << training
+                                    << " accumulate " << accumulate;
+          }
+      }
+    }
 }
 
 // The GPU kernels' channel of an element, i % C, through a multiplication (engine/divmod.h): the
