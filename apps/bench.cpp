@@ -11,6 +11,8 @@
 #include "apps/flags.h"
 #include "engine/atomic_file.h"
 #include "engine/ops/batchnorm_kernels.h"
+#include "mixup/dense.h"
+#include "mixup/ops.h"
 #include "mixup/samplers.h"
 #include "report/plot.h"
 #include "train/trainer.h"
@@ -61,8 +63,9 @@ double time_steps(Device device, int steps, int batch, Step step) {
 // bench --kernels: the CPU kernels that the per-channel passes and the draws of a step spend their
 // time in, each on its own, so a change to one of them can be measured without the step's noise.
 // Batch norm's four passes on [M, C] float32 tensors of 2^21 values (8 MB, a width-16 stage-1
-// activation) for several C, one dense MultiMix step's Dirichlet draws (16 x 128 x 1000), and the
-// softmax of its head's logits (16 000 rows of 100 classes: the teacher's, and the loss's rows).
+// activation) for several C, one dense MultiMix step's Dirichlet draws (16 x 128 x 1000), its
+// mixing weights (Mtilde, s) and mixed labels from them, and the softmax of its head's logits
+// (16 000 rows of 100 classes: the teacher's, and the loss's rows).
 // Each figure is the median over `calls` calls, in ms.
 void time_kernels(int calls) {
   auto median_ms = [calls](const std::function<void()>& f) {
@@ -92,6 +95,14 @@ void time_kernels(int calls) {
   uint64_t seed = 7;
   const double draws = median_ms([&] { sample_dirichlet_lambda_per_position(seed++, 16, 128, 1000, 0.5, 2.0); });
   std::printf("Dirichlet draws, 16 x 128 x 1000: %.3f ms\n", draws);
+  const Tensor lambda = sample_dirichlet_lambda_per_position(seed, 16, 128, 1000, 0.5, 2.0);
+  const Tensor attention = scale(random_uniform({128, 16}, Seed(4)), 1.0 / 16);
+  const double weights = median_ms([&] { dense_weights(attention, lambda); });
+  std::vector<int64_t> y(128);
+  for (int64_t i = 0; i < 128; ++i) y[i] = (i * 37) % 100;
+  const Tensor labels = Tensor::from_vector<int64_t>(y, {128});
+  const double mixed_labels = median_ms([&] { mix_labels(labels, 100, lambda); });
+  std::printf("dense weights, 16 x 128 x 1000: %.3f ms; mixed labels of 100 classes: %.3f ms\n", weights, mixed_labels);
   const Tensor logits = scale(random_uniform({16000, 100}, Seed(3)), 30.0);  // in [0, 30)
   const double rows = median_ms([&] { softmax(logits); });
   std::printf("softmax, 16 000 x 100: %.3f ms\n", rows);

@@ -51,13 +51,16 @@ template <class T> MM_HD void normalise_softmax(const T* q, int r, T* a) {
 }
 
 // Dense MultiMix weights of one position j and one column k: with M_ik = a_ij Lambda_ik and
-// s_k = sum_i M_ik, Mtilde_ik = M_ik / s_k (the column is 0 when s_k = 0). Writes column k of
-// Mtilde (stride n between examples) and returns s_k.
+// s_k = sum_i M_ik (over i in order), Mtilde_ik = M_ik / s_k (the column is 0 when s_k = 0).
+template <class T> MM_HD T dense_mass(T attention, T lambda) { return attention * lambda; }
+template <class T> MM_HD T dense_weight(T mass, T s) { return s > T(0) ? mass / s : T(0); }
+// Column k whole (the GPU: a thread per column): writes column k of Mtilde (stride n between
+// examples) and returns s_k. The CPU takes a position's rows in turn instead (the same sums).
 template <class T> MM_HD T dense_column(const T* attention_j, int attention_stride, const T* lambda_col, int m, int n,
                                         T* mtilde_col) {
   T s = 0;
-  for (int i = 0; i < m; ++i) s += attention_j[i * attention_stride] * lambda_col[i * n];
-  for (int i = 0; i < m; ++i) mtilde_col[i * n] = s > T(0) ? attention_j[i * attention_stride] * lambda_col[i * n] / s : T(0);
+  for (int i = 0; i < m; ++i) s += dense_mass(attention_j[i * attention_stride], lambda_col[i * n]);
+  for (int i = 0; i < m; ++i) mtilde_col[i * n] = dense_weight(dense_mass(attention_j[i * attention_stride], lambda_col[i * n]), s);
   return s;
 }
 

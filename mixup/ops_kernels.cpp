@@ -99,14 +99,32 @@ void mix_labels(const Tensor& labels, const Tensor& weights, Tensor& out) {
     return MM_CUDA_CALL(cuda::mix_labels(labels.data<int64_t>(), weights.data<float>(), r, m, n, c, out.data<float>()));
   const int64_t* y = labels.data<int64_t>();
   for (int64_t i = 0; i < m; ++i) MM_CHECK(y[i] >= 0 && y[i] < c, "mix_labels: label {} of example {} is outside [0, {})", y[i], i, c);
+  // The GPU builds row (j, k) down column k of W (math::mixed_label_row, a thread per row); here a
+  // column strided by n would be read one scalar at a time. The CPU takes a position's columns in
+  // blocks of kBlock and walks W's rows, adding row i into its class's row of a class-major block
+  // (contiguous, vectorised), then writes the block out transposed: the same additions to each
+  // element, from 0, in the same order of i.
+  constexpr int64_t kBlock = 64;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
   dispatch_floating(weights.dtype(), "mix_labels", [&](auto t) {
     using T = decltype(t);
     const T* w = weights.data<T>();
     T* po = out.data<T>();
-#pragma omp parallel for schedule(static)
-    for (int64_t q = 0; q < r * n; ++q) {
-      const int64_t j = q / n, k = q % n;
-      math::mixed_label_row(y, w + j * m * n + k, static_cast<int>(m), static_cast<int>(n), static_cast<int>(c), po + q * c);
+#pragma omp parallel
+    {
+      std::vector<T> by_class(c * kBlock);  // [c, kBlock]
+#pragma omp for schedule(static)
+      for (int64_t q = 0; q < r * blocks; ++q) {
+        const int64_t j = q / blocks, k0 = (q % blocks) * kBlock, width = std::min(kBlock, n - k0);
+        std::fill(by_class.begin(), by_class.end(), T(0));
+        for (int64_t i = 0; i < m; ++i) {
+          const T* row = w + (j * m + i) * n + k0;
+          T* into = by_class.data() + y[i] * kBlock;
+          for (int64_t k = 0; k < width; ++k) into[k] += row[k];
+        }
+        for (int64_t k = 0; k < width; ++k)
+          for (int64_t cls = 0; cls < c; ++cls) po[(j * n + k0 + k) * c + cls] = by_class[cls * kBlock + k];
+      }
     }
   });
 }

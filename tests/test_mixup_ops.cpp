@@ -6,7 +6,9 @@
 
 #include "engine/ops/random_math.h"
 #include "engine/rng.h"
+#include "engine/dispatch.h"
 #include "mixup/dense.h"
+#include "mixup/mix_math.h"
 #include "mixup/method.h"
 #include "mixup/ops.h"
 #include "mixup/sampler_math.h"
@@ -49,6 +51,42 @@ TEST(MixupOps, MixLabelsIsTheInterpolatedOneHot) {
   Tensor trained = Tensor::zeros({1, 6, 2});
   trained.set_requires_grad(true);
   EXPECT_THROW(mix_labels(labels, 10, trained), Error);  // a gradient would be lost silently
+}
+
+// The CPU builds dense MultiMix's weights and the mixed labels a block of columns at a time, down
+// the rows; the GPU a column at a time (math::dense_column, math::mixed_label_row). Both must give
+// the same bits: blocks that do not divide n, a position with no attention at all (s = 0), float32
+// and float64.
+TEST(MixupOps, RowWiseCpuLoopsGiveTheColumnFormulasBits) {
+  Rng rng(9);
+  const int64_t r = 3, m = 10, n = 300, classes = 10;
+  for (DType dtype : {DType::F32, DType::F64}) {
+    std::vector<double> a(m * r);
+    for (int64_t q = 0; q < m * r; ++q) a[q] = q % r == 1 ? 0.0 : rng.uniform();  // position 1: s = 0 everywhere
+    const Tensor attention = Tensor::from_vector<double>(a, {m, r}).to(dtype);
+    const Tensor lambda = random_tensor({r, m, n}, rng, 0, 1).to(dtype);
+    const DenseWeights got = dense_weights(attention, lambda);
+    const Tensor labels = Tensor::from_vector<int64_t>({3, 0, 9, 9, 1, 4, 7, 3, 3, 2}, {m});
+    const Tensor mixed = mix_labels(labels, classes, lambda);
+    dispatch_floating(dtype, "test", [&](auto t) {
+      using T = decltype(t);
+      std::vector<T> mtilde(r * m * n), s(r * n), rows(r * n * classes);
+      for (int64_t j = 0; j < r; ++j)
+        for (int64_t k = 0; k < n; ++k) {
+          s[j * n + k] = math::dense_column(attention.data<T>() + j, int(r), lambda.data<T>() + j * m * n + k, int(m),
+                                            int(n), mtilde.data() + j * m * n + k);
+          math::mixed_label_row(labels.data<int64_t>(), lambda.data<T>() + j * m * n + k, int(m), int(n), int(classes),
+                                rows.data() + (j * n + k) * classes);
+        }
+      auto same_bits = [](const Tensor& a, const std::vector<T>& b) {
+        return a.numel() == int64_t(b.size()) && std::memcmp(a.data<T>(), b.data(), b.size() * sizeof(T)) == 0;
+      };
+      EXPECT_TRUE(same_bits(got.mtilde, mtilde)) << dtype_name(dtype);
+      EXPECT_TRUE(same_bits(got.s, s)) << dtype_name(dtype);
+      EXPECT_TRUE(same_bits(mixed, rows)) << dtype_name(dtype);
+    });
+    EXPECT_EQ(got.s.to_doubles()[n + 7], 0.0);
+  }
 }
 
 // Columns of Lambda and of Mtilde^j lie on the simplex.
