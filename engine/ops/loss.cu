@@ -47,7 +47,7 @@ __device__ RowExp row_exp(const float* zq, int64_t C, int lane) {
   for (int64_t c = lane; c < C; c += kWarp) zmax = fmaxf(zmax, zq[c]);
   zmax = warp_max(zmax);
   float sum_exp = 0;
-  for (int64_t c = lane; c < C; c += kWarp) sum_exp += expf(zq[c] - zmax);
+  for (int64_t c = lane; c < C; c += kWarp) sum_exp += math::row_exp(zq[c] - zmax);
   return {zmax, warp_sum(sum_exp)};
 }
 
@@ -97,7 +97,7 @@ void softmax_xent_backward(const float* z, const int64_t* labels, const float* t
     const RowSums s = row_sums(z, labels, targets, q, C, lane);
     const float scale = dy[0] * w, target_scale = s.sum_t / s.sum_exp;
     for (int64_t c = lane; c < C; c += kWarp) {
-      const float e = expf(z[q * C + c] - s.zmax);
+      const float e = math::row_exp(z[q * C + c] - s.zmax);
       const float g = labels ? math::xent_label_gradient(e, s.sum_exp, c == labels[q])
                              : math::xent_gradient(e, target_scale, targets[q * C + c]);
       row[c] = accumulate ? row[c] + scale * g : scale * g;  // a new gradient is not read
@@ -109,7 +109,7 @@ void softmax(const float* z, int64_t R, int64_t C, float* p) {
   for_each_row(R, [=] __device__(int64_t q, int lane) {
     const float* zq = z + q * C;
     const RowExp e = row_exp(zq, C, lane);
-    for (int64_t c = lane; c < C; c += kWarp) p[q * C + c] = math::softmax_entry(expf(zq[c] - e.zmax), e.sum_exp);
+    for (int64_t c = lane; c < C; c += kWarp) p[q * C + c] = math::softmax_entry(math::row_exp(zq[c] - e.zmax), e.sum_exp);
   });
 }
 

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <initializer_list>
 
 #include "engine/hd.h"
 
@@ -75,7 +74,9 @@ T row_max(const T* z, int n) {
 // split in two (Cody and Waite): k * 0.693359375 is exact, so r keeps its low bits. Relative error
 // below 1e-7 (about one float ulp; checked against exp in double, tests/test_tensor.cpp). Arguments below
 // -87.3 give exp(-87.3) ~ 1e-38 instead of a subnormal or 0: a row's sum is at least 1. NaN stays NaN.
-inline float row_exp(float x) {
+// The GPU's warp-per-row kernels take it too (engine/ops/loss.cu), so both devices share the formula
+// (nvcc fuses the series' multiply-adds, the CPU build does not: they can differ in the last bit).
+MM_HD float row_exp(float x) {
   x = x < -87.3f ? -87.3f : x;
   // 1.5 * 2^23, whose float spacing is 1: adding it rounds x / ln 2 to the integer k, which then sits
   // in the sum's low mantissa bits; taking it away again gives k as a float
@@ -83,15 +84,21 @@ inline float row_exp(float x) {
   const uint32_t round_shift_bits = 0x4B400000u;
   const float shifted = x * 1.44269504f + round_shift, k = shifted - round_shift;
   const float r = (x - k * 0.693359375f) - k * -2.12194440e-4f;
-  float series = 1.0f / 5040;
-  for (float coefficient : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) series = series * r + coefficient;
+  float series = 1.0f / 5040;  // Horner: ((1/7! r + 1/6!) r + ... + 1) r + 1
+  series = series * r + 1.0f / 720;
+  series = series * r + 1.0f / 120;
+  series = series * r + 1.0f / 24;
+  series = series * r + 1.0f / 6;
+  series = series * r + 0.5f;
+  series = series * r + 1.0f;
+  series = series * r + 1.0f;
   // 2^k as a float, -126 <= k <= 0: exponent field k + 127, k read from the bits (converting the float
   // k to an integer would be undefined for a NaN x; unsigned arithmetic is defined for any bits)
   uint32_t shifted_bits;
-  std::memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
+  memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
   const uint32_t exponent_bits = (shifted_bits - round_shift_bits + 127u) << 23;
   float two_to_k;
-  std::memcpy(&two_to_k, &exponent_bits, sizeof two_to_k);
+  memcpy(&two_to_k, &exponent_bits, sizeof two_to_k);
   return series * two_to_k;
 }
 inline double row_exp(double x) { return exp(x); }  // float64 rows (the gradient checker's) stay exact
