@@ -112,6 +112,7 @@ int run(int argc, char** argv) {
   Flags flags("bench", "Training images/s of each method, and its ratio to erm in the same run.");
   flags.add("model", "preactresnet18", "preactresnet18 or wrn16_8");
   flags.add("width", "0", "model width (0: the model's default, full width)");
+  flags.add("norm", "batch", "normalisation layers: batch (the paper's models) | group (group norm, 32 groups)");
   flags.add("num-classes", "100", "classes");
   flags.add("batch-size", "128", "mini-batch size m");
   flags.add("steps", "5", "timed steps per method");
@@ -141,8 +142,9 @@ int run(int argc, char** argv) {
   const std::string model = flags.str("model");
   const int batch = flags.integer("batch-size", 2, 1 << 20), classes = flags.integer("num-classes", 1, 1 << 20);
   const int width = flags.integer("width", 0, 4096) > 0 ? flags.integer("width", 0, 4096) : default_width(model);
-  auto net = make_network(model, width, classes, 0);
-  auto teacher = make_network(model, width, classes, 0);
+  const NormKind norm = parse_norm(flags.str("norm"));
+  auto net = make_network(model, width, classes, 0, norm);
+  auto teacher = make_network(model, width, classes, 0, norm);
   Sgd sgd(net->parameters(), SgdOptions{});
   Rng rng(0);
   Tensor images = Tensor::empty({batch, 32, 32, 3}), images2 = Tensor::empty({batch, 32, 32, 3});

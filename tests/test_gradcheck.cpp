@@ -174,6 +174,55 @@ TEST(Ops, GroupNormValues) {
   EXPECT_THROW(group_norm(x, gamma, beta, 3, 1e-5), Error);  // 4 channels do not split into 3 groups
 }
 
+// The CPU's group norm runs example by example, over column sums and spans of rows; at shapes with
+// several spans and a partial one, one channel per group and several, its values and gradients
+// must match the definition written as loops over each group (the formulas themselves are checked
+// by finite differences in the op list, at small shapes).
+TEST(Ops, GroupNormAtLargerShapesMatchesItsDefinition) {
+  struct Case {
+    int64_t N, P, C, G;
+  };
+  for (const Case& k : {Case{3, 37, 8, 8}, Case{2, 9, 64, 32}, Case{2, 5, 24, 3}}) {
+    Rng rng(32);
+    const Tensor x0 = random_tensor({k.N, k.P, k.C}, rng, -2, 3), gamma0 = random_tensor({k.C}, rng, 0.5, 1.5);
+    const Tensor beta0 = random_tensor({k.C}, rng), w = random_tensor({k.N, k.P, k.C}, rng);
+    Tensor x = x0.clone().set_requires_grad(true), gamma = gamma0.clone().set_requires_grad(true);
+    Tensor beta = beta0.clone().set_requires_grad(true);
+    const Tensor y = group_norm(x, gamma, beta, int(k.G), 1e-5);
+    backward(sum(mul(y, w)));  // dy = w
+    const std::vector<double> v = x0.to_doubles(), g = gamma0.to_doubles(), dy = w.to_doubles(), got_y = y.to_doubles();
+    const std::vector<double> got_dx = x.grad().to_doubles(), got_dgamma = gamma.grad().to_doubles();
+    const std::vector<double> got_dbeta = beta.grad().to_doubles();
+    const int64_t Cg = k.C / k.G, M = k.P * Cg;
+    std::vector<double> dgamma(k.C, 0.0), dbeta(k.C, 0.0);
+    double worst = 0;
+    for (int64_t n = 0; n < k.N; ++n)
+      for (int64_t group = 0; group < k.G; ++group) {
+        std::vector<int64_t> at;  // the group's elements
+        for (int64_t p = 0; p < k.P; ++p)
+          for (int64_t c = group * Cg; c < (group + 1) * Cg; ++c) at.push_back((n * k.P + p) * k.C + c);
+        double mean = 0, var = 0, sum_g = 0, sum_g_xhat = 0;
+        for (int64_t i : at) mean += v[i] / M;
+        for (int64_t i : at) var += (v[i] - mean) * (v[i] - mean) / M;
+        const double invstd = 1 / std::sqrt(var + 1e-5);
+        for (int64_t i : at) {
+          const int64_t c = i % k.C;
+          const double xhat = (v[i] - mean) * invstd;
+          worst = std::max(worst, std::abs(got_y[i] - (g[c] * xhat + beta0.to_doubles()[c])));
+          sum_g += dy[i] * g[c], sum_g_xhat += dy[i] * g[c] * xhat;
+          dgamma[c] += dy[i] * xhat, dbeta[c] += dy[i];
+        }
+        for (int64_t i : at) {
+          const double xhat = (v[i] - mean) * invstd;
+          worst = std::max(worst, std::abs(got_dx[i] - invstd / M * (M * dy[i] * g[i % k.C] - sum_g - xhat * sum_g_xhat)));
+        }
+      }
+    for (int64_t c = 0; c < k.C; ++c)
+      worst = std::max({worst, std::abs(got_dgamma[c] - dgamma[c]), std::abs(got_dbeta[c] - dbeta[c])});
+    EXPECT_LT(worst, 1e-11) << k.N << " x " << k.P << " x " << k.C << " in " << k.G << " groups";
+  }
+}
+
 // one_hot has no gradient; its values: hard labels as distributions, repeated per position.
 TEST(Ops, OneHot) {
   Tensor labels = Tensor::from_vector<int64_t>({2, 0}, {2});

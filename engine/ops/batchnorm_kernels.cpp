@@ -20,37 +20,6 @@ void with_flag(bool flag, F&& f) {
   else f(std::false_type{});
 }
 
-// The per-channel values of a [M, C] pass, repeated so that the pass runs over spans of whole rows
-// (at least kSpanValues values) with an inner loop that reads channel values at its own index j,
-// not j % C: a loop over one short row (C = 8 in width 8's first stage) is too short for GCC to
-// vectorise, and ran at half the speed of C = 32. for_each_span(f) calls f(first element, count,
-// repeated values) over [0, M C) in parallel; each value is the same per-element arithmetic as a
-// row-by-row loop. (Spans of 64 and of 512 values measured alike, 2048 about 1.6x slower.)
-constexpr int64_t kSpanValues = 512;
-template <class T, int N>
-class ChannelSpans {
- public:
-  ChannelSpans(int64_t M, int64_t C, std::array<const T*, N> per_channel)
-      : total_(M * C), span_(C * std::max<int64_t>(1, (kSpanValues + C - 1) / C)) {
-    for (int k = 0; k < N; ++k) {
-      repeated_[k].resize(span_);
-      for (int64_t j = 0; j < span_; ++j) repeated_[k][j] = per_channel[k][j % C];
-    }
-  }
-  template <class F>
-  void for_each_span(F&& f) const {
-    std::array<const T*, N> values;
-    for (int k = 0; k < N; ++k) values[k] = repeated_[k].data();
-    const int64_t spans = (total_ + span_ - 1) / span_;
-#pragma omp parallel for schedule(static)
-    for (int64_t s = 0; s < spans; ++s) f(s * span_, std::min(span_, total_ - s * span_), values);
-  }
-
- private:
-  int64_t total_, span_;
-  std::vector<T> repeated_[N];
-};
-
 }  // namespace
 
 void bn_statistics(const Tensor& x, Tensor& mean, Tensor& var_biased) {
@@ -125,8 +94,8 @@ void bn_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const T
       using T = decltype(t);
       const T* px = x.data<T>();
       T* py = y.data<T>();
-      const ChannelSpans<T, 4> spans(M, C, {mean.data<T>(), invstd.data<T>(), gamma.data<T>(), beta.data<T>()});
-      spans.for_each_span([&](int64_t first, int64_t count, std::array<const T*, 4> channel) {
+      const ChannelSpans<T, 4> spans(C, {mean.data<T>(), invstd.data<T>(), gamma.data<T>(), beta.data<T>()});
+      spans.for_each_span(M * C, [&](int64_t first, int64_t count, std::array<const T*, 4> channel) {
         const T *pm = channel[0], *pi = channel[1], *g = channel[2], *b = channel[3];
         const T* xs = px + first;
         T* ys = py + first;
@@ -192,8 +161,8 @@ void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& relu_out
       const T* relu = fused.value ? relu_out.data<T>() : nullptr;
       T* pdx = dx.data<T>();
       const ChannelSpans<T, 5> spans(
-          M, C, {mean.data<T>(), invstd.data<T>(), gamma.data<T>(), sum_dy.data<T>(), sum_dy_xhat.data<T>()});
-      spans.for_each_span([&](int64_t first, int64_t count, std::array<const T*, 5> channel) {
+          C, {mean.data<T>(), invstd.data<T>(), gamma.data<T>(), sum_dy.data<T>(), sum_dy_xhat.data<T>()});
+      spans.for_each_span(M * C, [&](int64_t first, int64_t count, std::array<const T*, 5> channel) {
         const T *pm = channel[0], *pi = channel[1], *g = channel[2], *sdy = channel[3], *sdx = channel[4];
         const T *xs = px + first, *dys = pdy + first, *relus = fused.value ? relu + first : nullptr;
         T* dxs = pdx + first;
