@@ -129,8 +129,8 @@ int run(int argc, char** argv) {
   flags.add_switch("phases", "also time each step's phases (draws, student, teacher, loss, backward, update), "
                              "waiting for the device at each phase's end; not with --cuda-graph");
   flags.add_switch("erm-only", "time the erm step alone (the baseline against PyTorch: scripts/bench_vs_torch.py)");
-  flags.add_switch("kernels", "time the CPU's batch-norm passes, Dirichlet draws and dense softmax on their own instead "
-                              "(median of 21 calls each)");
+  flags.add_switch("kernels", "time the CPU's batch-norm passes and a dense step's draws, mixing weights, mixed labels and softmax "
+                              "on their own instead (median of 21 calls each)");
   if (!flags.parse(argc, argv)) return 0;
   if (flags.on("kernels")) {
     time_kernels(21);
