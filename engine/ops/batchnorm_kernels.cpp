@@ -162,12 +162,12 @@ void bn_backward_input(const Tensor& x, const Tensor& dy, const Tensor& relu_out
       T* pdx = dx.data<T>();
       const ChannelSpans<T, 5> spans(
           C, {mean.data<T>(), invstd.data<T>(), gamma.data<T>(), sum_dy.data<T>(), sum_dy_xhat.data<T>()});
-      spans.for_each_span(M * C, [&](int64_t first, int64_t count, std::array<const T*, 5> channel) {
-        const T *pm = channel[0], *pi = channel[1], *g = channel[2], *sdy = channel[3], *sdx = channel[4];
-        const T *xs = px + first, *dys = pdy + first, *relus = fused.value ? relu + first : nullptr;
-        T* dxs = pdx + first;
-        with_flag(training, [&](auto train) {
-          with_flag(accumulate, [&](auto add) {
+      with_flag(training, [&](auto train) {
+        with_flag(accumulate, [&](auto add) {
+          spans.for_each_span(M * C, [&](int64_t first, int64_t count, std::array<const T*, 5> channel) {
+            const T *pm = channel[0], *pi = channel[1], *g = channel[2], *sdy = channel[3], *sdx = channel[4];
+            const T *xs = px + first, *dys = pdy + first, *relus = fused.value ? relu + first : nullptr;
+            T* dxs = pdx + first;
             for (int64_t j = 0; j < count; ++j) {
               T d = dys[j];
               if constexpr (decltype(fused)::value) d = math::relu_gradient(relus[j], d);
