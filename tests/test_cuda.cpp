@@ -122,6 +122,12 @@ TEST(CudaParity, LargerShapes) {
                   leaf(random_float({40}, rng)), random_float({40}, rng), random_float({40}, rng, 0.5, 2)}, 1e-4);
   check_parity([](auto& in) { return channel_add(in[0], in[1]); },
                {leaf(random_float({64, 16, 16, 40}, rng)), leaf(random_float({40}, rng))}, 1e-4);
+  // group norm's sums (engine/ops/group_norm.cu): 1024 positions in several slices of N C = 1280
+  // (example, channel) columns, 8 groups of 5 channels; and one group of all 64 channels
+  for (auto [C, G] : {std::pair{40, 8}, {64, 1}})
+    check_parity([groups = G](auto& in) { return group_norm(in[0], in[1], in[2], groups, 1e-5); },
+                 {leaf(random_float({32, 32, 32, C}, rng, -2, 3)), leaf(random_float({C}, rng, 0.5, 1.5)),
+                  leaf(random_float({C}, rng))}, 1e-4);
   check_parity([](auto& in) { return mean(in[0]); }, {leaf(random_float({1 << 20}, rng))}, 1e-4);
   // the losses at the size of dense MultiMix (a warp per row: 100 logits, 4 per lane, the last
   // pass of the warp a third full), and rows of a class count below the warp's 32 lanes

@@ -67,12 +67,15 @@ void map_columns(int64_t n, int64_t C, F f) {
   }
 }
 
-// A device scratch buffer that returns to the caching allocator when it goes out of scope.
+// A device scratch buffer of `count` T that returns to the caching allocator when it goes out of scope.
+template <class T>
 struct Scratch {
-  float* p;
+  T* p;
   size_t bytes;
-  explicit Scratch(size_t count) : p(static_cast<float*>(device_allocate(count * sizeof(float)))), bytes(count * sizeof(float)) {}
+  explicit Scratch(size_t count) : p(static_cast<T*>(device_allocate(count * sizeof(T)))), bytes(count * sizeof(T)) {}
   ~Scratch() { device_free(p, bytes); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
 };
 
 // Deterministic per-column sums over the rows of a [rows, C] layout (NHWC activations: C

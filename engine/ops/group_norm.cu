@@ -1,25 +1,59 @@
-// The CUDA twins of the group-norm kernels (engine/ops/group_norm_kernels.h): one thread per group
-// for its sums, one per element for the rest, the per-element math of engine/ops/group_norm_math.h.
+// The CUDA twins of the group-norm kernels (engine/ops/group_norm_kernels.h), with the per-element
+// math of engine/ops/group_norm_math.h. A group's sums are computed as the CPU computes them: the sum
+// of each (example, channel) over the example's P positions, then each group's Cg channels added in
+// order. The first step is a column reduction (column_reduce2, engine/cuda/context.cuh) over x viewed
+// as P rows of N C columns, so that a warp reads adjacent channels (one thread per group, the shape
+// before, left a few thousand threads each walking its group's values one by one).
 #include "engine/cuda/context.cuh"
 #include "engine/ops/group_norm_kernels.h"
 #include "engine/ops/group_norm_math.h"
 
 namespace mm::cuda {
 
+namespace {
+// x [N, P, C] viewed as P rows of N C columns: column n C + c is example n's channel c. Group
+// q = n G + g is then columns q Cg .. q Cg + Cg - 1.
+struct ExampleChannels {
+  Divisor channels;  // by C
+  int64_t P, C;
+  ExampleChannels(int64_t N, int64_t P, int64_t C) : channels(C), P(P), C(C) {
+    MM_CHECK(N * C < (int64_t(1) << 31), "group_norm: {} examples of {} channels exceed the GPU kernels' 2^31 columns", N, C);
+  }
+  // the channel c of column n C + c, and the offset in x of that column's value at position p
+  __device__ int64_t channel(int64_t column) const { return column - int64_t(channels.quotient(uint32_t(column))) * C; }
+  __device__ int64_t offset(int64_t p, int64_t column) const {
+    const int64_t n = channels.quotient(uint32_t(column));
+    return (n * P + p) * C + (column - n * C);
+  }
+};
+
+// group q's total of its channels' sums sums[q Cg + k], k < Cg, in order
+__device__ double group_total(const double* sums, int64_t q, int64_t Cg) {
+  double total = 0;
+  for (int64_t k = 0; k < Cg; ++k) total += sums[q * Cg + k];
+  return total;
+}
+}  // namespace
+
 template <class S>
 void gn_statistics(const S* x, int64_t N, int64_t P, int64_t C, int64_t G, float eps, float* mean, float* invstd) {
-  const int64_t Cg = C / G, M = P * Cg;
+  const int64_t Cg = C / G, M = P * Cg, columns = N * C;
+  const ExampleChannels at(N, P, C);
+  const Divisor group_of(Cg);  // column -> its group q
+  Scratch<double> channel_sums(columns), group_means(N * G);
+  double *sums = channel_sums.p, *mu = group_means.p;
+  // the mean of each group, then the mean square of its deviations (two passes, as on the CPU)
+  column_reduce2(P, columns, [=] __device__(int64_t p, int64_t column) {
+    return make_double2(double(float(x[at.offset(p, column)])), 0.0);
+  }, [=] __device__(int64_t column, double total, double) { sums[column] = total; });
+  map(N * G, [=] __device__(int64_t q) { mu[q] = group_total(sums, q, Cg) / M; });
+  column_reduce2(P, columns, [=] __device__(int64_t p, int64_t column) {
+    const double d = float(x[at.offset(p, column)]) - mu[group_of.quotient(uint32_t(column))];
+    return make_double2(d * d, 0.0);
+  }, [=] __device__(int64_t column, double total, double) { sums[column] = total; });
   map(N * G, [=] __device__(int64_t q) {
-    const int64_t n = q / G, g = q % G;
-    double total = 0, squares = 0;
-    for (int64_t j = 0; j < M; ++j) total += float(x[math::gn_offset(n, g, j, P, C, Cg)]);
-    const double mu = total / M;
-    for (int64_t j = 0; j < M; ++j) {
-      const double d = float(x[math::gn_offset(n, g, j, P, C, Cg)]) - mu;
-      squares += d * d;
-    }
-    mean[q] = float(mu);
-    invstd[q] = math::bn_invstd(float(squares / M), eps);
+    mean[q] = float(mu[q]);
+    invstd[q] = math::bn_invstd(float(group_total(sums, q, Cg) / M), eps);
   });
 }
 
@@ -38,16 +72,21 @@ void gn_backward(const S* x, const S* dy, const float* mean, const float* invstd
                  int64_t C, int64_t G, S* dx, float* dgamma, float* dbeta) {
   const int64_t Cg = C / G, M = P * Cg;
   if (dx) {
-    Scratch sums(2 * N * G);
-    float* s = sums.p;
+    // per (example, channel): the sums of g = dy gamma and g xhat over the positions; then per group
+    const ExampleChannels at(N, P, C);
+    const Divisor group_of(Cg);
+    Scratch<double2> channel_sums(N * C);
+    Scratch<float> group_sums(2 * N * G);
+    double2* sums = channel_sums.p;
+    float* s = group_sums.p;
+    column_reduce2(P, N * C, [=] __device__(int64_t p, int64_t column) {
+      const int64_t i = at.offset(p, column), q = group_of.quotient(uint32_t(column));
+      const double g = double(float(dy[i])) * gamma[at.channel(column)];
+      return make_double2(g, g * math::bn_xhat(float(x[i]), mean[q], invstd[q]));
+    }, [=] __device__(int64_t column, double sum_g, double sum_g_xhat) { sums[column] = make_double2(sum_g, sum_g_xhat); });
     map(N * G, [=] __device__(int64_t q) {
-      const int64_t n = q / G, g = q % G;
       double sum_g = 0, sum_g_xhat = 0;
-      for (int64_t j = 0; j < M; ++j) {
-        const int64_t i = math::gn_offset(n, g, j, P, C, Cg);
-        const double gj = double(float(dy[i])) * gamma[i % C];
-        sum_g += gj, sum_g_xhat += gj * math::bn_xhat(float(x[i]), mean[q], invstd[q]);
-      }
+      for (int64_t k = 0; k < Cg; ++k) sum_g += sums[q * Cg + k].x, sum_g_xhat += sums[q * Cg + k].y;
       s[2 * q] = float(sum_g), s[2 * q + 1] = float(sum_g_xhat);
     });
     map(N * P * C, [=] __device__(int64_t i) {

@@ -13,10 +13,4 @@ template <class T> MM_HD T gn_backward(T g, T xhat, T invstd, T sum_g, T sum_g_x
   return invstd / count * (count * g - sum_g - xhat * sum_g_xhat);
 }
 
-// Group (n, g) of x viewed as [N, P, C] (P positions) with G groups of Cg = C / G channels: the
-// offset of its j-th value, j = p Cg + k.
-MM_HD long long gn_offset(long long n, long long g, long long j, long long P, long long C, long long Cg) {
-  return (n * P + j / Cg) * C + g * Cg + j % Cg;
-}
-
 }  // namespace mm::math

@@ -71,7 +71,7 @@ __device__ RowSums row_sums(const float* z, const int64_t* labels, const float* 
 
 void softmax_xent(const float* z, const int64_t* labels, const float* targets, const float* coef, int64_t R, int64_t C,
                   float* y) {
-  Scratch rows(R);
+  Scratch<float> rows(R);
   float* loss_rows = rows.p;
   for_each_row(R, [=] __device__(int64_t q, int lane) {
     if (coef[q] == 0) {  // skipped, as on the CPU (its logits are not read)
