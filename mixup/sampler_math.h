@@ -78,24 +78,11 @@ MM_HD double sample_gamma(G& g, double alpha) {
   return sample_gamma(g, GammaShape(alpha));
 }
 
-// The shape of one Dirichlet column's draws: alpha ~ U[lo, hi], one uniform draw.
+// The shape of one Dirichlet(alpha 1_m) column's m Gamma draws (normalised afterwards, docs/math.md §3):
+// alpha ~ U[lo, hi], one uniform draw.
 template <class G>
 MM_HD GammaShape dirichlet_column_shape(G& g, double lo, double hi) {
   return GammaShape(lo + (hi - lo) * g.uniform());
-}
-
-// One Dirichlet(alpha 1_m) column with alpha ~ U[lo, hi] (docs/math.md §3): m Gamma draws, normalised.
-// Writes col[i * stride], i < m.
-template <class G, class T>
-MM_HD void sample_dirichlet_column(G& g, int m, double lo, double hi, T* col, long long stride) {
-  const GammaShape shape = dirichlet_column_shape(g, lo, hi);
-  double total = 0;
-  for (int i = 0; i < m; ++i) {
-    const double x = sample_gamma(g, shape);
-    col[i * stride] = T(x);
-    total += x;
-  }
-  for (int i = 0; i < m; ++i) col[i * stride] = T(double(col[i * stride]) / total);
 }
 
 // Beta(a, b) = X / (X + Y), X ~ Gamma(a), Y ~ Gamma(b).

@@ -37,10 +37,10 @@ void check_permutation(const Tensor& perm, int64_t m, const char* what);
 void check_cutmix_box(const Tensor& box, int64_t H, int64_t W, const char* what);
 
 // MultiMix draws (paper 3.2): F32 [m, n] on `device`; column k ~ Dir(alpha_k 1_m), alpha_k ~
-// U[alpha_lo, alpha_hi], through Gamma(alpha_k) draws normalised per column (math::sample_dirichlet_column,
-// the same code on both devices). Column k uses its own generator seeded from (seed, k): on the CPU
-// an Rng, on the GPU a cuRAND Philox subsequence, so the result does not depend on threads (and
-// differs between devices, as docs/architecture.md allows).
+// U[alpha_lo, alpha_hi], through Gamma(alpha_k) draws normalised per column (math::sample_gamma, the
+// same code on both devices). Column k uses its own generators seeded from (seed, k), its draws split
+// over lanes: on the CPU Rngs, on the GPU cuRAND Philox offsets of subsequence k, so the result does
+// not depend on threads (and differs between devices, as docs/architecture.md allows).
 Tensor sample_dirichlet_lambda(const Seed& seed, int64_t m, int64_t n, double alpha_lo, double alpha_hi,
                                Device device = cpu());
 // One such [m, n] draw per position: F32 [r, m, n] (dense MultiMix).

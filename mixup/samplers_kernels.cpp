@@ -18,7 +18,7 @@ namespace {
 // before the try. So every entry is exactly math::sample_gamma on its lane's generator
 // (Samplers.DirichletLanesDrawWhatTheScalarSamplerDraws), in about 0.8 of the scalar loop's time
 // (bench --kernels; the boost of alpha < 1 stays a scalar powf per draw, and the fallbacks take a
-// quarter). The GPU draws a column on one generator (math::sample_dirichlet_column); the
+// quarter). The GPU splits a column's draws over eight threads (mixup/samplers.cu); the
 // distribution is the same.
 constexpr int kLanes = 4;
 using LaneWords = uint64_t __attribute__((vector_size(8 * kLanes)));  // one state word of each lane

@@ -3,6 +3,7 @@
 // two sides, so a backward that assigns instead of accumulating shows up.
 #include <cmath>
 #include <functional>
+#include <tuple>
 
 #include "data/augment.h"
 #include "data/loader.h"
@@ -402,10 +403,11 @@ TEST(CudaParity, AugmentationOnTheGpu) {
 }
 
 // The cuRAND Dirichlet sampler: columns on the simplex, moments of Dir(alpha 1_m), reproducible.
+// m = 8 leaves most of a column's eight lanes one draw; m = 100 gives them 12 or 13 (mixup/samplers.cu).
 TEST(CudaSamplers, DirichletOnTheGpu) {
   REQUIRE_GPU();
-  const int m = 8, n = 40000;
-  for (double alpha : {0.5, 2.0}) {
+  for (auto [m, n, alpha] : {std::tuple{8, 40000, 0.5}, {8, 40000, 2.0}, {100, 4000, 0.5}, {100, 4000, 2.0}}) {
+    SCOPED_TRACE(fmt::format("m {} alpha {}", m, alpha));
     Tensor l = sample_dirichlet_lambda(31, m, n, alpha, alpha, cuda_device());
     ASSERT_EQ(l.device(), cuda_device());
     const std::vector<double> v = l.to_doubles();
@@ -418,8 +420,9 @@ TEST(CudaSamplers, DirichletOnTheGpu) {
     const double var = s2 / (m * n) - 1.0 / (m * m), expected = (m - 1.0) / (m * m * (m * alpha + 1));
     EXPECT_NEAR(var, expected, 0.03 * expected) << alpha;
   }
-  EXPECT_EQ(sample_dirichlet_lambda_per_position(5, 3, 4, 9, 0.5, 2, cuda_device()).to_doubles(),
-            sample_dirichlet_lambda_per_position(5, 3, 4, 9, 0.5, 2, cuda_device()).to_doubles());
+  for (int m : {4, 100})
+    EXPECT_EQ(sample_dirichlet_lambda_per_position(5, 3, m, 9, 0.5, 2, cuda_device()).to_doubles(),
+              sample_dirichlet_lambda_per_position(5, 3, m, 9, 0.5, 2, cuda_device()).to_doubles());
 }
 
 // The small cuRAND samplers obey the same laws as the CPU ones (tests/sampler_checks.h).
