@@ -47,6 +47,9 @@ for precision in tf32 fp32; do
   bench --erm-only --precision $precision --json "$out/bench_$precision.json" > "$out/bench_$precision.txt" 2>&1
   note "bench erm --precision $precision: $(grep '^erm' "$out/bench_$precision.txt")"
 done
+# group norm's kernels (engine/ops/group_norm.cu, rewritten without a GPU): erm with --norm group
+bench --erm-only --norm group --json "$out/bench_group_norm.json" > "$out/bench_group_norm.txt" 2>&1
+note "bench erm --norm group: $(grep '^erm' "$out/bench_group_norm.txt")"
 # shapes for which cuDNN offered no bf16 algorithm run in float32 (engine/ops/conv.cu says which)
 note "bf16 convolutions run in float32: $(cat "$out"/bench*.txt | grep -c 'no bfloat16') ($(cat "$out"/bench*.txt | grep -m1 'no bfloat16'))"
 if python3 -c "import torch" 2>/dev/null; then
