@@ -27,6 +27,23 @@ struct ExampleChannels {
   }
 };
 
+// f(i, c, q) for every element i of x [N, P, C], with its channel c and its group q = n G + c / Cg.
+// The index math through mm::Divisor where i < 2^31 (three 64-bit divisions per element would cost
+// more than the element's loads and store; see map_columns).
+template <class F>
+void map_groups(int64_t N, int64_t P, int64_t C, int64_t G, F f) {
+  const int64_t count = N * P * C, Cg = C / G;
+  if (count < (int64_t(1) << 31)) {
+    const Divisor channels(C), examples(P * C), groups(Cg);
+    map(count, [=] __device__(int64_t i) {
+      const uint32_t c = channels.remainder(uint32_t(i));
+      f(i, int64_t(c), int64_t(examples.quotient(uint32_t(i))) * G + groups.quotient(c));
+    });
+  } else {
+    map(count, [=] __device__(int64_t i) { f(i, i % C, (i / (P * C)) * G + i % C / Cg); });
+  }
+}
+
 // group q's total of its channels' sums sums[q Cg + k], k < Cg, in order
 __device__ double group_total(const double* sums, int64_t q, int64_t Cg) {
   double total = 0;
@@ -60,9 +77,7 @@ void gn_statistics(const S* x, int64_t N, int64_t P, int64_t C, int64_t G, float
 template <class S>
 void gn_apply(const S* x, const float* mean, const float* invstd, const float* gamma, const float* beta, int64_t N, int64_t P,
               int64_t C, int64_t G, S* y) {
-  const int64_t Cg = C / G;
-  map(N * P * C, [=] __device__(int64_t i) {
-    const int64_t c = i % C, q = (i / C / P) * G + c / Cg;
+  map_groups(N, P, C, G, [=] __device__(int64_t i, int64_t c, int64_t q) {
     y[i] = S(math::bn_apply(float(x[i]), mean[q], invstd[q], gamma[c], beta[c]));
   });
 }
@@ -89,8 +104,7 @@ void gn_backward(const S* x, const S* dy, const float* mean, const float* invstd
       for (int64_t k = 0; k < Cg; ++k) sum_g += sums[q * Cg + k].x, sum_g_xhat += sums[q * Cg + k].y;
       s[2 * q] = float(sum_g), s[2 * q + 1] = float(sum_g_xhat);
     });
-    map(N * P * C, [=] __device__(int64_t i) {
-      const int64_t c = i % C, q = (i / C / P) * G + c / Cg;
+    map_groups(N, P, C, G, [=] __device__(int64_t i, int64_t c, int64_t q) {
       dx[i] = S(float(dx[i]) + math::gn_backward(float(dy[i]) * gamma[c], math::bn_xhat(float(x[i]), mean[q], invstd[q]),
                                                  invstd[q], s[2 * q], s[2 * q + 1], float(M)));
     });
