@@ -39,10 +39,10 @@ void for_each_row(int64_t R, F row_work) {
 }
 
 // The largest logit of row zq [C] and sum_c exp(z_c - zmax), on every lane.
-struct RowExp {
+struct RowMaxAndExpSum {
   float zmax, sum_exp;
 };
-__device__ RowExp row_exp(const float* zq, int64_t C, int lane) {
+__device__ RowMaxAndExpSum row_max_and_exp_sum(const float* zq, int64_t C, int lane) {
   float zmax = -INFINITY;
   for (int64_t c = lane; c < C; c += kWarp) zmax = fmaxf(zmax, zq[c]);
   zmax = warp_max(zmax);
@@ -57,7 +57,7 @@ struct RowSums {
 };
 __device__ RowSums row_sums(const float* z, const int64_t* labels, const float* targets, int64_t q, int64_t C, int lane) {
   const float* zq = z + q * C;
-  const RowExp e = row_exp(zq, C, lane);
+  const RowMaxAndExpSum e = row_max_and_exp_sum(zq, C, lane);
   if (labels) return {e.zmax, e.sum_exp, 1.0f, e.zmax - zq[labels[q]]};
   float sum_t = 0, gap = 0;
   for (int64_t c = lane; c < C; c += kWarp) {
@@ -108,7 +108,7 @@ void softmax_xent_backward(const float* z, const int64_t* labels, const float* t
 void softmax(const float* z, int64_t R, int64_t C, float* p) {
   for_each_row(R, [=] __device__(int64_t q, int lane) {
     const float* zq = z + q * C;
-    const RowExp e = row_exp(zq, C, lane);
+    const RowMaxAndExpSum e = row_max_and_exp_sum(zq, C, lane);
     for (int64_t c = lane; c < C; c += kWarp) p[q * C + c] = math::softmax_entry(math::row_exp(zq[c] - e.zmax), e.sum_exp);
   });
 }
