@@ -403,7 +403,7 @@ TEST(CudaParity, AugmentationOnTheGpu) {
 }
 
 // The cuRAND Dirichlet sampler: columns on the simplex, moments of Dir(alpha 1_m), reproducible.
-// m = 8 leaves most of a column's eight lanes one draw; m = 100 gives them 12 or 13 (mixup/samplers.cu).
+// m = 8 gives each of a column's eight lanes one draw, m = 100 gives them 12 or 13 (mixup/samplers.cu).
 TEST(CudaSamplers, DirichletOnTheGpu) {
   REQUIRE_GPU();
   for (auto [m, n, alpha] : {std::tuple{8, 40000, 0.5}, {8, 40000, 2.0}, {100, 4000, 0.5}, {100, 4000, 2.0}}) {
