@@ -89,8 +89,8 @@ void sample_dirichlet_columns(const int64_t* key, uint64_t salt, int64_t r, int6
                               float* lambda) {
   const int64_t columns = r * n;
   if (columns == 0) return;
-  dirichlet_columns_kernel<<<unsigned((columns + 31) / 32), dim3(32, kColumnLanes), 0, stream()>>>(key, salt, columns, m, n,
-                                                                                                   lo, hi, lambda);
+  const dim3 block(32, kColumnLanes);  // 32 columns by their lanes
+  dirichlet_columns_kernel<<<unsigned((columns + 31) / 32), block, 0, stream()>>>(key, salt, columns, m, n, lo, hi, lambda);
   MM_LAUNCH_CHECK();
 }
 

@@ -17,7 +17,8 @@ struct ExampleChannels {
   Divisor channels;  // by C
   int64_t P, C;
   ExampleChannels(int64_t N, int64_t P, int64_t C) : channels(C), P(P), C(C) {
-    MM_CHECK(N * C < (int64_t(1) << 31), "group_norm: {} examples of {} channels exceed the GPU kernels' 2^31 columns", N, C);
+    MM_CHECK(N * C < (int64_t(1) << 31), "group_norm: {} examples of {} channels exceed the GPU kernels' 2^31 columns",
+             N, C);
   }
   // the channel c of column n C + c, and the offset in x of that column's value at position p
   __device__ int64_t channel(int64_t column) const { return column - int64_t(channels.quotient(uint32_t(column))) * C; }
@@ -98,7 +99,9 @@ void gn_backward(const S* x, const S* dy, const float* mean, const float* invstd
       const int64_t i = at.offset(p, column), q = group_of.quotient(uint32_t(column));
       const double g = double(float(dy[i])) * gamma[at.channel(column)];
       return make_double2(g, g * math::bn_xhat(float(x[i]), mean[q], invstd[q]));
-    }, [=] __device__(int64_t column, double sum_g, double sum_g_xhat) { sums[column] = make_double2(sum_g, sum_g_xhat); });
+    }, [=] __device__(int64_t column, double sum_g, double sum_g_xhat) {
+      sums[column] = make_double2(sum_g, sum_g_xhat);
+    });
     map(N * G, [=] __device__(int64_t q) {
       double sum_g = 0, sum_g_xhat = 0;
       for (int64_t k = 0; k < Cg; ++k) sum_g += sums[q * Cg + k].x, sum_g_xhat += sums[q * Cg + k].y;
