@@ -85,6 +85,10 @@ MM_HD GammaShape dirichlet_column_shape(G& g, double lo, double hi) {
   return GammaShape(lo + (hi - lo) * g.uniform());
 }
 
+// A Dirichlet column's entry from its Gamma draw x (stored in float) and the column's total of the
+// draws (in double): the draws normalised to sum to 1.
+MM_HD float dirichlet_entry(float x, double total) { return float(double(x) / total); }
+
 // Beta(a, b) = X / (X + Y), X ~ Gamma(a), Y ~ Gamma(b).
 template <class G>
 MM_HD double sample_beta(G& g, double a, double b) {

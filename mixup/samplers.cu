@@ -82,7 +82,7 @@ __global__ void dirichlet_columns_kernel(const int64_t* key, uint64_t salt, int6
   if (q >= columns) return;
   double column_total = 0;
   for (unsigned l = 0; l < kColumnLanes; ++l) column_total += partial_totals[l][threadIdx.x];
-  for (int64_t i = lane; i < m; i += kColumnLanes) column[i * n] = float(double(column[i * n]) / column_total);
+  for (int64_t i = lane; i < m; i += kColumnLanes) column[i * n] = math::dirichlet_entry(column[i * n], column_total);
 }
 
 void sample_dirichlet_columns(const int64_t* key, uint64_t salt, int64_t r, int64_t m, int64_t n, double lo, double hi,

@@ -75,7 +75,7 @@ void dirichlet_column_in_lanes(Rng& column, int64_t m, double lo, double hi, flo
       total += value[l];
     }
   }
-  for (int64_t i = 0; i < m; ++i) out[i * stride] = float(double(out[i * stride]) / total);
+  for (int64_t i = 0; i < m; ++i) out[i * stride] = math::dirichlet_entry(out[i * stride], total);
 }
 }  // namespace
 

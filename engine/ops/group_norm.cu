@@ -45,12 +45,6 @@ void map_groups(int64_t N, int64_t P, int64_t C, int64_t G, F f) {
   }
 }
 
-// group q's total of its channels' sums sums[q Cg + k], k < Cg, in order
-__device__ double group_total(const double* sums, int64_t q, int64_t Cg) {
-  double total = 0;
-  for (int64_t k = 0; k < Cg; ++k) total += sums[q * Cg + k];
-  return total;
-}
 }  // namespace
 
 template <class S>
@@ -64,14 +58,14 @@ void gn_statistics(const S* x, int64_t N, int64_t P, int64_t C, int64_t G, float
   column_reduce2(P, columns, [=] __device__(int64_t p, int64_t column) {
     return make_double2(double(float(x[at.offset(p, column)])), 0.0);
   }, [=] __device__(int64_t column, double total, double) { sums[column] = total; });
-  map(N * G, [=] __device__(int64_t q) { mu[q] = group_total(sums, q, Cg) / M; });
+  map(N * G, [=] __device__(int64_t q) { mu[q] = math::group_total(sums, q, Cg) / M; });
   column_reduce2(P, columns, [=] __device__(int64_t p, int64_t column) {
     const double d = float(x[at.offset(p, column)]) - mu[group_of.quotient(uint32_t(column))];
     return make_double2(d * d, 0.0);
   }, [=] __device__(int64_t column, double total, double) { sums[column] = total; });
   map(N * G, [=] __device__(int64_t q) {
     mean[q] = float(mu[q]);
-    invstd[q] = math::bn_invstd(float(group_total(sums, q, Cg) / M), eps);
+    invstd[q] = math::bn_invstd(float(math::group_total(sums, q, Cg) / M), eps);
   });
 }
 
@@ -91,21 +85,19 @@ void gn_backward(const S* x, const S* dy, const float* mean, const float* invstd
     // per (example, channel): the sums of g = dy gamma and g xhat over the positions; then per group
     const ExampleChannels at(N, P, C);
     const Divisor group_of(Cg);
-    Scratch<double2> channel_sums(N * C);
+    Scratch<double> channel_sums_g(N * C), channel_sums_g_xhat(N * C);
     Scratch<float> group_sums(2 * N * G);
-    double2* sums = channel_sums.p;
+    double *sums_g = channel_sums_g.p, *sums_g_xhat = channel_sums_g_xhat.p;
     float* s = group_sums.p;
     column_reduce2(P, N * C, [=] __device__(int64_t p, int64_t column) {
       const int64_t i = at.offset(p, column), q = group_of.quotient(uint32_t(column));
       const double g = double(float(dy[i])) * gamma[at.channel(column)];
       return make_double2(g, g * math::bn_xhat(float(x[i]), mean[q], invstd[q]));
     }, [=] __device__(int64_t column, double sum_g, double sum_g_xhat) {
-      sums[column] = make_double2(sum_g, sum_g_xhat);
+      sums_g[column] = sum_g, sums_g_xhat[column] = sum_g_xhat;
     });
     map(N * G, [=] __device__(int64_t q) {
-      double sum_g = 0, sum_g_xhat = 0;
-      for (int64_t k = 0; k < Cg; ++k) sum_g += sums[q * Cg + k].x, sum_g_xhat += sums[q * Cg + k].y;
-      s[2 * q] = float(sum_g), s[2 * q + 1] = float(sum_g_xhat);
+      s[2 * q] = float(math::group_total(sums_g, q, Cg)), s[2 * q + 1] = float(math::group_total(sums_g_xhat, q, Cg));
     });
     map_groups(N, P, C, G, [=] __device__(int64_t i, int64_t c, int64_t q) {
       dx[i] = S(float(dx[i]) + math::gn_backward(float(dy[i]) * gamma[c], math::bn_xhat(float(x[i]), mean[q], invstd[q]),

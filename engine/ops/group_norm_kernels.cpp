@@ -18,12 +18,6 @@ struct GroupShape {
       : N(x.dim(0)), P(x.numel() / x.dim(0) / x.dim(-1)), C(x.dim(-1)), G(groups), Cg(C / groups), M(P * C / groups) {}
 };
 
-// Group g's total of per-channel sums (channels g Cg .. (g + 1) Cg, in order), from sums[offset + c].
-double group_total(const std::vector<double>& sums, int64_t g, int64_t Cg, int64_t offset = 0) {
-  double total = 0;
-  for (int64_t c = g * Cg; c < (g + 1) * Cg; ++c) total += sums[offset + c];
-  return total;
-}
 
 // One example's per-group values [G] spread to its channels [C].
 template <class T>
@@ -59,7 +53,7 @@ void gn_statistics(const Tensor& x, int groups, double eps, Tensor& mean, Tensor
       add_column_sums<1>(0, s.P, s.C, [&](int64_t r, int64_t c) { return std::array<double, 1>{double(x_n[r * s.C + c])}; },
                          sums.data());
       for (int64_t g = 0; g < s.G; ++g) {
-        const double mean_g = group_total(sums, g, s.Cg) / s.M;
+        const double mean_g = math::group_total(sums.data(), g, s.Cg) / s.M;
         for (int64_t c = g * s.Cg; c < (g + 1) * s.Cg; ++c) mu[c] = mean_g;
       }
       std::fill(sums.begin(), sums.end(), 0.0);
@@ -69,7 +63,7 @@ void gn_statistics(const Tensor& x, int groups, double eps, Tensor& mean, Tensor
       }, sums.data());
       for (int64_t g = 0; g < s.G; ++g) {
         mean.data<T>()[n * s.G + g] = T(mu[g * s.Cg]);
-        invstd.data<T>()[n * s.G + g] = math::bn_invstd(T(group_total(sums, g, s.Cg) / s.M), T(eps));
+        invstd.data<T>()[n * s.G + g] = math::bn_invstd(T(math::group_total(sums.data(), g, s.Cg) / s.M), T(eps));
       }
     }
   });
@@ -143,7 +137,7 @@ void gn_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, const Te
       std::vector<T> sum_g(s.C), sum_g_xhat(s.C);
       for (int64_t g = 0; g < s.G; ++g)
         for (int64_t c = g * s.Cg; c < (g + 1) * s.Cg; ++c)
-          sum_g[c] = T(group_total(sums, g, s.Cg)), sum_g_xhat[c] = T(group_total(sums, g, s.Cg, s.C));
+          sum_g[c] = T(math::group_total(sums.data(), g, s.Cg)), sum_g_xhat[c] = T(math::group_total(sums.data() + s.C, g, s.Cg));
       const ChannelSpans<T, 5> spans(s.C, {mean_c.data(), invstd_c.data(), gm, sum_g.data(), sum_g_xhat.data()},
                                      kGroupSpanValues);
       T* dx_n = pdx + n * s.P * s.C;

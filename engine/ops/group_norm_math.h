@@ -13,4 +13,12 @@ template <class T> MM_HD T gn_backward(T g, T xhat, T invstd, T sum_g, T sum_g_x
   return invstd / count * (count * g - sum_g - xhat * sum_g_xhat);
 }
 
+// Group g's total of its channels' sums: channel_sums[g Cg + k] for k < Cg, added in order. Both
+// devices build a group's sums this way, from per-channel sums over the positions.
+MM_HD double group_total(const double* channel_sums, long long g, long long Cg) {
+  double total = 0;
+  for (long long k = 0; k < Cg; ++k) total += channel_sums[g * Cg + k];
+  return total;
+}
+
 }  // namespace mm::math
