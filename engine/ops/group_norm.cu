@@ -20,12 +20,11 @@ struct ExampleChannels {
     MM_CHECK(N * C < (int64_t(1) << 31), "group_norm: {} examples of {} channels exceed the GPU kernels' 2^31 columns",
              N, C);
   }
-  // the channel c of column n C + c, and the offset in x of that column's value at position p
+  // the channel c of column n C + c, and the offset in x of that column's value at position p:
+  // (n P + p) C + c, with n C = column - c
   __device__ int64_t channel(int64_t column) const { return column - int64_t(channels.quotient(uint32_t(column))) * C; }
-  __device__ int64_t offset(int64_t p, int64_t column) const {
-    const int64_t n = channels.quotient(uint32_t(column));
-    return (n * P + p) * C + (column - n * C);
-  }
+  __device__ int64_t offset(int64_t p, int64_t column, int64_t c) const { return (column - c) * P + p * C + c; }
+  __device__ int64_t offset(int64_t p, int64_t column) const { return offset(p, column, channel(column)); }
 };
 
 // f(i, c, q) for every element i of x [N, P, C], with its channel c and its group q = n G + c / Cg.
@@ -90,8 +89,8 @@ void gn_backward(const S* x, const S* dy, const float* mean, const float* invstd
     double *sums_g = channel_sums_g.p, *sums_g_xhat = channel_sums_g_xhat.p;
     float* s = group_sums.p;
     column_reduce2(P, N * C, [=] __device__(int64_t p, int64_t column) {
-      const int64_t i = at.offset(p, column), q = group_of.quotient(uint32_t(column));
-      const double g = double(float(dy[i])) * gamma[at.channel(column)];
+      const int64_t c = at.channel(column), i = at.offset(p, column, c), q = group_of.quotient(uint32_t(column));
+      const double g = double(float(dy[i])) * gamma[c];
       return make_double2(g, g * math::bn_xhat(float(x[i]), mean[q], invstd[q]));
     }, [=] __device__(int64_t column, double sum_g, double sum_g_xhat) {
       sums_g[column] = sum_g, sums_g_xhat[column] = sum_g_xhat;
