@@ -88,12 +88,14 @@ ConvPlan& complete_plan(const ConvGeometry& s, cudnnDataType_t data) {
   return p;
 }
 
-// One shared workspace, grown to the largest size any plan has asked for.
+// One shared workspace, grown to the largest size any plan has asked for. A grown workspace keeps
+// its old block rather than freeing it, because a captured CUDA graph holds the address it had at
+// capture: handed to another tensor, it would be written by every replay (an evaluation at
+// --eval-batch-size can ask for more than the training step did).
 void* workspace(size_t bytes) {
   static void* ptr = nullptr;
   static size_t size = 0;
-  if (bytes > size) {
-    if (ptr) device_free(ptr, size);
+  if (bytes > size) {  // the old block stays allocated (a few MB, a few times a run)
     ptr = device_allocate(bytes);
     size = bytes;
   }
