@@ -126,6 +126,8 @@ int run(int argc, char** argv) {
                                  "eager, one captured)");
   add_cpu_conv_flag(flags);
   flags.add("methods", "erm,multimix,dense-multimix,dense+distill", "the steps to time (erm always, the baseline)");
+  flags.add_switch("teacher-stream", "GPU: also time dense + distillation with the teacher's forward on a second "
+                                     "stream, beside the student's");
   flags.add_switch("phases", "also time each step's phases (draws, student, teacher, loss, backward, update), "
                              "waiting for the device at each phase's end; not with --cuda-graph");
   flags.add_switch("erm-only", "time the erm step alone (the baseline against PyTorch: scripts/bench_vs_torch.py)");
@@ -191,6 +193,10 @@ int run(int argc, char** argv) {
   if (wanted("dense-multimix")) runs.push_back({"dense-multimix n=1000", dense});
   dense.distill = true;
   if (wanted("dense+distill")) runs.push_back({"dense+distill n=1000", dense});
+  MM_CHECK(!flags.on("teacher-stream") || (device.is_cuda() && wanted("dense+distill")),
+           "--teacher-stream: a GPU (--device cuda) and dense+distill among --methods");
+  dense.teacher_stream = true;
+  if (flags.on("teacher-stream")) runs.push_back({"dense+distill, 2 streams", dense});
 
   // Rounds interleave the methods and each method reports its median round, so that a machine
   // whose speed drifts (frequency, neighbours) shifts every method alike.

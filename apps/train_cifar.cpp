@@ -78,6 +78,8 @@ void declare_flags(Flags& f) {
   f.add_switch("distill", "online self-distillation from an EMA teacher");
   f.add("gamma", fmt::format("{}", d.gamma), "distillation: weight of the label loss");
   f.add("ema", fmt::format("{}", d.ema_decay), "distillation: teacher decay beta");
+  f.add_switch("teacher-stream", "distillation on a GPU: the teacher's forward on a second CUDA stream, beside the "
+                                 "student's (the same numbers; not yet measured on a GPU, so off by default)");
   add_precision_flag(f, /*training=*/true);
   f.add_switch("cuda-graph", "GPU, one process: capture each kind of training step once as a CUDA graph and replay it "
                              "(the same numbers as without; falls back to eager steps, saying why, where capture fails)");
@@ -113,6 +115,8 @@ MethodConfig method_config(const Flags& f) {
   MM_CHECK(0 <= c.gamma && c.gamma <= 1, "--gamma must be in [0, 1]");
   c.ema_decay = f.number("ema");
   MM_CHECK(0 <= c.ema_decay && c.ema_decay < 1, "--ema must be in [0, 1)");
+  c.teacher_stream = f.on("teacher-stream");
+  MM_CHECK(!c.teacher_stream || c.distill, "--teacher-stream: only with --distill (it runs the teacher's forward)");
   return c;
 }
 
@@ -287,6 +291,7 @@ int run(int argc, char** argv) {
   const Precision precision = precision_flag(flags, device, /*training=*/true);
   MM_CHECK(!flags.on("cuda-graph") || (device.is_cuda() && world().size() == 1),
            "--cuda-graph needs --device cuda and one process");
+  MM_CHECK(!method.teacher_stream || device.is_cuda(), "--teacher-stream needs --device cuda (a second CUDA stream)");
   const int64_t limit_train = flags.integer64("limit-train", 0, INT64_MAX), limit_test = flags.integer64("limit-test", 0, INT64_MAX);
   const std::string augment_on = flags.str("augment-on");
   MM_CHECK(augment_on == "workers" || augment_on == "device", "--augment-on: workers or device, got '{}'", augment_on);

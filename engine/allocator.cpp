@@ -6,6 +6,7 @@
 #include <new>
 
 #include "engine/block_cache.h"
+#include "engine/dispatch.h"
 #include "engine/error.h"
 #ifdef MM_WITH_CUDA
 #include "engine/cuda/runtime.h"
@@ -137,6 +138,18 @@ bool has_bf16_tensor_cores(Device device) {
 #else
   return false;
 #endif
+}
+
+SideStream::SideStream(Device device, bool enabled) : enabled_(enabled && device.is_cuda()) {
+  if (enabled_) MM_CUDA_CALL(cuda::fork_side());
+}
+void SideStream::begin() { MM_CUDA_CALL(cuda::begin_side()); }
+void SideStream::end() { MM_CUDA_CALL(cuda::end_side()); }
+void SideStream::end_after_error() noexcept {
+  try {
+    end();  // the engine's stream current again (and, in a capture, the side branch joined)
+  } catch (...) {
+  }
 }
 
 Device parse_device(const std::string& name) {

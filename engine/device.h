@@ -34,4 +34,33 @@ void allow_tf32(Device device, bool on);
 // Whether the device has bfloat16 and TF32 tensor cores: a GPU of compute capability 8.0 or later.
 bool has_bf16_tensor_cores(Device device);
 
+// Work that may run beside the rest of a GPU step, on a second CUDA stream (docs/architecture.md
+// "Two streams"): the distillation teacher's forward beside the student's. Made where that work's
+// inputs are ready (the fork point); run(f) queues what f does on the second stream, which starts
+// from the fork point, and makes whatever the step queues after run() wait for it. Disabled, or on
+// the CPU, run(f) just calls f: the same work in the same order.
+class SideStream {
+ public:
+  SideStream(Device device, bool enabled);
+  template <class F>
+  auto run(F&& f) {
+    if (!enabled_) return f();
+    begin();
+    try {
+      auto result = f();
+      end();
+      return result;
+    } catch (...) {
+      end_after_error();
+      throw;
+    }
+  }
+
+ private:
+  void begin();
+  void end();
+  void end_after_error() noexcept;
+  bool enabled_;
+};
+
 }  // namespace mm

@@ -61,19 +61,35 @@ class MixingMethod {
                       StepRandom& random, Device device) const = 0;
   // The draws as a probe batch file holds them, checked (m examples of H x W).
   virtual void read(Draws& d, const TensorFile& batch, int64_t m, int64_t H, int64_t W) const = 0;
-  // A network's mixed logits of view x; the teacher's pass gets the student's Mixed.
-  virtual Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig& config,
-                           const Mixed& student) const = 0;
   // The student's pass.
-  virtual Mixed student(Network& net, const Tensor& x, const Tensor& /*labels*/, const Draws& d,
-                        const MethodConfig& config) const {
-    return {logits_of(net, x, d, config, Mixed{}), Tensor(), Tensor()};
+  virtual Mixed student(Network& net, const Tensor& x, const Tensor& labels, const Draws& d,
+                        const MethodConfig& config) const = 0;
+  // The teacher's pass, in two parts: teacher_encode() computes what does not depend on the
+  // student's pass (on a GPU it may run beside it: --teacher-stream), teacher_logits() the
+  // teacher's mixed logits from that and the student's Mixed.
+  virtual Tensor teacher_encode(Network& net, const Tensor& x, const Draws& d, const MethodConfig& config) const = 0;
+  virtual Tensor teacher_logits(Network& /*net*/, const Tensor& encoded, const Mixed& /*student*/) const {
+    return encoded;
   }
   // The one-hot targets of labels I64 [m] mixed like the inputs, in `dtype` (no gradient).
   virtual Tensor targets(const Tensor& labels, int classes, const Draws& d, const Mixed& student, DType dtype) const = 0;
   // The loss of the student's logits against targets (rows are distributions).
   virtual Tensor loss(const Mixed& student, const Tensor& targets) const {
     return soft_cross_entropy(student.logits, targets);
+  }
+};
+
+// The methods whose pass is a function of the view and the draws alone, the same for the student
+// and the teacher: logits_of() is the whole of both.
+class WholePassMethod : public MixingMethod {
+ public:
+  // A network's mixed logits of view x.
+  virtual Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig& config) const = 0;
+  Mixed student(Network& net, const Tensor& x, const Tensor&, const Draws& d, const MethodConfig& config) const override {
+    return {logits_of(net, x, d, config), Tensor(), Tensor()};
+  }
+  Tensor teacher_encode(Network& net, const Tensor& x, const Draws& d, const MethodConfig& config) const override {
+    return logits_of(net, x, d, config);
   }
 };
 
@@ -89,11 +105,11 @@ Tensor read_perm(const TensorFile& batch, int64_t m) {
   return batch.at("perm");
 }
 
-class Erm : public MixingMethod {
+class Erm : public WholePassMethod {
  public:
   void sample(Draws&, const MethodConfig&, const Network&, int64_t, int64_t, int64_t, StepRandom&, Device) const override {}
   void read(Draws&, const TensorFile&, int64_t, int64_t, int64_t) const override {}
-  Tensor logits_of(Network& net, const Tensor& x, const Draws&, const MethodConfig&, const Mixed&) const override {
+  Tensor logits_of(Network& net, const Tensor& x, const Draws&, const MethodConfig&) const override {
     return net.forward(x);
   }
   Tensor targets(const Tensor& labels, int classes, const Draws&, const Mixed&, DType dtype) const override {
@@ -102,7 +118,7 @@ class Erm : public MixingMethod {
 };
 
 // The methods that mix each example with a partner (perm) by lam: their targets mix alike.
-class PairMixing : public MixingMethod {
+class PairMixing : public WholePassMethod {
  public:
   Tensor targets(const Tensor& labels, int classes, const Draws& d, const Mixed&, DType dtype) const override {
     return mix_pairs(one_hot(labels, classes).to(dtype), d.perm, d.lam);
@@ -120,7 +136,7 @@ class InputMixup : public PairMixing {
     d.lam = read_lam(batch);
     d.perm = read_perm(batch, m);
   }
-  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig&, const Mixed&) const override {
+  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig&) const override {
     return net.forward(mix_pairs(x, d.perm, d.lam));
   }
 };
@@ -138,7 +154,7 @@ class ManifoldMixup : public PairMixing {
     d.lam = read_lam(batch);
     d.perm = read_perm(batch, m);
   }
-  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig&, const Mixed&) const override {
+  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig&) const override {
     Tensor h = mix_pairs(net.run_stages(x, 0, d.layer), d.perm, d.lam);
     return net.classify(global_avg_pool(net.features(h, d.layer)));
   }
@@ -158,19 +174,19 @@ class Cutmix : public PairMixing {
     d.box = batch.at("box");
     d.lam = Tensor::scalar(cutmix_lambda(d.box, H, W));  // checks the box
   }
-  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig&, const Mixed&) const override {
+  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig&) const override {
     return net.forward(cutmix_paste(x, d.perm, d.box));
   }
 };
 
-class MultiMix : public MixingMethod {
+class MultiMix : public WholePassMethod {
  public:
   void sample(Draws& d, const MethodConfig& config, const Network&, int64_t m, int64_t, int64_t, StepRandom& random,
               Device device) const override {
     d.lambda = sample_dirichlet_lambda(random.next_seed(), m, config.n, config.alpha_lo, config.alpha_hi, device);
   }
   void read(Draws& d, const TensorFile& batch, int64_t, int64_t, int64_t) const override { d.lambda = batch.at("Lambda"); }
-  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig& config, const Mixed&) const override {
+  Tensor logits_of(Network& net, const Tensor& x, const Draws& d, const MethodConfig& config) const override {
     const int last = net.num_stages() + 1;  // the embedding, after the head and pooling
     const int layer = config.mix_layer < 0 ? last : config.mix_layer;
     MM_CHECK(layer <= last, "--mix-layer {}: the model has layers 0..{}", layer, net.num_stages());
@@ -215,9 +231,12 @@ class DenseMultiMix : public MixingMethod {
     }
     return {interpolate_positions(position_logits(net, z), w.mtilde), w.mtilde, w.s};
   }
-  Tensor logits_of(Network& net, const Tensor& x, const Draws&, const MethodConfig& config,
-                   const Mixed& student) const override {
-    return interpolate_positions(position_logits(net, dense_embedding(net, x, config.dense_resolution)), student.mtilde);
+  // The teacher mixes with the student's weights Mtilde: only its embeddings are its own.
+  Tensor teacher_encode(Network& net, const Tensor& x, const Draws&, const MethodConfig& config) const override {
+    return dense_embedding(net, x, config.dense_resolution);
+  }
+  Tensor teacher_logits(Network& net, const Tensor& z, const Mixed& student) const override {
+    return interpolate_positions(position_logits(net, z), student.mtilde);
   }
   Tensor targets(const Tensor& labels, int classes, const Draws&, const Mixed& student, DType dtype) const override {
     // Ytilde^j = Mtilde^j^T Y at every position j
@@ -300,6 +319,8 @@ StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, 
   // floating values converted on the host to the images' dtype (float64 in probe --dtype float64).
   const Draws draws = sampled.to(images.dtype()).to(images.device());
   const MixingMethod& method = mixing_method(draws.method);
+  // the teacher's inputs (view v', the draws) are ready here: its forward may start from this point
+  SideStream teacher_stream(images.device(), config.distill && config.teacher_stream);
   const Mixed mixed = method.student(student, images, labels, draws, config);
   Tensor targets = method.targets(labels, num_classes, draws, mixed, mixed.logits.dtype());
   clock.end(Phase::Student);
@@ -309,7 +330,8 @@ StepResult mixed_loss(Network& student, Network* teacher, const Tensor& images, 
     NoGrad no_grad;
     teacher->train(true);
     teacher->update_running_stats(false);
-    Tensor t = method.logits_of(*teacher, images2, draws, config, mixed);
+    const Tensor encoded = teacher_stream.run([&] { return method.teacher_encode(*teacher, images2, draws, config); });
+    Tensor t = method.teacher_logits(*teacher, encoded, mixed);
     Tensor teacher_probs = softmax(reshape(t, {t.numel() / t.dim(-1), t.dim(-1)})).view(t.shape());
     targets = add(scale(targets, config.gamma), scale(teacher_probs, 1.0 - config.gamma));
     clock.end(Phase::Teacher);

@@ -33,6 +33,8 @@ struct MethodConfig {
   bool distill = false;
   double gamma = 0.5;                         // distillation: gamma H(Y, P) + (1 - gamma) H(P', P)
   double ema_decay = 0.999;                   // distillation: the teacher's beta (mixup/ema.h)
+  bool teacher_stream = false;                // distillation on a GPU: the teacher's forward on a second
+                                              // stream, beside the student's (engine/device.h SideStream)
 };
 
 // One step's draws (docs/architecture.md "Randomness"). `method` is what the step runs: with mix_prob < 1

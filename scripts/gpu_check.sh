@@ -50,6 +50,11 @@ done
 # group norm's kernels (engine/ops/group_norm.cu, rewritten without a GPU): erm with --norm group
 bench --erm-only --norm group --json "$out/bench_group_norm.json" > "$out/bench_group_norm.txt" 2>&1
 note "bench erm --norm group: $(grep '^erm' "$out/bench_group_norm.txt")"
+# the teacher's forward on a second stream beside the student's (--teacher-stream, written without a
+# GPU), against one stream in the same run, as replayed graphs: the issue's dense + distillation limit
+bench --cuda-graph --teacher-stream --methods dense+distill --json "$out/bench_two_streams.json" > "$out/bench_two_streams.txt" 2>&1
+note "bench --cuda-graph --teacher-stream (exit $?):"
+sed -n '/^method/,/^\[/p' "$out/bench_two_streams.txt" | grep -v '^\[' | tee -a "$summary"
 # shapes for which cuDNN offered no bf16 algorithm run in float32 (engine/ops/conv.cu says which)
 note "bf16 convolutions run in float32: $(cat "$out"/bench*.txt | grep -c 'no bfloat16') ($(cat "$out"/bench*.txt | grep -m1 'no bfloat16'))"
 if python3 -c "import torch" 2>/dev/null; then

@@ -237,28 +237,32 @@ TEST(CudaParity, SgdAndEma) {
 // stepped eagerly. Dense MultiMix + distillation with mix_prob 0.5 takes both kinds of step (two
 // graphs), its draws must change at every replay (the step key), and a new learning rate captures anew.
 // In float32 and with the encoders in bfloat16 (--precision bf16, the GPU's training default).
-void check_graph_replays(DType compute) {
-  SCOPED_TRACE(dtype_name(compute));
+// With two_streams, the second run also has the teacher's forward on the side stream (--teacher-stream,
+// engine/device.h SideStream), eagerly or as a parallel branch of each captured graph.
+void check_steps_agree(DType compute, bool graphs, bool two_streams) {
+  SCOPED_TRACE(fmt::format("{}{}{}", dtype_name(compute), graphs ? ", CUDA graphs" : "", two_streams ? ", two streams" : ""));
   MethodConfig config;
   config.method = Method::DenseMultiMix;
   config.n = 50;
   config.mix_prob = 0.5;
   config.distill = true;
+  MethodConfig other_config = config;
+  other_config.teacher_stream = two_streams;
   struct Run {
     std::unique_ptr<Network> student = make_network("preactresnet18", 4, 10, 3), teacher = make_network("preactresnet18", 4, 10, 4);
     Sgd sgd{student->parameters(), SgdOptions{}};
     std::vector<double> losses;
   };
-  Run eager, graphs;
-  for (Run* r : {&eager, &graphs}) {
+  Run eager, other;
+  for (Run* r : {&eager, &other}) {
     r->student->to(cuda_device());
     r->teacher->to(cuda_device());
     r->student->set_compute_dtype(compute);
     r->teacher->set_compute_dtype(compute);
   }
   Trainer a(*eager.student, eager.teacher.get(), eager.sgd, config, 9, cuda_device());
-  Trainer b(*graphs.student, graphs.teacher.get(), graphs.sgd, config, 9, cuda_device());
-  b.use_cuda_graphs();
+  Trainer b(*other.student, other.teacher.get(), other.sgd, other_config, 9, cuda_device());
+  if (graphs) b.use_cuda_graphs();
   Rng rng(8);
   for (int step = 0; step < 12; ++step) {
     const Tensor x = random_float({16, 32, 32, 3}, rng).to(cuda_device()), x2 = random_float({16, 32, 32, 3}, rng);
@@ -266,22 +270,32 @@ void check_graph_replays(DType compute) {
     for (int i = 0; i < 16; ++i) y.data<int64_t>()[i] = int64_t(rng.below(10));
     const double lr = step < 8 ? 0.1 : 0.01;
     eager.losses.push_back(a.step(x, x2, y, 10, 0, step, lr).item());
-    graphs.losses.push_back(b.step(x, x2, y, 10, 0, step, lr).item());
-    EXPECT_NEAR(graphs.losses.back(), eager.losses.back(), 1e-3 * std::abs(eager.losses.back())) << "step " << step;
+    other.losses.push_back(b.step(x, x2, y, 10, 0, step, lr).item());
+    EXPECT_NEAR(other.losses.back(), eager.losses.back(), 1e-3 * std::abs(eager.losses.back())) << "step " << step;
   }
-  EXPECT_GE(b.cuda_graph_replays(), 4);  // else the steps ran eagerly: a capture failed (its reason was printed)
+  // else the steps ran eagerly: a capture failed (its reason was printed)
+  if (graphs) EXPECT_GE(b.cuda_graph_replays(), 4);
   const auto expected = state_dict(*eager.student);
-  for (const auto& [name, t] : state_dict(*graphs.student))
+  for (const auto& [name, t] : state_dict(*other.student))
     EXPECT_TRUE(close_relative(t.to(cpu()), expected.at(name).to(cpu()), 1e-3)) << name;
   const auto expected_teacher = state_dict(*eager.teacher);
-  for (const auto& [name, t] : state_dict(*graphs.teacher))
+  for (const auto& [name, t] : state_dict(*other.teacher))
     EXPECT_TRUE(close_relative(t.to(cpu()), expected_teacher.at(name).to(cpu()), 1e-3)) << "teacher " << name;
 }
 
 TEST(CudaGraph, ReplayedStepsEqualEagerSteps) {
   REQUIRE_GPU();
-  check_graph_replays(DType::F32);
-  check_graph_replays(DType::BF16);
+  check_steps_agree(DType::F32, /*graphs=*/true, /*two_streams=*/false);
+  check_steps_agree(DType::BF16, /*graphs=*/true, /*two_streams=*/false);
+}
+
+// The teacher's forward on the side stream, beside the student's: the same steps as on one stream.
+TEST(CudaTwoStreams, TeacherBesideTheStudentGivesTheSameSteps) {
+  REQUIRE_GPU();
+  check_steps_agree(DType::F32, /*graphs=*/false, /*two_streams=*/true);
+  check_steps_agree(DType::BF16, /*graphs=*/false, /*two_streams=*/true);
+  check_steps_agree(DType::F32, /*graphs=*/true, /*two_streams=*/true);
+  check_steps_agree(DType::BF16, /*graphs=*/true, /*two_streams=*/true);
 }
 
 // The NCCL path of data-parallel training (engine/distributed.h) on the one GPU a machine may have:

@@ -280,6 +280,8 @@ TEST(TrainCifar, FlagsAreCheckedBeforeDataIsRead) {
   refused("--cpu-conv mkl", "--cpu-conv");
   refused("--augment-on gpu", "--augment-on");
   refused("--cuda-graph", "--cuda-graph");  // kTiny runs on the CPU
+  refused("--teacher-stream", "--teacher-stream: only with --distill");
+  refused("--distill --teacher-stream", "--teacher-stream needs --device cuda");
   refused("--precision bf16", "--precision bf16 needs a GPU");
   refused("--precision tf32", "--precision tf32 needs a GPU");
   refused("--precision fp16", "--precision");

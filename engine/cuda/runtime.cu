@@ -31,10 +31,43 @@ Context& context() {
   return c;
 }
 
+std::atomic<bool> side_made{false};
+
+// The side stream (runtime.h) with its own handles, so that its library calls queue on it, and the
+// events of its fork and join.
+struct Side {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  cudnnHandle_t cudnn = nullptr;
+  cudaEvent_t fork = nullptr, join = nullptr;
+  Side() {
+    MM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    MM_CUBLAS_CHECK(cublasCreate(&cublas));
+    MM_CUBLAS_CHECK(cublasSetStream(cublas, stream));
+    MM_CUBLAS_CHECK(cublasSetMathMode(cublas, context().tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    MM_CUDNN_CHECK(cudnnCreate(&cudnn));
+    MM_CUDNN_CHECK(cudnnSetStream(cudnn, stream));
+    MM_CUDA_CHECK(cudaEventCreateWithFlags(&fork, cudaEventDisableTiming));
+    MM_CUDA_CHECK(cudaEventCreateWithFlags(&join, cudaEventDisableTiming));
+    side_made = true;
+  }
+};
+Side& side() {
+  static Side s;
+  return s;
+}
+thread_local bool on_side = false;  // this thread queues on the side stream now
+
+// Freed device blocks by size: the engine's stream's and the side stream's (runtime.h).
 BlockCache& cache() {
   static BlockCache c;
   return c;
 }
+BlockCache& side_cache() {
+  static BlockCache c;
+  return c;
+}
+BlockCache& current_cache() { return on_side ? side_cache() : cache(); }
 
 // The graph pools' blocks (GraphPool below): which pool owns a block, and the pool that captures
 // take from now (nullptr outside a capture).
@@ -103,9 +136,25 @@ __global__ void fill_kernel(T* p, int64_t n, T value) {
 
 }  // namespace
 
-cudaStream_t stream() { return context().stream; }
-cublasHandle_t cublas() { return context().cublas; }
-cudnnHandle_t cudnn() { return context().cudnn; }
+cudaStream_t stream() { return on_side ? side().stream : context().stream; }
+cublasHandle_t cublas() { return on_side ? side().cublas : context().cublas; }
+cudnnHandle_t cudnn() { return on_side ? side().cudnn : context().cudnn; }
+
+void fork_side() { MM_CUDA_CHECK(cudaEventRecord(side().fork, context().stream)); }
+
+void begin_side() {
+  MM_CHECK(!on_side, "the side stream is current already");
+  MM_CUDA_CHECK(cudaStreamWaitEvent(side().stream, side().fork, 0));
+  on_side = true;
+}
+
+void end_side() {
+  on_side = false;
+  MM_CUDA_CHECK(cudaEventRecord(side().join, side().stream));
+  MM_CUDA_CHECK(cudaStreamWaitEvent(context().stream, side().join, 0));
+}
+
+bool side_current() { return on_side; }
 
 void select_device(int index) { MM_CUDA_CHECK(cudaSetDevice(index)); }
 
@@ -127,7 +176,8 @@ int compute_capability() {
 }
 
 struct GraphPool {
-  BlockCache free;
+  BlockCache free, side_free;  // freed while the engine's or the side stream was current
+  BlockCache& current() { return on_side ? side_free : free; }
 };
 
 void* device_allocate(size_t bytes) {
@@ -135,18 +185,18 @@ void* device_allocate(size_t bytes) {
   if (live_pools.load(std::memory_order_relaxed) > 0) {
     std::lock_guard<std::mutex> lock(pool_mutex);
     if (GraphPool* pool = capturing_pool) {
-      if (void* p = pool->free.get(block)) return p;
+      if (void* p = pool->current().get(block)) return p;
       void* p = nullptr;
       MM_CUDA_CHECK(cudaMalloc(&p, block));  // allowed in a relaxed capture, and not part of the graph
       pool_blocks[p] = pool;
       return p;
     }
   }
-  if (void* p = cache().get(block)) return p;
+  if (void* p = current_cache().get(block)) return p;
   void* p = nullptr;
   if (cudaMalloc(&p, block) != cudaSuccess) {
     cudaGetLastError();
-    cache().release_all([](void* p) { cudaFree(p); });  // give cached blocks back, try once more
+    for (BlockCache* c : {&cache(), &side_cache()}) c->release_all([](void* p) { cudaFree(p); });  // try once more
     const cudaError_t status = cudaMalloc(&p, block);
     if (status == cudaErrorMemoryAllocation) {
       cudaGetLastError();
@@ -166,9 +216,9 @@ void device_free(void* ptr, size_t bytes) {
   if (live_pools.load(std::memory_order_relaxed) > 0) {
     std::lock_guard<std::mutex> lock(pool_mutex);
     const auto owner = pool_blocks.find(ptr);
-    if (owner != pool_blocks.end()) return owner->second->free.put(ptr, block_size(bytes));
+    if (owner != pool_blocks.end()) return owner->second->current().put(ptr, block_size(bytes));
   }
-  cache().put(ptr, block_size(bytes));
+  current_cache().put(ptr, block_size(bytes));
 }
 
 GraphPool* new_graph_pool() {
@@ -180,8 +230,9 @@ void delete_graph_pool(GraphPool* pool) {
   if (!pool) return;
   std::lock_guard<std::mutex> lock(pool_mutex);
   for (auto it = pool_blocks.begin(); it != pool_blocks.end();) it = it->second == pool ? pool_blocks.erase(it) : std::next(it);
-  // the free blocks: to the shared cache, by size (BlockCache keeps sizes; release_all gives pointers only)
+  // the free blocks: to the shared caches, by size (BlockCache keeps sizes; release_all gives pointers only)
   pool->free.release_all_sized([](void* p, size_t bytes) { cache().put(p, bytes); });
+  pool->side_free.release_all_sized([](void* p, size_t bytes) { side_cache().put(p, bytes); });
   delete pool;
   --live_pools;
 }
@@ -273,7 +324,9 @@ void synchronize() { MM_CUDA_CHECK(cudaStreamSynchronize(stream())); }
 
 void allow_tf32(bool on) {
   context().tf32 = on;
-  MM_CUBLAS_CHECK(cublasSetMathMode(cublas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+  const cublasMath_t mode = on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
+  MM_CUBLAS_CHECK(cublasSetMathMode(context().cublas, mode));
+  if (side_made) MM_CUBLAS_CHECK(cublasSetMathMode(side().cublas, mode));
 }
 bool tf32_allowed() { return context().tf32; }
 

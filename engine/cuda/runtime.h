@@ -1,6 +1,7 @@
 #pragma once
 // The CUDA runtime side of the engine, behind a plain C++ interface (no CUDA types), so that
-// host code includes it without nvcc. One stream; library handles made once.
+// host code includes it without nvcc. One stream, and a second for work beside it (below); library
+// handles made once.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -46,6 +47,20 @@ struct Graph;
 Graph* capture_graph(GraphPool* pool, const std::function<void()>& body, std::string* why);
 void replay_graph(Graph* graph);  // queues the whole graph on the stream
 void delete_graph(Graph* graph);
+
+// The side stream: a second stream for work that does not depend on what the engine's stream does
+// meanwhile (the distillation teacher's forward beside the student's, mixup/method.cpp). fork_side()
+// records the point of the engine's stream from which side work may start. Between begin_side()
+// and end_side() this thread queues everything on the side stream (kernels, cuBLAS and cuDNN calls,
+// copies), which first waits for the fork point; end_side() makes the engine's stream wait for
+// everything queued on the side. Memory freed while the side stream is current is handed out again
+// only to side work, and the engine's only to the engine's, so neither reuses a block the other may
+// still be using. Inside a graph capture the side work becomes a parallel branch of the graph.
+// Made on first use: a run that never forks has one stream.
+void fork_side();
+void begin_side();
+void end_side();
+bool side_current();  // whether this thread queues on the side stream now
 
 }  // namespace mm::cuda
 

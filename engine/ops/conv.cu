@@ -1,5 +1,5 @@
 // cuDNN behind the convolution kernels (engine/ops/conv_kernels.h): NHWC tensors and filters, the
-// plan of each shape (descriptors and algorithms) made once and cached, one shared workspace.
+// plan of each shape (descriptors and algorithms) made once and cached, a workspace per stream.
 // Every cuDNN call of the engine is in this file.
 #include <map>
 #include <mutex>
@@ -88,18 +88,23 @@ ConvPlan& complete_plan(const ConvGeometry& s, cudnnDataType_t data) {
   return p;
 }
 
-// One shared workspace, grown to the largest size any plan has asked for. A grown workspace keeps
-// its old block rather than freeing it, because a captured CUDA graph holds the address it had at
-// capture: handed to another tensor, it would be written by every replay (an evaluation at
-// --eval-batch-size can ask for more than the training step did).
+// The workspace of the stream in use, grown to the largest size any plan has asked for: one for the
+// engine's stream and one for the side stream, whose convolutions may run at the same time. A grown
+// workspace keeps its old block rather than freeing it, because a captured CUDA graph holds the
+// address it had at capture: handed to another tensor, it would be written by every replay (an
+// evaluation at --eval-batch-size can ask for more than the training step did).
 void* workspace(size_t bytes) {
-  static void* ptr = nullptr;
-  static size_t size = 0;
-  if (bytes > size) {  // the old block stays allocated (a few MB, a few times a run)
-    ptr = device_allocate(bytes);
-    size = bytes;
+  struct Workspace {
+    void* ptr = nullptr;
+    size_t size = 0;
+  };
+  static Workspace engine_stream, side_stream;
+  Workspace& w = side_current() ? side_stream : engine_stream;
+  if (bytes > w.size) {  // the old block stays allocated (a few MB, a few times a run)
+    w.ptr = device_allocate(bytes);
+    w.size = bytes;
   }
-  return ptr;
+  return w.ptr;
 }
 
 }  // namespace
