@@ -167,7 +167,7 @@ void column_reduce2(int64_t rows, int64_t C, F f, Finish finish) {
   MM_LAUNCH_CHECK();
   column_totals<<<shape.tiles, block, 0, stream()>>>(shape.slices, C, partial, finish);
   MM_LAUNCH_CHECK();
-  device_free(partial, bytes);  // reuse is ordered after these kernels (one stream)
+  device_free(partial, bytes);  // reused only by work queued after these kernels on the same stream
 }
 
 // out (float or bf16) is assigned scale x the sum of f(r, c) over the rows, or has it added (accumulate).
