@@ -11,19 +11,25 @@ namespace mm::cuda {
 
 namespace {
 
-struct Context {
+// A stream with its own cuBLAS and cuDNN handles, so that the library calls made while it is
+// current queue on it.
+struct StreamHandles {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   cudnnHandle_t cudnn = nullptr;
-  bool tf32 = false;
-  Context() {
+  explicit StreamHandles(bool tf32) {
     MM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     MM_CUBLAS_CHECK(cublasCreate(&cublas));
     MM_CUBLAS_CHECK(cublasSetStream(cublas, stream));
-    MM_CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_PEDANTIC_MATH));
+    MM_CUBLAS_CHECK(cublasSetMathMode(cublas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
     MM_CUDNN_CHECK(cudnnCreate(&cudnn));
     MM_CUDNN_CHECK(cudnnSetStream(cudnn, stream));
   }
+};
+
+struct Context {
+  StreamHandles engine{false};  // the engine's stream
+  bool tf32 = false;
 };
 
 Context& context() {
@@ -33,20 +39,11 @@ Context& context() {
 
 std::atomic<bool> side_made{false};
 
-// The side stream (runtime.h) with its own handles, so that its library calls queue on it, and the
-// events of its fork and join.
+// The side stream (runtime.h) and the events of its fork and join.
 struct Side {
-  cudaStream_t stream = nullptr;
-  cublasHandle_t cublas = nullptr;
-  cudnnHandle_t cudnn = nullptr;
+  StreamHandles handles{context().tf32};
   cudaEvent_t fork = nullptr, join = nullptr;
   Side() {
-    MM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    MM_CUBLAS_CHECK(cublasCreate(&cublas));
-    MM_CUBLAS_CHECK(cublasSetStream(cublas, stream));
-    MM_CUBLAS_CHECK(cublasSetMathMode(cublas, context().tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
-    MM_CUDNN_CHECK(cudnnCreate(&cudnn));
-    MM_CUDNN_CHECK(cudnnSetStream(cudnn, stream));
     MM_CUDA_CHECK(cudaEventCreateWithFlags(&fork, cudaEventDisableTiming));
     MM_CUDA_CHECK(cudaEventCreateWithFlags(&join, cudaEventDisableTiming));
     side_made = true;
@@ -57,6 +54,7 @@ Side& side() {
   return s;
 }
 thread_local bool on_side = false;  // this thread queues on the side stream now
+const StreamHandles& current() { return on_side ? side().handles : context().engine; }
 
 // Freed device blocks by size: the engine's stream's and the side stream's (runtime.h).
 BlockCache& cache() {
@@ -136,22 +134,22 @@ __global__ void fill_kernel(T* p, int64_t n, T value) {
 
 }  // namespace
 
-cudaStream_t stream() { return on_side ? side().stream : context().stream; }
-cublasHandle_t cublas() { return on_side ? side().cublas : context().cublas; }
-cudnnHandle_t cudnn() { return on_side ? side().cudnn : context().cudnn; }
+cudaStream_t stream() { return current().stream; }
+cublasHandle_t cublas() { return current().cublas; }
+cudnnHandle_t cudnn() { return current().cudnn; }
 
-void fork_side() { MM_CUDA_CHECK(cudaEventRecord(side().fork, context().stream)); }
+void fork_side() { MM_CUDA_CHECK(cudaEventRecord(side().fork, context().engine.stream)); }
 
 void begin_side() {
   MM_CHECK(!on_side, "the side stream is current already");
-  MM_CUDA_CHECK(cudaStreamWaitEvent(side().stream, side().fork, 0));
+  MM_CUDA_CHECK(cudaStreamWaitEvent(side().handles.stream, side().fork, 0));
   on_side = true;
 }
 
 void end_side() {
   on_side = false;
-  MM_CUDA_CHECK(cudaEventRecord(side().join, side().stream));
-  MM_CUDA_CHECK(cudaStreamWaitEvent(context().stream, side().join, 0));
+  MM_CUDA_CHECK(cudaEventRecord(side().join, side().handles.stream));
+  MM_CUDA_CHECK(cudaStreamWaitEvent(context().engine.stream, side().join, 0));
 }
 
 bool side_current() { return on_side; }
@@ -325,8 +323,8 @@ void synchronize() { MM_CUDA_CHECK(cudaStreamSynchronize(stream())); }
 void allow_tf32(bool on) {
   context().tf32 = on;
   const cublasMath_t mode = on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
-  MM_CUBLAS_CHECK(cublasSetMathMode(context().cublas, mode));
-  if (side_made) MM_CUBLAS_CHECK(cublasSetMathMode(side().cublas, mode));
+  MM_CUBLAS_CHECK(cublasSetMathMode(context().engine.cublas, mode));
+  if (side_made) MM_CUBLAS_CHECK(cublasSetMathMode(side().handles.cublas, mode));
 }
 bool tf32_allowed() { return context().tf32; }
 
